@@ -1,0 +1,119 @@
+import type { ReadResult } from './result.js';
+
+/**
+ * The contract every database adapter implements. Adapters own everything
+ * that touches a driver: the pool, the read path (extended protocol or
+ * prepared statements, read-only transaction, server-side timeout, row and
+ * byte caps while streaming), the write path (transaction, affected-row
+ * ceiling), introspection and the mapping of driver errors to codes.
+ *
+ * Errors: adapters throw `SqlwardenError` with a code and a message they
+ * wrote; a driver error must never be rethrown as is (it can hold SQL,
+ * values, hostnames). The boundary turns anything else into `INTERNAL`.
+ */
+export type SqlDialect = 'postgres' | 'mysql' | 'odbc';
+
+export interface TableRef {
+  readonly schema: string;
+  readonly name: string;
+}
+
+export const TABLE_KINDS = [
+  'table',
+  'view',
+  'materialized_view',
+  'foreign_table',
+  'other',
+] as const;
+export type TableKind = (typeof TABLE_KINDS)[number];
+
+export interface TableSummary extends TableRef {
+  readonly kind: TableKind;
+  /** The planner's estimate, or null when the database has none. */
+  readonly estimatedRows: number | null;
+  readonly comment: string | null;
+}
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly nullable: boolean;
+  readonly default: string | null;
+  readonly comment: string | null;
+}
+
+export interface ForeignKeyInfo {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly references: TableRef & { readonly columns: readonly string[] };
+}
+
+export interface IndexInfo {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly unique: boolean;
+  readonly primary: boolean;
+}
+
+export interface TableDescription extends TableSummary {
+  readonly columns: readonly ColumnInfo[];
+  readonly primaryKey: readonly string[];
+  readonly foreignKeys: readonly ForeignKeyInfo[];
+  readonly indexes: readonly IndexInfo[];
+}
+
+export interface ReadLimits {
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  readonly timeoutMs: number;
+}
+
+export interface ReadRequest {
+  /** One statement, already accepted by the guard. Sent over the extended protocol only. */
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly limits: ReadLimits;
+  readonly signal: AbortSignal;
+}
+
+export interface WriteRequest {
+  /** One INSERT, UPDATE or DELETE, already accepted by the guard. */
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  /** Over this many affected rows the transaction is rolled back (`WRITE_LIMIT_EXCEEDED`). */
+  readonly maxAffectedRows: number;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  /** Run, count, roll back. */
+  readonly dryRun: boolean;
+}
+
+export interface WriteResult {
+  readonly affectedRows: number;
+  readonly committed: boolean;
+}
+
+export interface HealthStatus {
+  readonly ok: boolean;
+  readonly latencyMs: number;
+}
+
+export interface DatabaseAdapter {
+  readonly dialect: SqlDialect;
+  /** The source id from the config; appears in capabilities (`read:<source>:...`). */
+  readonly source: string;
+  listTables(request: {
+    readonly schemas?: readonly string[];
+    readonly signal: AbortSignal;
+  }): Promise<TableSummary[]>;
+  /** The table's description, or null when it does not exist. */
+  describeTable(request: {
+    readonly table: TableRef;
+    readonly signal: AbortSignal;
+  }): Promise<TableDescription | null>;
+  read(request: ReadRequest): Promise<ReadResult>;
+  write(request: WriteRequest): Promise<WriteResult>;
+  health(): Promise<HealthStatus>;
+  /** Closes the pool; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import { expect, it } from 'vitest';
+import * as api from './index.js';
+
+// The public surface of @sqlwarden/core. A change here is a change for every
+// consumer: update the pin on purpose, with a changeset.
+it('exports exactly the pinned public API', () => {
+  expect(Object.keys(api).sort()).toEqual([
+    'ALLOW',
+    'DEFAULT_LIMITS',
+    'ERROR_CODES',
+    'ERROR_CODE_LIST',
+    'ErrorPayloadSchema',
+    'LIMIT_KEYS',
+    'ReadResultSchema',
+    'STAGES',
+    'SessionContextSchema',
+    'SqlwardenError',
+    'TABLE_KINDS',
+    'TOOL_KINDS',
+    'TRANSPORTS',
+    'TRUNCATION_REASONS',
+    'allowWith',
+    'annotationsFor',
+    'assertValidLimits',
+    'boundMessage',
+    'createToolRegistry',
+    'defineTool',
+    'deny',
+    'errorResult',
+    'executeToolBoundary',
+    'isErrorCode',
+    'isRetryable',
+    'isToolName',
+    'normalizeError',
+    'resolveLimits',
+    'successResult',
+    'validateSessionContext',
+  ]);
+});
+
+it('pins the stage order of the boundary', () => {
+  expect(api.STAGES).toEqual([
+    'context',
+    'lookup',
+    'input',
+    'readOnly',
+    'authorization',
+    'quota',
+    'execute',
+    'audit',
+  ]);
+});

@@ -1,0 +1,72 @@
+// Public API of @sqlwarden/core: anything exported here is a contract other
+// packages and users rely on (pinned by src/index.test.ts). Named exports only.
+
+export type {
+  ColumnInfo,
+  DatabaseAdapter,
+  ForeignKeyInfo,
+  HealthStatus,
+  IndexInfo,
+  ReadLimits,
+  ReadRequest,
+  SqlDialect,
+  TableDescription,
+  TableKind,
+  TableRef,
+  TableSummary,
+  WriteRequest,
+  WriteResult,
+} from './adapter.js';
+export { TABLE_KINDS } from './adapter.js';
+export type { BoundaryDeps, BoundaryRequest } from './boundary.js';
+export { executeToolBoundary } from './boundary.js';
+export type { Allow, Decision, Denial, Outcome } from './decision.js';
+export { ALLOW, allowWith, deny } from './decision.js';
+export type { ErrorCode, ErrorPayload, SqlwardenErrorOptions } from './errors.js';
+export {
+  boundMessage,
+  ERROR_CODE_LIST,
+  ERROR_CODES,
+  isErrorCode,
+  isRetryable,
+  normalizeError,
+  SqlwardenError,
+} from './errors.js';
+export type { ExecutionLimits } from './limits.js';
+export { assertValidLimits, DEFAULT_LIMITS, LIMIT_KEYS, resolveLimits } from './limits.js';
+export type {
+  AuditEvent,
+  AuditSink,
+  AuthorizationDecision,
+  AuthorizationRequest,
+  Authorizer,
+  QuotaDecision,
+  QuotaGate,
+  QuotaLease,
+  QuotaRequest,
+  Stage,
+} from './ports.js';
+export { STAGES } from './ports.js';
+export type { ReadResult, ToolCallResult, TruncationReason } from './result.js';
+export {
+  ErrorPayloadSchema,
+  errorResult,
+  ReadResultSchema,
+  successResult,
+  TRUNCATION_REASONS,
+} from './result.js';
+export type { SessionContext, Transport } from './session.js';
+export { SessionContextSchema, TRANSPORTS, validateSessionContext } from './session.js';
+export type {
+  AnyTool,
+  AuditFacts,
+  Requirement,
+  RequirementContext,
+  ToolAnnotations,
+  ToolDefinition,
+  ToolHandlerContext,
+  ToolKind,
+  ToolOutcome,
+  ToolRegistry,
+} from './tool.js';
+export { annotationsFor, createToolRegistry, defineTool, isToolName, TOOL_KINDS } from './tool.js';

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { ErrorPayload } from './errors.js';
+
+/**
+ * A tool result in the shape of MCP's `CallToolResult` (structurally; core
+ * does not depend on the SDK). Failures are results with `isError: true`
+ * and `structuredContent.error = { code, message, retryAfterMs? }`.
+ */
+export interface ToolCallResult {
+  readonly content: ReadonlyArray<{ readonly type: 'text'; readonly text: string }>;
+  readonly structuredContent?: Record<string, unknown>;
+  readonly isError?: boolean;
+}
+
+export function successResult(
+  text: string,
+  structuredContent?: Record<string, unknown>,
+): ToolCallResult {
+  return structuredContent === undefined
+    ? { content: [{ type: 'text', text }] }
+    : { content: [{ type: 'text', text }], structuredContent };
+}
+
+export function errorResult(error: ErrorPayload): ToolCallResult {
+  const retry = error.retryAfterMs === undefined ? '' : ` Retry after ${error.retryAfterMs} ms.`;
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${error.code}: ${error.message}${retry}` }],
+    structuredContent: { error: { ...error } },
+  };
+}
+
+/** The error part of a failed result, as a schema (for clients and tests). */
+export const ErrorPayloadSchema = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  retryAfterMs: z.number().int().nonnegative().optional(),
+});
+
+/** Why a read stopped early. */
+export const TRUNCATION_REASONS = ['maxRows', 'maxBytes'] as const;
+export type TruncationReason = (typeof TRUNCATION_REASONS)[number];
+
+/**
+ * The result contract of read tools (DESIGN.md): columns, rows as arrays,
+ * the count, and whether (and why) the read stopped early. Values JSON
+ * cannot hold exactly (bigint, numeric, binary, dates) are strings.
+ */
+export const ReadResultSchema = z.strictObject({
+  columns: z.array(z.strictObject({ name: z.string(), type: z.string() })),
+  rows: z.array(z.array(z.unknown())),
+  rowCount: z.number().int().nonnegative(),
+  truncated: z.boolean(),
+  truncatedReason: z.enum(TRUNCATION_REASONS).optional(),
+});
+
+export type ReadResult = z.output<typeof ReadResultSchema>;

@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { auditMessage, createAuditSink, sanitizeAuditEvent } from './audit.js';
+import { clearSecretRegistry, Secret } from './secrets.js';
+import { Capture } from './test-capture.js';
+
+afterEach(() => clearSecretRegistry());
+
+const event = {
+  event: 'tool_call' as const,
+  requestId: 'req-1',
+  sessionId: 'sess-1',
+  principalId: 'alice',
+  transport: 'stdio' as const,
+  tool: 'query_read',
+  decision: 'allow' as const,
+  stage: 'execute' as const,
+  fp: '3a1c9f82a2d1',
+  rows: 42,
+  durationMs: 1.5,
+};
+
+describe('sanitizeAuditEvent', () => {
+  it('keeps every well-formed audit field', () => {
+    expect(sanitizeAuditEvent(event)).toEqual(event);
+  });
+
+  it('drops fields an audit event does not have', () => {
+    const dirty = { ...event, sql: 'SELECT secret', params: ['4111'], password: 'pw', msg: 'x' };
+    expect(sanitizeAuditEvent(dirty)).toEqual(event);
+  });
+
+  it('replaces malformed ids and drops malformed values, so text cannot ride in a field', () => {
+    const safe = sanitizeAuditEvent({
+      ...event,
+      principalId: "alice' OR 1=1 --",
+      tool: 'SELECT * FROM users',
+      fp: 'SELECT 1',
+      rows: 'many',
+      code: 'SELECT',
+      stage: 'anything',
+      missing: 'read:x:y z',
+      durationMs: -1,
+    });
+    expect(safe).toEqual({
+      ...event,
+      principalId: '[redacted]',
+      tool: undefined,
+      fp: undefined,
+      rows: undefined,
+      stage: 'audit',
+      durationMs: 0,
+    });
+    expect(JSON.stringify(safe)).not.toMatch(/SELECT|OR 1=1/);
+  });
+
+  it('drops a tool name the registry does not hold, when it knows the registry', () => {
+    const tools = new Set(['query_read']);
+    expect(sanitizeAuditEvent({ ...event, tool: 'select' }, { tools })).not.toHaveProperty('tool');
+    expect(sanitizeAuditEvent(event, { tools })).toHaveProperty('tool', 'query_read');
+  });
+
+  it('accepts anything at all without throwing', () => {
+    for (const raw of [undefined, null, 'x', 1, [], Object.create(null)]) {
+      expect(sanitizeAuditEvent(raw)).toMatchObject({
+        event: 'tool_call',
+        requestId: '[redacted]',
+      });
+    }
+  });
+});
+
+describe('auditMessage', () => {
+  it('writes the human form of a successful query', () => {
+    expect(auditMessage(sanitizeAuditEvent(event))).toBe('Query OK fp=3a1c9f82a2d1 rows=42');
+  });
+
+  it('names the code, tool and stage of a denial', () => {
+    const denied = sanitizeAuditEvent({
+      ...event,
+      decision: 'deny',
+      code: 'FORBIDDEN',
+      stage: 'authorization',
+      rows: undefined,
+    });
+    expect(auditMessage(denied)).toBe(
+      'Denied FORBIDDEN tool=query_read fp=3a1c9f82a2d1 stage=authorization',
+    );
+  });
+});
+
+describe('createAuditSink', () => {
+  it('writes one JSON line per event with the human message', async () => {
+    const capture = new Capture();
+    const sink = createAuditSink({ destination: capture });
+    sink.record(event);
+    await sink.flush();
+    const [line] = capture.lines();
+    expect(line).toMatchObject({
+      ...event,
+      kind: 'audit',
+      msg: 'Query OK fp=3a1c9f82a2d1 rows=42',
+    });
+    expect(capture.lines()).toHaveLength(1);
+  });
+
+  it('scrubs registered secret values from the bytes it writes', async () => {
+    const capture = new Capture();
+    const secret = new Secret('DB_PASSWORD', 'alice-db-pw-7781');
+    const sink = createAuditSink({ destination: capture });
+    sink.record({ ...event, principalId: secret.reveal() });
+    await sink.flush();
+    expect(capture.text).not.toContain('alice-db-pw-7781');
+    expect(capture.lines()[0]).toMatchObject({ principalId: '[redacted]' });
+  });
+});

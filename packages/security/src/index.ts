@@ -1,0 +1,35 @@
+// Public API of @sqlwarden/security: anything exported here is a contract
+// other packages and users rely on (pinned by src/index.test.ts). Named exports only.
+
+export type { AuditSinkOptions, PinoAuditSink, SafeAuditEvent } from './audit.js';
+export { auditMessage, createAuditSink, sanitizeAuditEvent } from './audit.js';
+export type {
+  Capability,
+  CapabilityAction,
+  CapabilityPolicyOptions,
+  ParseResult,
+} from './capabilities.js';
+export {
+  CAPABILITY_ACTIONS,
+  CapabilityPolicy,
+  covers,
+  PolicyConfigError,
+  parseCapability,
+  tableCapability,
+  toolCapability,
+} from './capabilities.js';
+export type { Environment, EnvironmentOptions } from './credentials.js';
+export { CredentialError, loadEnvironment } from './credentials.js';
+export type { LogDestination, LoggerFactoryOptions } from './logger.js';
+export { createLogger, REDACT_PATHS, serializeError } from './logger.js';
+export type { QuotaGateOptions, QuotaLimits, QuotaPolicy, RateLimit } from './quota.js';
+export { createQuotaGate, QuotaConfigError } from './quota.js';
+export type { QuotaStore, SlotSpec, TakeTokensResult, TokenBucketSpec } from './quota-store.js';
+export { MemoryQuotaStore } from './quota-store.js';
+export {
+  MIN_SCRUBBABLE_LENGTH,
+  redactConnectionString,
+  registerSecretValue,
+  Secret,
+  scrubSecrets,
+} from './secrets.js';

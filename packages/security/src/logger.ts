@@ -1,0 +1,112 @@
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { scrubSecrets } from './secrets.js';
+
+/**
+ * The operational logger: pino JSON on stderr (never stdout, which is the
+ * MCP channel on stdio). Three layers keep SQL, values and credentials out:
+ *   1. redact paths: fields named like SQL, parameters or credentials are
+ *      censored whatever object they arrive in;
+ *   2. the error serializer keeps an error's class, code and stack frames,
+ *      never its message (driver messages quote SQL and values);
+ *   3. every output line is scrubbed of registered secret values.
+ */
+
+export const REDACT_PATHS = [
+  'sql',
+  'query',
+  'text',
+  'params',
+  'parameters',
+  'values',
+  'password',
+  'secret',
+  'token',
+  'dsn',
+  'connectionString',
+  'authorization',
+  'cookie',
+  '*.sql',
+  '*.query',
+  '*.text',
+  '*.params',
+  '*.parameters',
+  '*.values',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.dsn',
+  '*.connectionString',
+  '*.authorization',
+  '*.cookie',
+  'headers.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
+
+export type LogDestination = 'stderr' | { readonly file: string } | DestinationStream;
+
+export interface LoggerFactoryOptions {
+  readonly name?: string;
+  readonly level?: LoggerOptions['level'];
+  readonly destination?: LogDestination;
+  /** Fixed fields on every line. */
+  readonly base?: Record<string, string>;
+  /**
+   * Censor fields by name (default true). Only a logger whose every object
+   * is built from an allow-list (the audit sink) may turn it off.
+   */
+  readonly redactPaths?: boolean;
+}
+
+/** Error fields that identify a failure without quoting SQL or values. */
+const SAFE_ERROR_FIELDS = ['code', 'errno', 'sqlState', 'severity', 'routine', 'syscall'] as const;
+
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (typeof error !== 'object' || error === null) return { type: typeof error };
+  const source = error as Record<string, unknown>;
+  const out: Record<string, unknown> = {
+    type: (error as Error).constructor?.name ?? 'Object',
+  };
+  for (const field of SAFE_ERROR_FIELDS) {
+    const value = source[field];
+    if ((typeof value === 'string' && value.length <= 64) || typeof value === 'number') {
+      out[field] = value;
+    }
+  }
+  if (typeof source.stack === 'string') {
+    // The stack's first line repeats the message; keep the frames only.
+    out.stack = source.stack
+      .split('\n')
+      .filter((line) => line.trimStart().startsWith('at '))
+      .slice(0, 15)
+      .join('\n');
+  }
+  if (source.cause !== undefined && source.cause !== error) {
+    out.cause = serializeError(source.cause);
+  }
+  return out;
+}
+
+export function resolveDestination(destination: LogDestination = 'stderr'): DestinationStream {
+  if (destination === 'stderr') return pino.destination({ dest: 2, sync: false });
+  if ('file' in destination) {
+    return pino.destination({ dest: destination.file, mkdir: true, append: true, sync: false });
+  }
+  return destination;
+}
+
+export function safeLoggerOptions(options: LoggerFactoryOptions): LoggerOptions {
+  return {
+    name: options.name ?? 'sqlwarden',
+    level: options.level ?? 'info',
+    base: { pid: process.pid, ...options.base },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    ...(options.redactPaths !== false && { redact: { paths: REDACT_PATHS, censor: '[redacted]' } }),
+    serializers: { err: serializeError, error: serializeError },
+    hooks: { streamWrite: scrubSecrets },
+  };
+}
+
+export function createLogger(options: LoggerFactoryOptions = {}): Logger {
+  return pino(safeLoggerOptions(options), resolveDestination(options.destination));
+}

@@ -36,26 +36,12 @@ import {
   type QuotaPolicy,
   tableCapability,
 } from '@sqlwarden/security';
+import { Capture } from '@sqlwarden/testing';
 import { z } from 'zod';
 
-export const SOURCE = 'demo';
+export { Capture };
 
-/** Collects what pino writes. */
-export class Capture {
-  readonly chunks: string[] = [];
-  write(chunk: string): void {
-    this.chunks.push(chunk);
-  }
-  get text(): string {
-    return this.chunks.join('');
-  }
-  lines(): Record<string, unknown>[] {
-    return this.text
-      .split('\n')
-      .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-}
+export const SOURCE = 'demo';
 
 type AdapterCall =
   | { method: 'listTables' | 'describeTable' | 'health' | 'close'; request?: unknown }

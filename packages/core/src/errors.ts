@@ -184,3 +184,18 @@ export function normalizeError(error: unknown): ErrorPayload {
   }
   return { code: 'INTERNAL', message: ERROR_CODES.INTERNAL.meaning };
 }
+
+/**
+ * A configuration that cannot be used, with every problem found (each
+ * naming its key), so an operator fixes them in one pass. Thrown at
+ * start-up only, never from a tool call.
+ */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(subject: string, problems: readonly string[]) {
+    super(`${subject}:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
+  }
+}

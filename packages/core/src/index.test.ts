@@ -6,6 +6,7 @@ import * as api from './index.js';
 it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
     'ALLOW',
+    'ConfigError',
     'DEFAULT_LIMITS',
     'ERROR_CODES',
     'ERROR_CODE_LIST',

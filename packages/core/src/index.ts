@@ -25,6 +25,7 @@ export { ALLOW, allowWith, deny } from './decision.js';
 export type { ErrorCode, ErrorPayload, SqlwardenErrorOptions } from './errors.js';
 export {
   boundMessage,
+  ConfigError,
   ERROR_CODE_LIST,
   ERROR_CODES,
   isErrorCode,

@@ -1,7 +1,7 @@
+import { Capture } from '@sqlwarden/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditMessage, createAuditSink, sanitizeAuditEvent } from './audit.js';
 import { clearSecretRegistry, Secret } from './secrets.js';
-import { Capture } from './test-capture.js';
 
 afterEach(() => clearSecretRegistry());
 

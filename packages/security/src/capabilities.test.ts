@@ -1,10 +1,6 @@
+import { ConfigError } from '@sqlwarden/core';
 import { describe, expect, it } from 'vitest';
-import {
-  CapabilityPolicy,
-  PolicyConfigError,
-  parseCapability,
-  tableCapability,
-} from './capabilities.js';
+import { CapabilityPolicy, parseCapability, tableCapability } from './capabilities.js';
 
 const session = (capabilities: string[], roles: string[] = []) => ({ capabilities, roles });
 
@@ -125,8 +121,8 @@ describe('CapabilityPolicy', () => {
       new CapabilityPolicy({ roles: { a: ['*', 'tool:ok'], 'bad role': ['read:x'] } });
       expect.unreachable();
     } catch (error) {
-      expect(error).toBeInstanceOf(PolicyConfigError);
-      expect((error as PolicyConfigError).problems).toHaveLength(3);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toHaveLength(3);
     }
   });
 

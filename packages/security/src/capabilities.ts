@@ -1,8 +1,9 @@
-import type {
-  AuthorizationDecision,
-  AuthorizationRequest,
-  Authorizer,
-  SessionContext,
+import {
+  type AuthorizationDecision,
+  type AuthorizationRequest,
+  type Authorizer,
+  ConfigError,
+  type SessionContext,
 } from '@sqlwarden/core';
 
 /**
@@ -138,15 +139,6 @@ function isConcrete(capability: Capability): boolean {
   return !capability.segments.includes(WILDCARD);
 }
 
-export class PolicyConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(`Invalid capability policy:\n- ${problems.join('\n- ')}`);
-    this.name = 'PolicyConfigError';
-    this.problems = problems;
-  }
-}
-
 export interface CapabilityPolicyOptions {
   /** Role name to the capabilities it grants. Roles are flat: a role cannot include a role. */
   readonly roles?: Readonly<Record<string, readonly string[]>>;
@@ -178,7 +170,7 @@ export class CapabilityPolicy implements Authorizer {
       });
       roles.set(role, Object.freeze(parsed));
     }
-    if (problems.length > 0) throw new PolicyConfigError(problems);
+    if (problems.length > 0) throw new ConfigError('Invalid capability policy', problems);
     this.#roles = roles;
   }
 

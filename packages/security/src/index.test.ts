@@ -9,8 +9,6 @@ it('exports exactly the pinned public API', () => {
     'CredentialError',
     'MIN_SCRUBBABLE_LENGTH',
     'MemoryQuotaStore',
-    'PolicyConfigError',
-    'QuotaConfigError',
     'REDACT_PATHS',
     'Secret',
     'auditMessage',

@@ -13,7 +13,6 @@ export {
   CAPABILITY_ACTIONS,
   CapabilityPolicy,
   covers,
-  PolicyConfigError,
   parseCapability,
   tableCapability,
   toolCapability,
@@ -23,7 +22,7 @@ export { CredentialError, loadEnvironment } from './credentials.js';
 export type { LogDestination, LoggerFactoryOptions } from './logger.js';
 export { createLogger, REDACT_PATHS, serializeError } from './logger.js';
 export type { QuotaGateOptions, QuotaLimits, QuotaPolicy, RateLimit } from './quota.js';
-export { createQuotaGate, QuotaConfigError } from './quota.js';
+export { createQuotaGate } from './quota.js';
 export type { QuotaStore, SlotSpec, TakeTokensResult, TokenBucketSpec } from './quota-store.js';
 export { MemoryQuotaStore } from './quota-store.js';
 export {

@@ -1,7 +1,7 @@
+import { Capture } from '@sqlwarden/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, serializeError } from './logger.js';
 import { clearSecretRegistry, redactConnectionString, Secret } from './secrets.js';
-import { Capture } from './test-capture.js';
 
 afterEach(() => clearSecretRegistry());
 

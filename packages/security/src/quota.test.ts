@@ -1,5 +1,6 @@
+import { ConfigError } from '@sqlwarden/core';
 import { describe, expect, it } from 'vitest';
-import { createQuotaGate, QuotaConfigError } from './quota.js';
+import { createQuotaGate } from './quota.js';
 import { MemoryQuotaStore } from './quota-store.js';
 
 function clock(start = 1_000_000) {
@@ -156,8 +157,8 @@ describe('quota policy validation', () => {
       });
       expect.unreachable();
     } catch (error) {
-      expect(error).toBeInstanceOf(QuotaConfigError);
-      expect((error as QuotaConfigError).problems).toEqual([
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
         'perPrincipal.rate.burst: must be a whole number of at least 1',
         'perPrincipal.rate.perSecond: must be above 0',
         'tools.x.concurrency: must be a whole number of at least 1',

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { QuotaDecision, QuotaGate, QuotaLease, QuotaRequest } from '@sqlwarden/core';
+import {
+  ConfigError,
+  type QuotaDecision,
+  type QuotaGate,
+  type QuotaLease,
+  type QuotaRequest,
+} from '@sqlwarden/core';
 import {
   MemoryQuotaStore,
   type QuotaStore,
@@ -48,15 +54,6 @@ export interface QuotaGateOptions {
   readonly now?: () => number;
 }
 
-export class QuotaConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(`Invalid quota policy:\n- ${problems.join('\n- ')}`);
-    this.name = 'QuotaConfigError';
-    this.problems = problems;
-  }
-}
-
 function checkLimits(path: string, limits: QuotaLimits | undefined, problems: string[]) {
   if (limits === undefined) return;
   const positive = (value: number) => Number.isFinite(value) && value > 0;
@@ -86,7 +83,7 @@ export function createQuotaGate(options: QuotaGateOptions): QuotaGate {
   for (const [tool, limits] of Object.entries(policy.tools ?? {})) {
     checkLimits(`tools.${tool}`, limits, problems);
   }
-  if (problems.length > 0) throw new QuotaConfigError(problems);
+  if (problems.length > 0) throw new ConfigError('Invalid quota policy', problems);
 
   const store = options.store ?? new MemoryQuotaStore();
   const now = options.now ?? Date.now;

@@ -1,0 +1,351 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyze, checkRead, loadSqlGuard } from './guard.js';
+import type { RejectionReason } from './reasons.js';
+import { CORPUS_OPTIONS } from './test-support.js';
+import type { Dialect, GuardOptions } from './types.js';
+
+beforeAll(() => loadSqlGuard());
+
+type Case = readonly [Dialect, string, RejectionReason];
+
+function reasonOf(dialect: Dialect, sql: string, options: Partial<GuardOptions> = {}) {
+  const result = checkRead(sql, { ...CORPUS_OPTIONS[dialect], ...options });
+  return result.ok ? 'accepted' : result.reason;
+}
+
+// Each rule fires, in every dialect where it applies.
+const REFUSED: Case[] = [
+  ['postgres', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
+  ['mysql', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
+  ['odbc', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
+  ['postgres', 'SELECT 1;', 'SEMICOLON'],
+  ['postgres', ' ; SELECT 1', 'SEMICOLON'],
+  ['postgres', 'SELECT 1;;', 'SEMICOLON'],
+  ['mysql', ';SELECT 1', 'SEMICOLON'],
+  ['odbc', 'SELECT 1 ;', 'SEMICOLON'],
+  ['postgres', 'DELETE FROM orders WHERE id = 1', 'NOT_A_READ'],
+  ['postgres', 'SHOW data_directory', 'SESSION_STATE'],
+  ['postgres', 'SET search_path = attacker', 'SESSION_STATE'],
+  ['postgres', 'RESET ALL', 'SESSION_STATE'],
+  ['mysql', 'SET SESSION TRANSACTION READ WRITE', 'SESSION_STATE'],
+  ['mysql', 'SHOW GRANTS', 'SESSION_STATE'],
+  ['postgres', 'COMMIT', 'TRANSACTION_CONTROL'],
+  ['postgres', 'BEGIN READ WRITE', 'TRANSACTION_CONTROL'],
+  ['mysql', 'START TRANSACTION', 'TRANSACTION_CONTROL'],
+  ['odbc', 'ROLLBACK', 'TRANSACTION_CONTROL'],
+  ['postgres', 'WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d', 'DATA_MODIFYING_CTE'],
+  [
+    'postgres',
+    'WITH a AS (SELECT 1), b AS (UPDATE orders SET x = 1 RETURNING 1) SELECT * FROM a',
+    'DATA_MODIFYING_CTE',
+  ],
+  [
+    'postgres',
+    'SELECT * FROM (WITH i AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT * FROM i) s',
+    'DATA_MODIFYING_CTE',
+  ],
+  ['postgres', 'SELECT * INTO scratch FROM orders', 'SELECT_INTO'],
+  ['mysql', 'SELECT * FROM orders INTO OUTFILE "/tmp/x"', 'SELECT_INTO'],
+  ['mysql', 'SELECT id FROM orders LIMIT 1 INTO @a', 'SELECT_INTO'],
+  ['postgres', 'SELECT * FROM orders FOR UPDATE', 'LOCKING_CLAUSE'],
+  ['postgres', 'SELECT * FROM (SELECT * FROM orders FOR SHARE) s', 'LOCKING_CLAUSE'],
+  ['mysql', 'SELECT * FROM orders LOCK IN SHARE MODE', 'LOCKING_CLAUSE'],
+  ['mysql', 'SELECT * FROM orders FOR SHARE', 'LOCKING_CLAUSE'],
+  ['mysql', 'SELECT 1 UNION SELECT 2 FOR UPDATE', 'LOCKING_CLAUSE'],
+  ['mysql', 'SELECT @a := 1', 'VARIABLE_ASSIGNMENT'],
+  ['postgres', 'EXPLAIN ANALYZE SELECT * FROM orders', 'EXPLAIN_ANALYZE'],
+  ['postgres', 'EXPLAIN (ANALYZE false) SELECT 1', 'EXPLAIN_ANALYZE'],
+  ['mysql', 'EXPLAIN ANALYZE SELECT * FROM orders', 'EXPLAIN_ANALYZE'],
+  ['postgres', 'EXPLAIN DELETE FROM orders', 'NOT_A_READ'],
+  ['mysql', 'SELECT 1 /*!50000 , SLEEP(5) */', 'EXECUTABLE_COMMENT'],
+  ['mysql', 'SELECT 1 /*M!100000 , SLEEP(5) */', 'EXECUTABLE_COMMENT'],
+  ['mysql', 'SELECT /*+ MAX_EXECUTION_TIME(100000000) */ * FROM orders', 'EXECUTABLE_COMMENT'],
+  ['odbc', 'SELECT 1 /*! DROP TABLE t */', 'EXECUTABLE_COMMENT'],
+  ['mysql', 'SELECT 1--1', 'AMBIGUOUS_COMMENT'],
+  ['postgres', 'SELECT 1 FROM pg_sleep(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', "SELECT * FROM pg_read_file('/etc/passwd')", 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT * FROM orders o, LATERAL (SELECT pg_sleep(1)) s', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT * FROM orders ORDER BY pg_sleep(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT sum(x) OVER (PARTITION BY pg_sleep(1)) FROM orders', 'FORBIDDEN_FUNCTION'],
+  [
+    'postgres',
+    'SELECT count(*) FILTER (WHERE pg_sleep(1) IS NULL) FROM orders',
+    'FORBIDDEN_FUNCTION',
+  ],
+  ['postgres', "WITH t AS (SELECT pg_read_file('x')) SELECT * FROM t", 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT "pg_sleep"(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT "PG_SLEEP"(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT pg_catalog.pg_sleep(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT public.pg_sleep(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT PG_SLEEP(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT pg_advisory_lock(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', "SELECT nextval('s')", 'FORBIDDEN_FUNCTION'],
+  ['postgres', "SELECT pg_notify('c', 'x')", 'FORBIDDEN_FUNCTION'],
+  ['postgres', "SELECT set_config('statement_timeout', '0', false)", 'FORBIDDEN_FUNCTION'],
+  ['postgres', "SELECT dblink_exec('db', 'DELETE FROM t')", 'FORBIDDEN_FUNCTION'],
+  [
+    'postgres',
+    "SELECT query_to_xml('select * from pg_authid', true, true, '')",
+    'FORBIDDEN_FUNCTION',
+  ],
+  ['postgres', 'SELECT f(x => pg_sleep(1))', 'FORBIDDEN_FUNCTION'],
+  ['postgres', "SELECT aws_s3.query_export_to_s3('SELECT 1', 'b', 'k')", 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT SLEEP(1)', 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT sleep (1)', 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT `sleep`(1)', 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT benchmark/**/(1000, md5(1))', 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT * FROM orders WHERE id = 1 RLIKE SLEEP(5)', 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT LOAD_FILE(0x2f6574632f706173737764)', 'FORBIDDEN_FUNCTION'],
+  ['mysql', "SELECT GET_LOCK('x', 10)", 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT sys.ps_thread_id(1)', 'FORBIDDEN_FUNCTION'],
+  ['mysql', 'SELECT NEXT VALUE FOR s', 'FORBIDDEN_FUNCTION'],
+  ['odbc', "SELECT * FROM OPENQUERY(srv, 'SELECT 1')", 'FORBIDDEN_FUNCTION'],
+  ['odbc', "SELECT dbms_pipe.receive_message('x', 10) FROM dual", 'FORBIDDEN_FUNCTION'],
+  ['odbc', 'SELECT pg_sleep(1)', 'FORBIDDEN_FUNCTION'],
+  ['postgres', 'SELECT * FROM hr.salaries', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT * FROM pg_shadow', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT * FROM "pg_authid"', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT * FROM information_schema.tables', 'TABLE_NOT_ALLOWED'],
+  [
+    'postgres',
+    'SELECT * FROM orders WHERE id IN (SELECT id FROM hr.salaries)',
+    'TABLE_NOT_ALLOWED',
+  ],
+  ['postgres', 'SELECT 1 UNION SELECT passwd::int FROM pg_shadow', 'TABLE_NOT_ALLOWED'],
+  ['mysql', 'SELECT * FROM mysql.user', 'TABLE_NOT_ALLOWED'],
+  ['mysql', 'SELECT * FROM `mysql`.`user`', 'TABLE_NOT_ALLOWED'],
+  ['mysql', 'SELECT (SELECT authentication_string FROM mysql.user LIMIT 1)', 'TABLE_NOT_ALLOWED'],
+  ['mysql', 'SELECT * FROM app.orders JOIN otherdb.customers c ON 1 = 1', 'TABLE_NOT_ALLOWED'],
+  ['odbc', 'SELECT * FROM sales.orders', 'TABLE_NOT_ALLOWED'],
+  ['odbc', 'SELECT * FROM otherdb.public.orders', 'UNSUPPORTED_SYNTAX'],
+  ['odbc', "SELECT E'a\\' FROM t", 'UNSUPPORTED_SYNTAX'],
+  ['odbc', 'SELECT $$x$$', 'UNSUPPORTED_SYNTAX'],
+  ['odbc', "SELECT 'a\\b' FROM t", 'UNSUPPORTED_SYNTAX'],
+  ['odbc', "SELECT 'a\\'' FROM t", 'PARSE_ERROR'],
+  ['odbc', 'SELECT 1 /* /* nested */ */', 'UNSUPPORTED_SYNTAX'],
+  ['odbc', 'SELECT [name] FROM t', 'UNSUPPORTED_SYNTAX'],
+  ['odbc', '{call sp_x}', 'UNSUPPORTED_SYNTAX'],
+  ['odbc', 'EXEC sp_who', 'PARSE_ERROR'],
+  ['odbc', 'CALL proc()', 'NOT_A_READ'],
+  ['mysql', 'CALL sp()', 'NOT_A_READ'],
+  ['mysql', 'DO SLEEP(1)', 'NOT_A_READ'],
+  ['mysql', 'HANDLER t OPEN', 'NOT_A_READ'],
+  ['mysql', 'ANALYZE SELECT * FROM orders', 'NOT_A_READ'],
+  ['postgres', 'SELEC 1', 'PARSE_ERROR'],
+  ['mysql', 'SELECT * FROM', 'PARSE_ERROR'],
+  ['mysql', "SELECT 'unterminated", 'PARSE_ERROR'],
+  ['mysql', 'SELECT 1 /* unterminated', 'PARSE_ERROR'],
+  ['postgres', '/* only a comment */', 'EMPTY_STATEMENT'],
+  ['mysql', '# only a comment', 'EMPTY_STATEMENT'],
+  ['odbc', '-- only a comment', 'EMPTY_STATEMENT'],
+  ['postgres', '   ', 'EMPTY_STATEMENT'],
+];
+
+// Harmless look-alikes of each rule pass.
+const ACCEPTED: ReadonlyArray<readonly [Dialect, string]> = [
+  ['postgres', "SELECT '; DROP TABLE x; --' AS s"],
+  ['mysql', "SELECT '; DROP TABLE x; --' AS s"],
+  ['odbc', "SELECT '; DROP TABLE x; --' AS s FROM orders"],
+  ['postgres', 'SELECT "delete", "commit" FROM orders'],
+  ['mysql', 'SELECT `delete`, `into` FROM orders'],
+  ['postgres', "SELECT * FROM orders WHERE note = 'a--b' -- trailing comment"],
+  ['mysql', "SELECT * FROM orders WHERE note = 'a--b' -- trailing comment"],
+  ['mysql', 'SELECT 1 - -1'],
+  ['mysql', 'SELECT 1 -- comment'],
+  ['mysql', 'SELECT 1 --'],
+  ['mysql', 'SELECT 1 /* a comment */'],
+  ['mysql', "SELECT 'O\\'Brien', 'it''s', \"it's\""],
+  ['mysql', "SELECT 'a /*!50000 DROP */ b'"],
+  ['postgres', "SELECT $$a; b$$, E'c\\'d'"],
+  ['postgres', 'SELECT /* nested /* comment */ still */ 1'],
+  ['postgres', "SELECT 'for update' AS note FROM orders"],
+  ['postgres', 'SELECT pg_read_file FROM orders'],
+  ['mysql', 'SELECT load_file, sleep FROM orders'],
+  ['postgres', 'SELECT random(), clock_timestamp(), now()'],
+  ['postgres', 'WITH orders AS (SELECT 1 AS id) SELECT * FROM orders'],
+  [
+    'postgres',
+    'WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT * FROM t',
+  ],
+  ['mysql', 'WITH x AS (SELECT 1 AS a) SELECT * FROM x'],
+  ['postgres', 'EXPLAIN SELECT * FROM orders'],
+  ['postgres', 'EXPLAIN (COSTS false) SELECT * FROM orders'],
+  ['mysql', 'EXPLAIN SELECT * FROM orders'],
+  ['postgres', 'TABLE orders'],
+  ['postgres', 'VALUES (1, 2), (3, 4)'],
+  ['postgres', 'SELECT * FROM orders WHERE id = $1 AND note = $2'],
+  ['mysql', 'SELECT * FROM orders WHERE id = ? AND note = ?'],
+  ['odbc', 'SELECT * FROM orders WHERE id = ? AND note = ?'],
+  ['odbc', "SELECT * FROM orders WHERE created_at >= {d '2024-01-01'}"],
+  ['mysql', "SELECT * FROM orders WHERE created_at >= {ts '2024-01-01 00:00:00'}"],
+  ['mysql', "SELECT _utf8mb4'abc', N'x', X'41', b'01'"],
+  ['odbc', 'SELECT "Order Id" FROM "public"."orders"'],
+  ['mysql', 'SELECT * FROM orders WHERE for_update = 1 AND into_x = 2'],
+];
+
+describe('checkRead rules', () => {
+  it.each(REFUSED)('%s: refuses %j with %s', (dialect, sql, reason) => {
+    expect(reasonOf(dialect, sql)).toBe(reason);
+  });
+
+  it.each(ACCEPTED)('%s: accepts %j', (dialect, sql) => {
+    expect(reasonOf(dialect, sql)).toBe('accepted');
+  });
+
+  it('treats a CTE name as a table outside the scope that defines it', () => {
+    // The inner CTE "salaries" must not hide the real table hr... here the
+    // outer reference resolves to public.salaries, outside a public-less allow list.
+    const sql =
+      'SELECT * FROM salaries WHERE EXISTS (WITH salaries AS (SELECT 1) SELECT 1 FROM salaries)';
+    expect(reasonOf('postgres', sql, { allowedTables: ['public.orders'] })).toBe(
+      'TABLE_NOT_ALLOWED',
+    );
+    expect(reasonOf('mysql', sql, { allowedTables: ['app.orders'] })).toBe('TABLE_NOT_ALLOWED');
+    // ...and inside that scope it is the CTE.
+    expect(
+      reasonOf('postgres', 'WITH salaries AS (SELECT 1) SELECT * FROM salaries', {
+        allowedTables: ['public.orders'],
+      }),
+    ).toBe('accepted');
+  });
+
+  it('lets a non-recursive CTE see only the CTEs before it', () => {
+    const sql = 'WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a';
+    expect(reasonOf('postgres', sql, { allowedTables: ['public.orders'] })).toBe(
+      'TABLE_NOT_ALLOWED',
+    );
+  });
+
+  it('resolves unqualified pg_* names to pg_catalog, whatever the default schema', () => {
+    expect(reasonOf('postgres', 'SELECT * FROM pg_class')).toBe('TABLE_NOT_ALLOWED');
+    expect(
+      reasonOf('postgres', 'SELECT * FROM pg_class', { allowedTables: ['pg_catalog.pg_class'] }),
+    ).toBe('accepted');
+  });
+
+  it('refuses unqualified tables without a default schema when there is an allow list', () => {
+    expect(reasonOf('postgres', 'SELECT * FROM orders', { defaultSchema: undefined })).toBe(
+      'UNQUALIFIED_TABLE',
+    );
+    expect(checkRead('SELECT * FROM orders', { dialect: 'postgres' }).ok).toBe(true);
+  });
+
+  it('matches allow-list patterns by whole names', () => {
+    const options = { allowedTables: ['public.orders', 'sales.*'] };
+    expect(reasonOf('postgres', 'SELECT * FROM orders', options)).toBe('accepted');
+    expect(reasonOf('postgres', 'SELECT * FROM sales.anything', options)).toBe('accepted');
+    expect(reasonOf('postgres', 'SELECT * FROM orders_archive', options)).toBe('TABLE_NOT_ALLOWED');
+    expect(reasonOf('postgres', 'SELECT * FROM "Orders"', options)).toBe('TABLE_NOT_ALLOWED');
+    expect(() =>
+      checkRead('SELECT 1', { dialect: 'postgres', allowedTables: ['*.orders'] }),
+    ).toThrow(/Invalid table pattern/);
+  });
+
+  it('resolves tables and reports them for capability checks', () => {
+    const result = checkRead(
+      'SELECT * FROM orders o JOIN sales.customers c ON c.id = o.customer_id',
+      {
+        dialect: 'postgres',
+        defaultSchema: 'public',
+        allowedTables: ['public.*', 'sales.*'],
+      },
+    );
+    expect(result.ok && result.analysis.resolvedTables).toEqual([
+      { schema: 'public', name: 'orders', access: 'read' },
+      { schema: 'sales', name: 'customers', access: 'read' },
+    ]);
+  });
+
+  it('applies the volatility policy: volatile functions are refused unless allowed', () => {
+    const functionPolicy = {
+      volatile: ['random', 'my_volatile', 'touch_row'],
+      allow: ['touch_row'],
+    };
+    expect(reasonOf('postgres', 'SELECT my_volatile()', { functionPolicy })).toBe(
+      'FORBIDDEN_FUNCTION',
+    );
+    expect(reasonOf('postgres', 'SELECT public.my_volatile()', { functionPolicy })).toBe(
+      'FORBIDDEN_FUNCTION',
+    );
+    expect(reasonOf('postgres', 'SELECT random()', { functionPolicy })).toBe('accepted');
+    expect(reasonOf('postgres', 'SELECT touch_row()', { functionPolicy })).toBe('accepted');
+    // The built-in list cannot be lifted by a policy.
+    expect(
+      reasonOf('postgres', 'SELECT pg_sleep(1)', { functionPolicy: { allow: ['pg_sleep'] } }),
+    ).toBe('FORBIDDEN_FUNCTION');
+  });
+
+  it('refuses a denied user function called with field selection (t.f is f(t))', () => {
+    const functionPolicy = { deny: ['leak_salary'] };
+    expect(reasonOf('postgres', 'SELECT o.leak_salary FROM orders o', { functionPolicy })).toBe(
+      'FORBIDDEN_FUNCTION',
+    );
+    expect(reasonOf('postgres', 'SELECT (o).leak_salary FROM orders o', { functionPolicy })).toBe(
+      'FORBIDDEN_FUNCTION',
+    );
+    expect(reasonOf('postgres', 'SELECT o.total FROM orders o', { functionPolicy })).toBe(
+      'accepted',
+    );
+  });
+
+  it('names the function or table in the message, and the rule', () => {
+    const fn = checkRead('SELECT pg_sleep(1)', CORPUS_OPTIONS.postgres);
+    expect(!fn.ok && fn.message).toMatch(/function.*pg_sleep is not allowed/);
+    const table = checkRead('SELECT * FROM hr.salaries', CORPUS_OPTIONS.postgres);
+    expect(!table.ok && table.message).toMatch(/hr\.salaries is not allowed for reading/);
+  });
+});
+
+describe('analyze', () => {
+  it('reports statements, tables, functions and clauses without judging them', () => {
+    const result = analyze(
+      'WITH recent AS (SELECT * FROM public.orders) SELECT PG_CATALOG.upper(name), count(*) FROM recent JOIN customers c ON true FOR UPDATE',
+      { dialect: 'postgres' },
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.analysis).toMatchObject({
+      statementCount: 1,
+      kind: 'select',
+      locking: true,
+      into: false,
+      tables: [
+        { schema: 'public', name: 'orders', access: 'read' },
+        { schema: null, name: 'customers', access: 'read' },
+      ],
+    });
+    expect(result.analysis.functions).toEqual(
+      expect.arrayContaining([
+        { schema: 'pg_catalog', name: 'upper' },
+        { schema: null, name: 'count' },
+      ]),
+    );
+  });
+
+  it('counts statements and their kinds', () => {
+    const result = analyze('SELECT 1; COMMIT; DROP TABLE x', { dialect: 'postgres' });
+    expect(result.ok && result.analysis.kinds).toEqual(['select', 'transaction', 'ddl']);
+    const mysql = analyze('SELECT 1; DELETE FROM t', { dialect: 'mysql' });
+    expect(mysql.ok && mysql.analysis.kinds).toEqual(['select', 'delete']);
+  });
+
+  it('counts parameters', () => {
+    const pg = analyze('SELECT $1, $3', { dialect: 'postgres' });
+    expect(pg.ok && pg.analysis.parameterCount).toBe(3);
+    const my = analyze("SELECT ?, '?', ?", { dialect: 'mysql' });
+    expect(my.ok && my.analysis.parameterCount).toBe(2);
+  });
+
+  it('folds identifiers as the dialect does', () => {
+    const pg = analyze('SELECT * FROM Public.Orders, "Mixed"', { dialect: 'postgres' });
+    expect(pg.ok && pg.analysis.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([
+      'public.orders',
+      'null.Mixed',
+    ]);
+    const my = analyze('SELECT * FROM App.Orders, `we``ird`', { dialect: 'mysql' });
+    expect(my.ok && my.analysis.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([
+      'App.Orders',
+      'null.we`ird',
+    ]);
+  });
+});

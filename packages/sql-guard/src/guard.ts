@@ -1,0 +1,374 @@
+/**
+ * The read and write checks. Both run the same pipeline and fail closed:
+ *
+ *   preflight  type, length, NUL and invalid Unicode, empty text
+ *   analyse    the dialect's lexer and parser (postgres.ts, mysql.ts, and
+ *              for ODBC the strict ANSI lexer then the PostgreSQL parser)
+ *   rules      statement count, `;`, statement kind, nested statements,
+ *              INTO, locking, assignments, functions, tables
+ *
+ * The first rule that fails decides. A rejection's message names the rule
+ * and what to do, and may name a function or a table, but never quotes a
+ * literal of the statement.
+ */
+import { createHash } from 'node:crypto';
+import type { RawAnalysis } from './analysis.js';
+import { checkFunction } from './functions.js';
+import { type LexResult, lex, unquote } from './lexer.js';
+import { analyzeMysqlText, neutralize, tokenFacts } from './mysql.js';
+import {
+  analyzePostgresText,
+  isPostgresParserReady,
+  loadPostgresParser,
+  postgresFingerprint,
+} from './postgres.js';
+import { REJECTION_REASONS, type RejectionReason } from './reasons.js';
+import { compilePatterns, isAllowed, resolveSchema } from './tables.js';
+import type {
+  AnalyzeResult,
+  CheckedAnalysis,
+  Dialect,
+  GuardOptions,
+  GuardRejection,
+  GuardResult,
+  ResolvedTable,
+  StatementKind,
+  WriteGuardOptions,
+} from './types.js';
+
+export const DEFAULT_MAX_LENGTH = 100_000;
+/** Deepest parenthesis nesting the MySQL and ODBC paths accept (real queries stay far below). */
+export const MAX_NESTING = 200;
+
+/** Loads the PostgreSQL parser (used by the postgres and odbc dialects). Call once at start-up. */
+export function loadSqlGuard(): Promise<void> {
+  return loadPostgresParser();
+}
+
+export function isSqlGuardReady(): boolean {
+  return isPostgresParserReady();
+}
+
+function reject(reason: RejectionReason, detail?: string, fingerprint?: string): GuardRejection {
+  const advice = REJECTION_REASONS[reason];
+  const message = detail === undefined ? advice : `${advice} (${detail})`;
+  return fingerprint === undefined
+    ? { ok: false, code: 'QUERY_REJECTED', reason, message }
+    : { ok: false, code: 'QUERY_REJECTED', reason, message, fingerprint };
+}
+
+/** A name safe to put in a message: an identifier the agent wrote, bounded and printable. */
+function shown(name: string): string {
+  const clean = name.replace(/[^\p{L}\p{N}_$.@-]/gu, '?');
+  return clean.length > 64 ? `${clean.slice(0, 63)}…` : clean;
+}
+
+function preflight(sql: unknown, maxLength: number): GuardRejection | null {
+  if (typeof sql !== 'string') return reject('PARSE_ERROR', 'the statement is not text');
+  if (sql.length > maxLength)
+    return reject('TOO_LONG', `${sql.length} characters, at most ${maxLength}`);
+  if (sql.includes('\u0000') || !(sql as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    return reject('INVALID_CHARACTER');
+  }
+  if (sql.trim().length === 0) return reject('EMPTY_STATEMENT');
+  return null;
+}
+
+function lexOrReject(sql: string, dialect: 'mysql' | 'odbc'): LexResult | GuardRejection {
+  const lexed = lex(sql, dialect);
+  if (!lexed.ok) return reject(lexed.reason, lexed.detail);
+  if (lexed.maxDepth > MAX_NESTING)
+    return reject('NESTING_TOO_DEEP', `more than ${MAX_NESTING} levels`);
+  if (lexed.tokens.length === 0) return reject('EMPTY_STATEMENT');
+  return lexed;
+}
+
+type Analysed = { readonly ok: true; readonly raw: RawAnalysis } | GuardRejection;
+
+/** Runs the dialect's analysis; the fingerprint is filled in. */
+function analyse(
+  sql: unknown,
+  options: { readonly dialect: Dialect; readonly maxLength?: number },
+): Analysed {
+  const early = preflight(sql, options.maxLength ?? DEFAULT_MAX_LENGTH);
+  if (early !== null) return early;
+  const text = sql as string;
+  switch (options.dialect) {
+    case 'postgres': {
+      const outcome = analyzePostgresText(text, 'postgres');
+      if (!outcome.ok) return reject(outcome.reason, undefined, fallbackFingerprint(text));
+      if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
+      return done(outcome.analysis, postgresFingerprint(text) ?? fallbackFingerprint(text));
+    }
+    case 'mysql': {
+      const lexed = lexOrReject(text, 'mysql');
+      if (!('tokens' in lexed)) return lexed;
+      const fp = tokenFingerprint(text, lexed);
+      const outcome = analyzeMysqlText(text, lexed);
+      if (!outcome.ok) return reject(outcome.reason, undefined, fp);
+      return done(outcome.analysis, fp);
+    }
+    case 'odbc': {
+      const lexed = lexOrReject(text, 'odbc');
+      if (!('tokens' in lexed)) return lexed;
+      const fp = tokenFingerprint(text, lexed);
+      const params = lexed.tokens.filter((t) => t.kind === 'param').length;
+      // The PostgreSQL grammar reads ANSI SQL; ODBC's `?` parameters become $n for it.
+      const parserText = neutralize(text, lexed, { params: (n) => `$${n}` });
+      const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
+      const outcome = analyzePostgresText(parserText, 'odbc', {
+        semicolon,
+        parameterCount: params,
+      });
+      if (!outcome.ok) return reject(outcome.reason, undefined, fp);
+      if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
+      const facts = tokenFacts(text, lexed.tokens, 'odbc');
+      const functions = [
+        ...outcome.analysis.functions,
+        ...facts.denied.map(([schema, name]) => ({ schema, name })),
+      ];
+      return done({ ...outcome.analysis, functions }, fp);
+    }
+    default: {
+      const never: never = options.dialect;
+      return reject('UNSUPPORTED_SYNTAX', `unknown dialect ${String(never)}`);
+    }
+  }
+}
+
+function done(raw: RawAnalysis, fingerprint: string): Analysed {
+  return { ok: true, raw: { ...raw, fingerprint } };
+}
+
+const READ_KINDS: ReadonlySet<StatementKind> = new Set(['select']);
+const WRITE_KINDS: ReadonlySet<StatementKind> = new Set(['insert', 'update', 'delete']);
+
+function kindRejection(kind: StatementKind, wanted: 'read' | 'write'): RejectionReason {
+  if (kind === 'transaction') return 'TRANSACTION_CONTROL';
+  if (kind === 'session') return 'SESSION_STATE';
+  return wanted === 'read' ? 'NOT_A_READ' : 'NOT_A_WRITE';
+}
+
+/** Rules shared by reads and writes, in order. */
+function commonRules(
+  raw: RawAnalysis,
+  options: GuardOptions,
+  wanted: 'read' | 'write',
+): GuardRejection | null {
+  const fp = raw.fingerprint;
+  if (raw.statementCount === 0) return reject('EMPTY_STATEMENT', undefined, fp);
+  if (raw.statementCount > 1)
+    return reject('MULTI_STATEMENT', `${raw.statementCount} statements`, fp);
+  if (raw.semicolon) return reject('SEMICOLON', undefined, fp);
+  if (raw.unsupported !== null) return reject('UNSUPPORTED_SYNTAX', raw.unsupported, fp);
+  if (raw.dataModifyingCte) return reject('DATA_MODIFYING_CTE', undefined, fp);
+  if (raw.nestedStatement !== null)
+    return reject(kindRejection(raw.nestedStatement, wanted), undefined, fp);
+  if (raw.into) return reject('SELECT_INTO', undefined, fp);
+  if (raw.locking) return reject('LOCKING_CLAUSE', undefined, fp);
+  if (raw.variableAssignment) return reject('VARIABLE_ASSIGNMENT', undefined, fp);
+  for (const fn of raw.functions) {
+    const verdict = checkFunction(options.dialect, fn, options.functionPolicy);
+    if (!verdict.ok) {
+      const name = fn.schema === null ? fn.name : `${fn.schema}.${fn.name}`;
+      const why =
+        verdict.why === 'volatile' ? 'is volatile (it can change state)' : 'is not allowed';
+      return reject('FORBIDDEN_FUNCTION', `${shown(name)} ${why}`, fp);
+    }
+  }
+  for (const attribute of raw.attributes) {
+    if (!checkFunction(options.dialect, attribute, options.functionPolicy, { builtin: false }).ok) {
+      return reject(
+        'FORBIDDEN_FUNCTION',
+        `${shown(attribute.name)} is not allowed (field selection can call a function)`,
+        fp,
+      );
+    }
+  }
+  return null;
+}
+
+function checkTables(
+  raw: RawAnalysis,
+  options: WriteGuardOptions,
+  wanted: 'read' | 'write',
+): { ok: true; tables: ResolvedTable[] } | GuardRejection {
+  const readable =
+    options.allowedTables === undefined ? undefined : compilePatterns(options.allowedTables);
+  const writablePatterns = options.writableTables ?? options.allowedTables;
+  const writable = writablePatterns === undefined ? undefined : compilePatterns(writablePatterns);
+  const tables: ResolvedTable[] = [];
+  for (const ref of raw.tables) {
+    const patterns = ref.access === 'write' ? writable : readable;
+    const schema = resolveSchema(options.dialect, ref, options.defaultSchema);
+    if (patterns !== undefined) {
+      if (schema === null) return reject('UNQUALIFIED_TABLE', shown(ref.name), raw.fingerprint);
+      if (!isAllowed(patterns, schema, ref.name)) {
+        const what = ref.access === 'write' && wanted === 'write' ? 'for writing' : 'for reading';
+        return reject(
+          'TABLE_NOT_ALLOWED',
+          `${shown(`${schema}.${ref.name}`)} is not allowed ${what}`,
+          raw.fingerprint,
+        );
+      }
+    }
+    tables.push({ schema, name: ref.name, access: ref.access });
+  }
+  return { ok: true, tables };
+}
+
+function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
+  const analysis: CheckedAnalysis = {
+    dialect: raw.dialect,
+    statementCount: raw.statementCount,
+    kinds: raw.kinds,
+    kind: raw.kind,
+    tables: raw.tables,
+    functions: raw.functions,
+    locking: raw.locking,
+    into: raw.into,
+    dataModifyingCte: raw.dataModifyingCte,
+    parameterCount: raw.parameterCount,
+    fingerprint: raw.fingerprint,
+    resolvedTables: tables,
+  };
+  return { ok: true, analysis };
+}
+
+/**
+ * Accepts exactly one plain read: SELECT, VALUES, TABLE, WITH ... SELECT, or
+ * EXPLAIN (without ANALYZE) of one. See the header for the rules.
+ */
+export function checkRead(sql: string, options: GuardOptions): GuardResult {
+  const analysed = analyse(sql, options);
+  if (!analysed.ok) return analysed;
+  const { raw } = analysed;
+  const fp = raw.fingerprint;
+  if (raw.statementCount === 1 && !READ_KINDS.has(raw.kind)) {
+    if (raw.kind !== 'explain') return reject(kindRejection(raw.kind, 'read'), undefined, fp);
+    if (raw.explainAnalyze) return reject('EXPLAIN_ANALYZE', undefined, fp);
+    if (raw.explainTarget === null || !READ_KINDS.has(raw.explainTarget))
+      return reject('NOT_A_READ', 'EXPLAIN of a statement that is not a read', fp);
+  }
+  const common = commonRules(raw, options, 'read');
+  if (common !== null) return common;
+  if (raw.tables.some((t) => t.access === 'write')) return reject('NOT_A_READ', undefined, fp);
+  const tables = checkTables(raw, options, 'read');
+  if (!tables.ok) return tables;
+  return accept(raw, tables.tables);
+}
+
+/**
+ * Accepts exactly one INSERT, UPDATE or DELETE: targets allowed for
+ * writing, everything it reads (INSERT ... SELECT, subqueries, USING/FROM)
+ * allowed for reading, RETURNING only of readable targets, and a WHERE that
+ * refers to a column for UPDATE and DELETE unless `allowWriteWithoutWhere`.
+ */
+export function checkWrite(sql: string, options: WriteGuardOptions): GuardResult {
+  const analysed = analyse(sql, options);
+  if (!analysed.ok) return analysed;
+  const { raw } = analysed;
+  const fp = raw.fingerprint;
+  if (raw.statementCount === 1 && !WRITE_KINDS.has(raw.kind)) {
+    return reject(kindRejection(raw.kind, 'write'), undefined, fp);
+  }
+  const common = commonRules(raw, options, 'write');
+  if (common !== null) return common;
+  if (
+    (raw.kind === 'update' || raw.kind === 'delete') &&
+    raw.whereRefersToColumn !== true &&
+    options.allowWriteWithoutWhere !== true
+  ) {
+    return reject('WRITE_WITHOUT_WHERE', undefined, fp);
+  }
+  const tables = checkTables(raw, options, 'write');
+  if (!tables.ok) return tables;
+  if (raw.returning && options.allowedTables !== undefined) {
+    const readable = compilePatterns(options.allowedTables);
+    for (const table of tables.tables) {
+      if (
+        table.access === 'write' &&
+        (table.schema === null || !isAllowed(readable, table.schema, table.name))
+      ) {
+        return reject('RETURNING_NOT_ALLOWED', undefined, fp);
+      }
+    }
+  }
+  return accept(raw, tables.tables);
+}
+
+/** What a statement is and touches, without any allow-list judgement. */
+export function analyze(
+  sql: string,
+  options: { readonly dialect: Dialect; readonly maxLength?: number },
+): AnalyzeResult {
+  const analysed = analyse(sql, options);
+  if (!analysed.ok) return analysed;
+  const { raw } = analysed;
+  return {
+    ok: true,
+    analysis: {
+      dialect: raw.dialect,
+      statementCount: raw.statementCount,
+      kinds: raw.kinds,
+      kind: raw.kind,
+      tables: raw.tables,
+      functions: raw.functions,
+      locking: raw.locking,
+      into: raw.into,
+      dataModifyingCte: raw.dataModifyingCte,
+      parameterCount: raw.parameterCount,
+      fingerprint: raw.fingerprint,
+    },
+  };
+}
+
+function sha12(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+/** For text nothing could lex or parse: whitespace and case folded, literals kept. */
+function fallbackFingerprint(text: string): string {
+  return sha12(`raw:${text.trim().replace(/\s+/g, ' ').toLowerCase()}`);
+}
+
+/**
+ * The shape of a MySQL or ODBC statement from its tokens: literals and
+ * parameters become `?`, runs of them in a list become one, words are
+ * lower-cased, comments are gone.
+ */
+function tokenFingerprint(text: string, lexed: LexResult): string {
+  const parts: string[] = [];
+  for (const token of lexed.tokens) {
+    switch (token.kind) {
+      case 'string':
+      case 'param':
+        parts.push('?');
+        break;
+      case 'word': {
+        const word = text.slice(token.start, token.end);
+        parts.push(/^[0-9]/.test(word) ? '?' : word.toLowerCase());
+        break;
+      }
+      case 'quoted':
+        parts.push(`"${unquote(text, token)}"`);
+        break;
+      case 'variable':
+        parts.push(text.slice(token.start, token.end).toLowerCase());
+        break;
+      case 'punct':
+        parts.push(text.slice(token.start, token.end));
+        break;
+    }
+  }
+  const shape = parts.join(' ').replace(/\? (?:[.,] \? )*(?:[.,] \?)/g, '?');
+  return sha12(`tok:${shape}`);
+}
+
+/** 12 hex characters; equal for statements that differ only in literal values. Never throws. */
+export function fingerprint(sql: string, options: { readonly dialect: Dialect }): string {
+  if (typeof sql !== 'string') return sha12('raw:');
+  if (options.dialect === 'postgres') return postgresFingerprint(sql) ?? fallbackFingerprint(sql);
+  const lexed = lex(sql, options.dialect);
+  return lexed.ok ? tokenFingerprint(sql, lexed) : fallbackFingerprint(sql);
+}

@@ -1,0 +1,32 @@
+// Public API of @sqlwarden/sql-guard: anything exported here is a contract
+// other packages and users rely on (pinned by src/index.test.ts). Named exports only.
+
+export { DEFAULT_ALLOWED_VOLATILE } from './functions.js';
+export {
+  analyze,
+  checkRead,
+  checkWrite,
+  DEFAULT_MAX_LENGTH,
+  fingerprint,
+  isSqlGuardReady,
+  loadSqlGuard,
+  MAX_NESTING,
+} from './guard.js';
+export type { RejectionReason } from './reasons.js';
+export { REJECTION_REASON_LIST, REJECTION_REASONS } from './reasons.js';
+export type {
+  Analysis,
+  AnalyzeResult,
+  CheckedAnalysis,
+  Dialect,
+  FunctionPolicy,
+  FunctionReference,
+  GuardOptions,
+  GuardRejection,
+  GuardResult,
+  ResolvedTable,
+  StatementKind,
+  TableReference,
+  WriteGuardOptions,
+} from './types.js';
+export { DIALECTS, STATEMENT_KINDS } from './types.js';

@@ -1,0 +1,369 @@
+/**
+ * PostgreSQL analysis on the real PostgreSQL parser (libpg-query, WASM).
+ *
+ * The parse tree is walked iteratively (no recursion: 8,000 nested
+ * parentheses parse fine and must not overflow our stack), visiting every
+ * node, so a function hidden in a FROM clause, a LATERAL subquery, a window
+ * clause or a CTE is seen like one in the select list. Relation references
+ * are recorded with CTE scoping: an unqualified name is a CTE only where
+ * that CTE is visible (a CTE defined inside a subquery does not hide a real
+ * table of the same name outside it).
+ *
+ * The statement count comes from the parser; a `;` that the parse tree does
+ * not show (a leading one) is found with the real PostgreSQL scanner, run
+ * only when the text holds a `;` at all.
+ */
+import { fingerprintSync, loadModule, parseSync, scanSync } from 'libpg-query';
+import { Collector, inScope, type RawAnalysis, type Scope, withNames } from './analysis.js';
+import type { Dialect, FunctionReference, StatementKind } from './types.js';
+
+let ready = false;
+let loading: Promise<void> | undefined;
+
+/** Loads the PostgreSQL parser (WASM). Call once at start-up; later calls are free. */
+export function loadPostgresParser(): Promise<void> {
+  loading ??= loadModule().then(() => {
+    ready = true;
+  });
+  return loading;
+}
+
+export function isPostgresParserReady(): boolean {
+  return ready;
+}
+
+type Node = Record<string, unknown>;
+
+const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+const KIND_OF: Record<string, StatementKind> = {
+  SelectStmt: 'select',
+  InsertStmt: 'insert',
+  UpdateStmt: 'update',
+  DeleteStmt: 'delete',
+  MergeStmt: 'merge',
+  ExplainStmt: 'explain',
+  TransactionStmt: 'transaction',
+  VariableSetStmt: 'session',
+  VariableShowStmt: 'session',
+  DiscardStmt: 'session',
+  CallStmt: 'call',
+  DoStmt: 'call',
+  ExecuteStmt: 'call',
+  CopyStmt: 'copy',
+};
+
+const DDL =
+  /^(Create|Alter|Drop|Grant|Revoke|Truncate|Comment|Rename|Reindex|Vacuum|Cluster|Refresh|SecLabel|ImportForeign|ReassignOwned|Define|Index|View|Rule|Checkpoint|Load)/;
+
+export function statementKind(nodeType: string): StatementKind {
+  return KIND_OF[nodeType] ?? (DDL.test(nodeType) ? 'ddl' : 'other');
+}
+
+const isNodeKey = (key: string) => key.charCodeAt(0) >= 65 && key.charCodeAt(0) <= 90;
+
+function names(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map(
+    (item) => ((item as { String?: { sval?: string } }).String?.sval ?? '') as string,
+  );
+}
+
+interface Frame {
+  readonly node: unknown;
+  readonly scope: Scope | null;
+  /** The statement at the root of the call (or the one EXPLAIN explains). */
+  readonly root: boolean;
+}
+
+interface WalkState {
+  readonly collect: Collector;
+  locking: boolean;
+  into: boolean;
+  dataModifyingCte: boolean;
+  nestedStatement: StatementKind | null;
+  maxParam: number;
+  explainAnalyze: boolean;
+  explainTarget: StatementKind | null;
+  unsupported: string | null;
+  /** Names read with field selection (`t.f`), which PostgreSQL may resolve to a call f(t). */
+  readonly attributes: Map<string, FunctionReference>;
+}
+
+/**
+ * The frames of a WITH clause's CTE bodies, and the scope the statement body
+ * sees. Without RECURSIVE a CTE sees only the CTEs before it; with it, all.
+ */
+function withFrames(
+  withClause: unknown,
+  scope: Scope | null,
+): { frames: Frame[]; scope: Scope | null } {
+  const clause = withClause as { ctes?: unknown[]; recursive?: boolean } | undefined;
+  if (clause === undefined || !Array.isArray(clause.ctes)) return { frames: [], scope };
+  const ctes = clause.ctes.map((c) => (c as { CommonTableExpr?: Node }).CommonTableExpr ?? {});
+  const cteNames = ctes.map((c) => String(c.ctename ?? ''));
+  const bodyScope = withNames(scope, cteNames);
+  const frames: Frame[] = [];
+  ctes.forEach((cte, i) => {
+    const cteScope = clause.recursive === true ? bodyScope : withNames(scope, cteNames.slice(0, i));
+    for (const [key, value] of Object.entries(cte)) {
+      if (key !== 'ctename' && key !== 'aliascolnames')
+        frames.push({ node: value, scope: cteScope, root: false });
+    }
+  });
+  return { frames, scope: bodyScope };
+}
+
+/** Pushes frames so that they are visited in the given order. */
+function pushInOrder(stack: Frame[], frames: readonly Frame[]) {
+  for (let i = frames.length - 1; i >= 0; i -= 1) stack.push(frames[i] as Frame);
+}
+
+function recordRangeVar(
+  node: Node,
+  scope: Scope | null,
+  access: 'read' | 'write',
+  state: WalkState,
+) {
+  // catalog.schema.table: on an ODBC back end the catalog is another database,
+  // which no schema.table allow list can speak for.
+  if (typeof node.catalogname === 'string' && node.catalogname !== '') {
+    state.unsupported ??= 'a three-part name (catalog.schema.table)';
+    return;
+  }
+  const relname = String(node.relname);
+  const schemaname = typeof node.schemaname === 'string' ? node.schemaname : null;
+  if (schemaname === null && access === 'read' && inScope(scope, relname)) return; // a CTE
+  state.collect.table(schemaname, relname, access);
+}
+
+function visitStatement(
+  type: string,
+  payload: Node,
+  frame: Frame,
+  stack: Frame[],
+  state: WalkState,
+) {
+  if (!frame.root) {
+    if (DML.has(type)) state.dataModifyingCte = true;
+    else if (type !== 'SelectStmt') state.nestedStatement ??= statementKind(type);
+  }
+  if (type === 'ExplainStmt') {
+    const options = Array.isArray(payload.options) ? payload.options : [];
+    state.explainAnalyze = options.some(
+      (o) =>
+        String((o as { DefElem?: { defname?: string } }).DefElem?.defname).toLowerCase() ===
+        'analyze',
+    );
+    const query = payload.query as Node | undefined;
+    const target = query === undefined ? undefined : Object.keys(query)[0];
+    state.explainTarget = target === undefined ? 'other' : statementKind(target);
+    stack.push({ node: payload.query, scope: frame.scope, root: frame.root });
+    return;
+  }
+  const withed = withFrames(payload.withClause, frame.scope);
+  const scope = withed.scope;
+  const frames: Frame[] = [...withed.frames];
+  for (const [key, value] of Object.entries(payload)) {
+    if (key === 'withClause') continue;
+    if (type === 'SelectStmt' && key === 'intoClause') {
+      state.into = true;
+      const rel = (value as { rel?: Node }).rel;
+      if (rel !== undefined) recordRangeVar(rel, scope, 'write', state);
+      continue;
+    }
+    if (type === 'SelectStmt' && key === 'lockingClause') {
+      // Its entries name aliases, not tables; the clause itself is what matters.
+      if (Array.isArray(value) && value.length > 0) state.locking = true;
+      continue;
+    }
+    if (DML.has(type) && key === 'relation') {
+      recordRangeVar(value as Node, scope, 'write', state);
+      continue;
+    }
+    frames.push({ node: value, scope, root: false });
+  }
+  pushInOrder(stack, frames);
+}
+
+function walk(root: Node, state: WalkState) {
+  const stack: Frame[] = [{ node: root, scope: null, root: true }];
+  while (stack.length > 0) {
+    const frame = stack.pop() as Frame;
+    const { node, scope } = frame;
+    if (Array.isArray(node)) {
+      pushInOrder(
+        stack,
+        node.map((item) => ({ node: item, scope, root: false })),
+      );
+      continue;
+    }
+    if (node === null || typeof node !== 'object') continue;
+    const object = node as Node;
+    // Typed fields (a RangeVar as a DML target, in INTO) arrive unwrapped: recognise them by shape.
+    if (typeof object.relname === 'string') {
+      recordRangeVar(object, scope, 'read', state);
+      continue;
+    }
+    const frames: Frame[] = [];
+    for (const [key, value] of Object.entries(object)) {
+      if (!isNodeKey(key)) {
+        frames.push({ node: value, scope, root: false });
+        continue;
+      }
+      const payload = (value ?? {}) as Node;
+      if (key.endsWith('Stmt')) {
+        pushInOrder(stack, frames.splice(0));
+        visitStatement(key, payload, frame, stack, state);
+      } else if (key === 'RangeVar') {
+        recordRangeVar(payload, scope, 'read', state);
+      } else if (key === 'FuncCall') {
+        const parts = names(payload.funcname);
+        state.collect.fn(parts.length > 1 ? (parts.at(-2) ?? null) : null, parts.at(-1) ?? '');
+        for (const [field, inner] of Object.entries(payload)) {
+          if (field !== 'funcname') frames.push({ node: inner, scope, root: false });
+        }
+      } else if (key === 'ColumnRef' || key === 'A_Indirection') {
+        // `t.f` and `(expr).f` are field selections, or calls f(t) when no such field exists.
+        const fields = key === 'ColumnRef' ? payload.fields : payload.indirection;
+        const parts = names(fields).filter((part) => part !== '');
+        const last = parts.at(-1);
+        if (last !== undefined && (key === 'A_Indirection' || parts.length > 1)) {
+          state.attributes.set(last, { schema: null, name: last });
+        }
+        frames.push({ node: payload, scope, root: false });
+      } else if (key === 'ParamRef') {
+        const n = Number(payload.number);
+        if (Number.isSafeInteger(n) && n > state.maxParam) state.maxParam = n;
+      } else {
+        frames.push({ node: payload, scope, root: false });
+      }
+    }
+    pushInOrder(stack, frames);
+  }
+}
+
+/** Whether a subtree refers to any column (ColumnRef), searched iteratively. */
+function refersToColumn(tree: unknown): boolean {
+  const stack: unknown[] = [tree];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) stack.push(...node);
+    else if (node !== null && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'ColumnRef') return true;
+        stack.push(value);
+      }
+    }
+  }
+  return false;
+}
+
+export type ParseOutcome =
+  | { readonly ok: true; readonly analysis: RawAnalysis }
+  | {
+      readonly ok: false;
+      readonly reason: 'PARSE_ERROR' | 'GUARD_NOT_READY';
+      readonly detail: string;
+    };
+
+/**
+ * Analyses PostgreSQL text (or, for ODBC, text already vetted and
+ * neutralised by the ANSI lexer; `original` is then the caller's text).
+ */
+export function analyzePostgresText(
+  text: string,
+  dialect: Dialect,
+  extra: { semicolon?: boolean; parameterCount?: number } = {},
+): ParseOutcome {
+  if (!ready) return { ok: false, reason: 'GUARD_NOT_READY', detail: 'parser not loaded' };
+  let parsed: { stmts?: Array<{ stmt?: Node; stmt_len?: number }> };
+  try {
+    parsed = parseSync(text) as typeof parsed;
+  } catch (error) {
+    return {
+      ok: false,
+      reason: 'PARSE_ERROR',
+      detail: error instanceof Error ? error.name : 'error',
+    };
+  }
+  const stmts = parsed.stmts ?? [];
+  const kinds = stmts.map((s) => statementKind(Object.keys(s.stmt ?? {})[0] ?? ''));
+  const state: WalkState = {
+    collect: new Collector(),
+    locking: false,
+    into: false,
+    dataModifyingCte: false,
+    nestedStatement: null,
+    maxParam: 0,
+    explainAnalyze: false,
+    explainTarget: null,
+    unsupported: null,
+    attributes: new Map(),
+  };
+  let whereRefersToColumn: boolean | null = null;
+  let returning = false;
+  for (const s of stmts) {
+    if (s.stmt === undefined) continue;
+    walk(s.stmt, state);
+    const [type, payload] = Object.entries(s.stmt)[0] ?? [];
+    if (type === 'UpdateStmt' || type === 'DeleteStmt') {
+      const where = (payload as Node).whereClause;
+      whereRefersToColumn = where !== undefined && refersToColumn(where);
+    }
+    if (type !== undefined && DML.has(type)) {
+      const p = payload as Node;
+      returning ||=
+        (Array.isArray(p.returningList) && p.returningList.length > 0) ||
+        p.returningClause !== undefined;
+    }
+  }
+  // A `;` the tree does not show: stmt_len is set on a statement followed by one;
+  // a leading `;` only shows in the scanner's tokens.
+  const semicolon =
+    extra.semicolon ??
+    (stmts.some((s) => (s.stmt_len ?? 0) > 0) || (text.includes(';') && scanHasSemicolon(text)));
+  return {
+    ok: true,
+    analysis: {
+      dialect,
+      statementCount: stmts.length,
+      kinds,
+      kind: kinds[0] ?? 'other',
+      tables: [...state.collect.tables.values()],
+      functions: [...state.collect.functions.values()],
+      locking: state.locking,
+      into: state.into,
+      dataModifyingCte: state.dataModifyingCte,
+      parameterCount: extra.parameterCount ?? state.maxParam,
+      fingerprint: '',
+      semicolon,
+      explainAnalyze: state.explainAnalyze,
+      explainTarget: state.explainTarget,
+      nestedStatement: state.nestedStatement,
+      variableAssignment: false,
+      whereRefersToColumn,
+      returning,
+      unsupported: state.unsupported,
+      attributes: [...state.attributes.values()],
+    },
+  };
+}
+
+function scanHasSemicolon(text: string): boolean {
+  try {
+    return scanSync(text).tokens.some((token) => token.text === ';');
+  } catch {
+    return true; // cannot tell: assume the worst
+  }
+}
+
+/** libpg_query's fingerprint (value-insensitive), shortened to 12 hex characters. */
+export function postgresFingerprint(text: string): string | null {
+  if (!ready) return null;
+  try {
+    return fingerprintSync(text).slice(0, 12);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Why a statement was refused: a closed table of stable, machine-readable
+ * reasons (pinned by a test; changing it is a breaking change). Each has the
+ * advice an agent needs to correct its statement. Messages built from these
+ * never quote the statement's literals.
+ */
+export const REJECTION_REASONS = {
+  GUARD_NOT_READY: 'The SQL guard is not initialised yet (call loadSqlGuard() at start-up).',
+  EMPTY_STATEMENT: 'The statement is empty or only a comment; send one SELECT statement.',
+  TOO_LONG: 'The statement is longer than allowed; shorten it.',
+  INVALID_CHARACTER: 'The statement holds a NUL character or invalid Unicode; send plain text.',
+  NESTING_TOO_DEEP: 'The statement nests parentheses or subqueries too deeply; flatten it.',
+  PARSE_ERROR: 'The statement could not be parsed; check its syntax.',
+  UNSUPPORTED_SYNTAX: 'The statement uses syntax the guard does not accept for this source.',
+  MULTI_STATEMENT: 'Only one statement is allowed per call; send each statement separately.',
+  SEMICOLON: 'Semicolons are not allowed; remove the trailing or leading semicolon.',
+  EXECUTABLE_COMMENT:
+    'MySQL executable comments (/*! ... */, /*M! ... */) and optimizer hints (/*+ ... */) are code and are not allowed; remove them.',
+  AMBIGUOUS_COMMENT:
+    'In MySQL "--" starts a comment only when followed by a space; write "- -" or "-- " explicitly.',
+  NOT_A_READ: 'Only plain reads are allowed here: SELECT, VALUES, TABLE or WITH ... SELECT.',
+  NOT_A_WRITE: 'Only one INSERT, UPDATE or DELETE is allowed here.',
+  DATA_MODIFYING_CTE:
+    'A WITH clause may not contain INSERT, UPDATE, DELETE or MERGE; use a plain SELECT.',
+  SELECT_INTO:
+    'SELECT ... INTO (a table, a variable or a file) is not allowed; return the rows instead.',
+  LOCKING_CLAUSE:
+    'Locking clauses (FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE) are not allowed; remove them.',
+  TRANSACTION_CONTROL:
+    'Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT...) is not allowed; the server manages transactions.',
+  SESSION_STATE: 'Changing or resetting session settings is not allowed.',
+  VARIABLE_ASSIGNMENT:
+    'Assigning variables (:=) is not allowed; compute the value in the SELECT list instead.',
+  EXPLAIN_ANALYZE: 'EXPLAIN ANALYZE runs the statement and is not allowed; use plain EXPLAIN.',
+  FORBIDDEN_FUNCTION: 'The statement calls a function that is not allowed.',
+  TABLE_NOT_ALLOWED: 'The statement refers to a table outside the allowed tables.',
+  UNQUALIFIED_TABLE: 'Qualify every table with its schema (schema.table).',
+  WRITE_WITHOUT_WHERE:
+    'UPDATE and DELETE need a WHERE clause that refers to a column; add one to say which rows.',
+  RETURNING_NOT_ALLOWED:
+    'RETURNING is allowed only for tables you may read; remove it or ask for read access.',
+} as const;
+
+export type RejectionReason = keyof typeof REJECTION_REASONS;
+
+export const REJECTION_REASON_LIST = Object.freeze(
+  Object.keys(REJECTION_REASONS) as RejectionReason[],
+);

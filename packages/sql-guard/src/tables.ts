@@ -1,0 +1,77 @@
+/**
+ * Table allow lists: `schema.table` patterns where `*` stands for a whole
+ * name (`public.*`, `*.orders` is not allowed: a wildcard schema would
+ * reach system catalogs), and the resolution of unqualified names.
+ *
+ * Matching is exact on names as the dialect folds them (PostgreSQL lowers
+ * unquoted names, so patterns are written in lower case; MySQL compares
+ * names as written, which is what a case-sensitive server does).
+ */
+import type { Dialect, ResolvedTable, TableReference } from './types.js';
+
+interface Pattern {
+  readonly schema: string;
+  /** `*` for every table of the schema. */
+  readonly table: string;
+}
+
+const compiledPatterns = new WeakMap<readonly string[], readonly Pattern[]>();
+
+/** Throws on a malformed pattern: patterns come from configuration, not clients. */
+export function compilePatterns(patterns: readonly string[]): readonly Pattern[] {
+  let compiled = compiledPatterns.get(patterns);
+  if (compiled === undefined) {
+    compiled = patterns.map((pattern) => {
+      const dot = pattern.indexOf('.');
+      const schema = pattern.slice(0, dot);
+      const table = pattern.slice(dot + 1);
+      if (
+        dot <= 0 ||
+        table.length === 0 ||
+        schema === '*' ||
+        schema.includes('*') ||
+        (table.includes('*') && table !== '*')
+      ) {
+        throw new TypeError(
+          `Invalid table pattern "${pattern}": use schema.table or schema.* (a wildcard stands for the whole table name)`,
+        );
+      }
+      return { schema, table };
+    });
+    compiledPatterns.set(patterns, compiled);
+  }
+  return compiled;
+}
+
+export function isAllowed(patterns: readonly Pattern[], schema: string, table: string): boolean {
+  return patterns.some((p) => p.schema === schema && (p.table === '*' || p.table === table));
+}
+
+/**
+ * The schema an unqualified table resolves to. PostgreSQL searches
+ * pg_catalog before the search path, and every system relation there is
+ * named pg_*, so an unqualified `pg_shadow` is pg_catalog.pg_shadow however
+ * the allow list reads. Returns null when there is no default schema.
+ */
+export function resolveSchema(
+  dialect: Dialect,
+  ref: TableReference,
+  defaultSchema: string | undefined,
+): string | null {
+  if (ref.schema !== null) return ref.schema;
+  if ((dialect === 'postgres' || dialect === 'odbc') && ref.name.startsWith('pg_'))
+    return 'pg_catalog';
+  return defaultSchema ?? null;
+}
+
+export function resolveTables(
+  dialect: Dialect,
+  tables: readonly TableReference[],
+  defaultSchema: string | undefined,
+): Array<ResolvedTable & { readonly schema: string | null }> {
+  return tables.map((ref) => ({
+    schema: resolveSchema(dialect, ref, defaultSchema),
+    name: ref.name,
+    access: ref.access,
+  }));
+}

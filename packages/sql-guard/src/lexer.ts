@@ -262,8 +262,8 @@ export function lex(text: string, dialect: LexDialect): LexResult | LexError {
       // PostgreSQL-only lexical forms ($1, $$..$$, U&"..") would be read by the
       // PostgreSQL parser in ways an ODBC back end does not share.
       if (c === 36 /* $ */) return fail('UNSUPPORTED_SYNTAX', 'a $ outside a string');
-      if (c === 38 /* & */ && next === DQ)
-        return fail('UNSUPPORTED_SYNTAX', 'a Unicode identifier (U&"...")');
+      if (c === 38 /* & */ && (next === DQ || next === Q))
+        return fail('UNSUPPORTED_SYNTAX', 'a Unicode string or identifier (U&\'...\', U&"...")');
       if (c === 91 /* [ */ || c === 93 /* ] */)
         return fail('UNSUPPORTED_SYNTAX', 'a [bracketed] identifier');
       if (c === BS) return fail('UNSUPPORTED_SYNTAX', 'a backslash');

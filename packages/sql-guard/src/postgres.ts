@@ -263,7 +263,7 @@ export type ParseOutcome =
   | { readonly ok: true; readonly analysis: RawAnalysis }
   | {
       readonly ok: false;
-      readonly reason: 'PARSE_ERROR' | 'GUARD_NOT_READY';
+      readonly reason: 'PARSE_ERROR' | 'GUARD_NOT_READY' | 'NESTING_TOO_DEEP';
       readonly detail: string;
     };
 
@@ -281,11 +281,12 @@ export function analyzePostgresText(
   try {
     parsed = parseSync(text) as typeof parsed;
   } catch (error) {
-    return {
-      ok: false,
-      reason: 'PARSE_ERROR',
-      detail: error instanceof Error ? error.name : 'error',
-    };
+    // The parser's own limits on nesting surface as these messages.
+    const message = error instanceof Error ? error.message : '';
+    if (/stack depth|memory exhausted/.test(message)) {
+      return { ok: false, reason: 'NESTING_TOO_DEEP', detail: 'parser limit' };
+    }
+    return { ok: false, reason: 'PARSE_ERROR', detail: 'syntax' };
   }
   const stmts = parsed.stmts ?? [];
   const kinds = stmts.map((s) => statementKind(Object.keys(s.stmt ?? {})[0] ?? ''));
@@ -361,8 +362,12 @@ function scanHasSemicolon(text: string): boolean {
 /** libpg_query's fingerprint (value-insensitive), shortened to 12 hex characters. */
 export function postgresFingerprint(text: string): string | null {
   if (!ready) return null;
+  // The C parser stops at a NUL; such text is refused anyway and gets the fallback fingerprint.
+  if (text.includes('\u0000')) return null;
   try {
-    return fingerprintSync(text).slice(0, 12);
+    // fingerprintSync returns an error text (not an exception) for some inputs.
+    const fp = fingerprintSync(text);
+    return /^[0-9a-f]{16}$/.test(fp) ? fp.slice(0, 12) : null;
   } catch {
     return null;
   }

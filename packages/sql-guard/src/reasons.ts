@@ -28,7 +28,8 @@ export const REJECTION_REASONS = {
     'Locking clauses (FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE) are not allowed; remove them.',
   TRANSACTION_CONTROL:
     'Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT...) is not allowed; the server manages transactions.',
-  SESSION_STATE: 'Changing or resetting session settings is not allowed.',
+  SESSION_STATE:
+    'Session settings (SET, RESET, SHOW, DISCARD, USE) are not available here; the server sets the session up.',
   VARIABLE_ASSIGNMENT:
     'Assigning variables (:=) is not allowed; compute the value in the SELECT list instead.',
   EXPLAIN_ANALYZE: 'EXPLAIN ANALYZE runs the statement and is not allowed; use plain EXPLAIN.',

@@ -1,0 +1,15 @@
+import { expect, it } from 'vitest';
+import { checkRead } from './guard.js';
+
+// Runs in its own file (its own module instance) before anything loads the parser.
+it('refuses PostgreSQL and ODBC statements until loadSqlGuard() has run, and serves MySQL at once', () => {
+  expect(checkRead('SELECT 1', { dialect: 'postgres' })).toMatchObject({
+    ok: false,
+    reason: 'GUARD_NOT_READY',
+  });
+  expect(checkRead('SELECT 1', { dialect: 'odbc' })).toMatchObject({
+    ok: false,
+    reason: 'GUARD_NOT_READY',
+  });
+  expect(checkRead('SELECT 1', { dialect: 'mysql' }).ok).toBe(true);
+});

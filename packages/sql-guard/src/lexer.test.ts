@@ -36,8 +36,24 @@ describe('the MySQL lexer', () => {
     expect(kinds('SELECT /* ! not executable */ 1')).toEqual(['word:SELECT', 'word:1']);
   });
 
-  it('does not nest comments, as MySQL does not', () => {
-    expect(kinds('SELECT /* a /* b */ 1')).toEqual(['word:SELECT', 'word:1']);
+  it('refuses a line break other than \\n inside a line comment, where servers disagree on its end', () => {
+    for (const dialect of ['mysql', 'odbc'] as const) {
+      expect(kinds('SELECT 1 -- x\r; DROP TABLE t', dialect)).toBe('UNSUPPORTED_SYNTAX');
+      expect(kinds('SELECT 1 -- x\u2028, 2', dialect)).toBe('UNSUPPORTED_SYNTAX');
+      expect(kinds('SELECT 1 -- x\r\n, 2', dialect)).toEqual([
+        'word:SELECT',
+        'word:1',
+        'punct:,',
+        'word:2',
+      ]);
+    }
+    expect(kinds('SELECT 1 # x\r; DROP TABLE t')).toBe('UNSUPPORTED_SYNTAX');
+  });
+
+  it('refuses a comment inside a comment, which readers that nest would end elsewhere', () => {
+    expect(kinds('SELECT /* a /* b */ 1')).toBe('UNSUPPORTED_SYNTAX');
+    expect(kinds("SELECT 'a' /* /* */ ' */ , SLEEP(1) -- '")).toBe('UNSUPPORTED_SYNTAX');
+    expect(kinds('SELECT /* a */ 1 /* b */')).toEqual(['word:SELECT', 'word:1']);
   });
 
   it('honours backslash escapes and doubled quotes in strings', () => {
@@ -95,13 +111,22 @@ describe('the MySQL lexer', () => {
 });
 
 describe('the ODBC (ANSI) lexer', () => {
-  it('reads "--" as a comment always, and strings without escapes', () => {
-    expect(kinds("SELECT 1--1\n, 'a''b'", 'odbc')).toEqual([
+  it('reads "-- " as a comment, and strings without escapes', () => {
+    expect(kinds("SELECT 1-- x\n, 'a''b'", 'odbc')).toEqual([
       'word:SELECT',
       'word:1',
       'punct:,',
       "string:'a''b'",
     ]);
+  });
+
+  it('refuses "--" without a space, which a MySQL back end reads as two minus signs', () => {
+    expect(kinds('SELECT 1--1', 'odbc')).toBe('AMBIGUOUS_COMMENT');
+  });
+
+  it('refuses # (a MySQL comment, a PostgreSQL operator) and backslashes in quoted identifiers', () => {
+    expect(kinds('SELECT 1 # x', 'odbc')).toBe('UNSUPPORTED_SYNTAX');
+    expect(kinds('SELECT "a\\b"', 'odbc')).toBe('UNSUPPORTED_SYNTAX');
   });
 
   it('reads "..." as an identifier', () => {

@@ -104,6 +104,23 @@ function quotedEnd(text: string, start: number, quote: number, backslash: boolea
   return -1;
 }
 
+/**
+ * The end of a line comment starting at `start`: the next \n (or the end of
+ * the text), or -1 when a line break that some servers honour and others do
+ * not (a lone \r, \v, \f, U+0085, U+2028, U+2029) comes first.
+ */
+function lineCommentEnd(text: string, start: number): number {
+  let i = start;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 10) return i;
+    if (c === 13 && text.charCodeAt(i + 1) !== 10) return -1;
+    if (c === 11 || c === 12 || c === 0x85 || c === 0x2028 || c === 0x2029) return -1;
+    i += 1;
+  }
+  return text.length;
+}
+
 /** `{d '...'}`, `{t '...'}`, `{ts '...'}`: ODBC literal escapes, which MySQL and ODBC drivers accept. */
 function odbcLiteralEnd(text: string, start: number, backslash: boolean): number {
   let i = start + 1;
@@ -142,20 +159,30 @@ export function lex(text: string, dialect: LexDialect): LexResult | LexError {
       continue;
     }
 
-    // Comments.
-    if (mysql && c === 35 /* # */) {
-      const end = text.indexOf('\n', i);
-      comments.push([i, end < 0 ? text.length : end]);
-      i = end < 0 ? text.length : end;
+    // Comments. A line comment ends at \n in MySQL and MariaDB, at \r or \n in
+    // PostgreSQL; a stray \r (or another line break) inside one would let two
+    // readers disagree on where code resumes, so it is refused.
+    if (c === 35 /* # */) {
+      // "#" is a comment to MySQL and an operator to PostgreSQL: on an ODBC
+      // source the back end decides, so neither reading can be trusted.
+      if (!mysql) return fail('UNSUPPORTED_SYNTAX', 'a # outside a string');
+      const end = lineCommentEnd(text, i);
+      if (end < 0)
+        return fail('UNSUPPORTED_SYNTAX', 'a line break other than \\n inside a comment');
+      comments.push([i, end]);
+      i = end;
       continue;
     }
     if (c === 45 /* - */ && next === 45) {
       const after = text.charCodeAt(i + 2);
-      // MySQL: "--" is a comment only before whitespace, a control character or the end.
-      if (!mysql || Number.isNaN(after) || after <= 32) {
-        const end = text.indexOf('\n', i);
-        comments.push([i, end < 0 ? text.length : end]);
-        i = end < 0 ? text.length : end;
+      // MySQL: "--" is a comment only before whitespace, a control character or
+      // the end; "--1" is two minus signs. ODBC may reach MySQL: same rule.
+      if (Number.isNaN(after) || after <= 32) {
+        const end = lineCommentEnd(text, i);
+        if (end < 0)
+          return fail('UNSUPPORTED_SYNTAX', 'a line break other than \\n inside a comment');
+        comments.push([i, end]);
+        i = end;
         continue;
       }
       return fail('AMBIGUOUS_COMMENT', '"--" not followed by a space');
@@ -173,9 +200,12 @@ export function lex(text: string, dialect: LexDialect): LexResult | LexError {
       }
       const end = text.indexOf('*/', i + 2);
       if (end < 0) return fail('PARSE_ERROR', 'unterminated comment');
-      // Neither MySQL nor ANSI nests comments; PostgreSQL does. A "/*" inside a
-      // comment would be read differently by a back end that nests, so ODBC refuses it.
-      if (!mysql && text.indexOf('/*', i + 2) >= 0 && text.indexOf('/*', i + 2) < end) {
+      // MariaDB and ANSI do not nest comments; PostgreSQL does, and MySQL versions
+      // have differed. A "/*" inside a comment would let a nesting reader resume
+      // code somewhere else (a quote after the first "*/" can then hide code), so
+      // it is refused. (The postgres dialect uses PostgreSQL's own scanner.)
+      const inner = text.indexOf('/*', i + 2);
+      if (inner >= 0 && inner < end) {
         return fail('UNSUPPORTED_SYNTAX', 'a comment inside a comment');
       }
       comments.push([i, end + 2]);
@@ -206,6 +236,10 @@ export function lex(text: string, dialect: LexDialect): LexResult | LexError {
     if ((mysql && c === BT) || (!mysql && c === DQ)) {
       const end = quotedEnd(text, i, c, false);
       if (end < 0) return fail('PARSE_ERROR', 'unterminated quoted identifier');
+      if (!mysql && text.slice(i, end).includes('\\')) {
+        // A MySQL back end reads "..." as a string with backslash escapes.
+        return fail('UNSUPPORTED_SYNTAX', 'a backslash in a quoted identifier');
+      }
       push('quoted', i, end);
       continue;
     }

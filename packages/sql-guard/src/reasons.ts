@@ -17,7 +17,7 @@ export const REJECTION_REASONS = {
   EXECUTABLE_COMMENT:
     'MySQL executable comments (/*! ... */, /*M! ... */) and optimizer hints (/*+ ... */) are code and are not allowed; remove them.',
   AMBIGUOUS_COMMENT:
-    'In MySQL "--" starts a comment only when followed by a space; write "- -" or "-- " explicitly.',
+    'In MySQL (and on ODBC sources) "--" starts a comment only when followed by a space; write "- -" or "-- " explicitly.',
   NOT_A_READ: 'Only plain reads are allowed here: SELECT, VALUES, TABLE or WITH ... SELECT.',
   NOT_A_WRITE: 'Only one INSERT, UPDATE or DELETE is allowed here.',
   DATA_MODIFYING_CTE:

@@ -98,6 +98,31 @@ export interface HealthStatus {
   readonly latencyMs: number;
 }
 
+/**
+ * What the SQL guard's function policy is fed with, read from the source's
+ * catalog. Names are lower case, bare (`f`, as an unqualified call
+ * resolves) or qualified (`s.f`).
+ */
+export interface FunctionCatalog {
+  /** Functions that may change state: refused unless allowed. */
+  readonly volatile: readonly string[];
+  /** Functions outside the system schemas (they can read any table): refused unless allowed. */
+  readonly userDefined: readonly string[];
+}
+
+export interface PrivilegeReportRequest {
+  /** Whether the source is served read-only. */
+  readonly readOnly: boolean;
+  /** Whether a table is among those the source serves. */
+  readonly serves: (schema: string, table: string) => boolean;
+}
+
+/** Start-up findings about the role a source connects as. */
+export interface PrivilegeReport {
+  /** One sentence each, saying what is wrong and how to fix it; safe to log (no secrets). */
+  readonly warnings: readonly string[];
+}
+
 export interface DatabaseAdapter {
   readonly dialect: SqlDialect;
   /** The source id from the config; appears in capabilities (`read:<source>:...`). */
@@ -116,4 +141,8 @@ export interface DatabaseAdapter {
   health(): Promise<HealthStatus>;
   /** Closes the pool; idempotent. */
   close(): Promise<void>;
+  /** Optional: the function catalog for the guard's policy (loaded once per source). */
+  functionCatalog?(): Promise<FunctionCatalog>;
+  /** Optional: the least-privilege report at start-up. */
+  privilegeReport?(request: PrivilegeReportRequest): Promise<PrivilegeReport>;
 }

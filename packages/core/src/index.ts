@@ -4,6 +4,9 @@
 export type {
   ColumnInfo,
   DatabaseAdapter,
+  FunctionCatalog,
+  PrivilegeReport,
+  PrivilegeReportRequest,
   ForeignKeyInfo,
   HealthStatus,
   IndexInfo,

@@ -1,0 +1,93 @@
+/**
+ * Configuration of a PostgreSQL source, and the structural subset of `pg`
+ * the adapter uses (the driver is a peer dependency; tests or embedders may
+ * pass their own module of the same shape).
+ */
+import type { EventEmitter } from 'node:events';
+
+export interface PostgresConnectionOptions {
+  /** A libpq-style URL (postgres://user@host:port/db). Its password, if any, should come from the environment. */
+  readonly connectionString?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly database?: string;
+  /** A function keeps the secret out of the config object: it is called when a connection opens. */
+  readonly password?: string | (() => string | Promise<string>);
+  readonly ssl?: boolean | { readonly rejectUnauthorized?: boolean; readonly ca?: string };
+}
+
+export interface PostgresPoolOptions {
+  /** Connections at most (default 5). */
+  readonly max?: number;
+  /** Idle connections close after this (default 30 s). */
+  readonly idleTimeoutMs?: number;
+  /** Giving up on a new connection after this is DB_UNAVAILABLE (default 5 s). */
+  readonly connectionTimeoutMs?: number;
+}
+
+export interface PostgresAdapterConfig {
+  /** The source id from the configuration. */
+  readonly source: string;
+  readonly connection: PostgresConnectionOptions;
+  /** The schema unqualified names resolve to (the session's search_path). */
+  readonly defaultSchema: string;
+  /**
+   * The source's statement timeout, set on every session: the ceiling. A
+   * call may ask for less (set per read when it differs), never more.
+   */
+  readonly statementTimeoutMs: number;
+  readonly pool?: PostgresPoolOptions;
+  /** Shown in pg_stat_activity (default "sqlwarden"). */
+  readonly applicationName?: string;
+}
+
+/** What the adapter may log: a structural subset of pino. */
+export interface AdapterLogger {
+  warn(object: Record<string, unknown>, message: string): void;
+  error(object: Record<string, unknown>, message: string): void;
+}
+
+export interface PgFieldDescription {
+  readonly name: string;
+  readonly dataTypeID: number;
+}
+
+export interface PgConnection {
+  parse(query: { text: string; name?: string; types?: number[] }): void;
+  bind(config: { portal?: string; statement?: string; values?: Array<string | null> }): void;
+  describe(message: { type: 'P' | 'S'; name?: string }): void;
+  execute(config: { portal?: string; rows?: number }): void;
+  sync(): void;
+  flush(): void;
+  sendCopyFail(message: string): void;
+}
+
+/** A custom query object pg drives message by message (its documented "Submittable"). */
+export interface PgSubmittable {
+  submit(connection: PgConnection): void;
+}
+
+export interface PgPoolClient extends EventEmitter {
+  query<R = unknown>(config: {
+    text: string;
+    values?: unknown[];
+    rowMode?: 'array';
+  }): Promise<{ rows: R[] }>;
+  query(text: string): Promise<unknown>;
+  query<S extends PgSubmittable>(submittable: S): S;
+  release(destroy?: boolean | Error): void;
+  readonly processID?: number | null;
+  readonly secretKey?: number | null;
+}
+
+export interface PgPool extends EventEmitter {
+  connect(): Promise<PgPoolClient>;
+  end(): Promise<void>;
+  readonly totalCount: number;
+  readonly idleCount: number;
+}
+
+export interface PgModule {
+  readonly Pool: new (config: Record<string, unknown>) => PgPool;
+}

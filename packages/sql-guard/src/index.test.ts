@@ -17,6 +17,7 @@ it('exports exactly the pinned public API', () => {
     'fingerprint',
     'isSqlGuardReady',
     'loadSqlGuard',
+    'tableAllowed',
   ]);
 });
 

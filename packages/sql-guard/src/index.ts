@@ -14,6 +14,7 @@ export {
 } from './guard.js';
 export type { RejectionReason } from './reasons.js';
 export { REJECTION_REASON_LIST, REJECTION_REASONS } from './reasons.js';
+export { tableAllowed } from './tables.js';
 export type {
   Analysis,
   AnalyzeResult,

@@ -48,6 +48,14 @@ export function isAllowed(patterns: readonly Pattern[], schema: string, table: s
 }
 
 /**
+ * Whether `schema.table` matches one of the allow-list patterns, with the
+ * same rules as the checks (throws TypeError on a malformed pattern).
+ */
+export function tableAllowed(patterns: readonly string[], schema: string, table: string): boolean {
+  return isAllowed(compilePatterns(patterns), schema, table);
+}
+
+/**
  * The schema an unqualified table resolves to. PostgreSQL searches
  * pg_catalog before the search path, and every system relation there is
  * named pg_*, so an unqualified `pg_shadow` is pg_catalog.pg_shadow however

@@ -1,0 +1,77 @@
+/**
+ * The compact text a model reads. Results are tab-separated with a header
+ * line: far fewer bytes than JSON objects that repeat every column name on
+ * every row. The exact values are in structuredContent; here tabs, line
+ * breaks and backslashes in values are escaped so one row is one line.
+ */
+import type { ReadResult, TableDescription, TableSummary } from '@sqlwarden/core';
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  return text.replace(/[\\\t\n\r]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+  );
+}
+
+export function formatRows(result: ReadResult): string {
+  const count = `${result.rowCount} ${result.rowCount === 1 ? 'row' : 'rows'}`;
+  const note =
+    result.truncatedReason === 'maxRows'
+      ? ' (truncated at the row limit: add a WHERE clause or a LIMIT to see the rest)'
+      : result.truncatedReason === 'maxBytes'
+        ? ' (truncated at the size limit: select fewer or narrower columns)'
+        : '';
+  const lines = [`${count}${note}`];
+  if (result.columns.length > 0) lines.push(result.columns.map((c) => cell(c.name)).join('\t'));
+  for (const row of result.rows) lines.push(row.map(cell).join('\t'));
+  return lines.join('\n');
+}
+
+export function formatTables(source: string, tables: readonly TableSummary[]): string {
+  if (tables.length === 0) return `No tables you can read in source ${source}.`;
+  const lines = [
+    `${tables.length} ${tables.length === 1 ? 'table' : 'tables'} in source ${source}:`,
+  ];
+  for (const t of tables) {
+    const size = t.estimatedRows === null ? '' : `, ~${t.estimatedRows} rows`;
+    lines.push(`${t.schema}.${t.name} (${t.kind}${size})${t.comment ? ` ${cell(t.comment)}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatTable(table: TableDescription): string {
+  const size = table.estimatedRows === null ? '' : `, ~${table.estimatedRows} rows`;
+  const lines = [
+    `${table.schema}.${table.name} (${table.kind}${size})${table.comment ? ` ${cell(table.comment)}` : ''}`,
+    'columns:',
+  ];
+  for (const c of table.columns) {
+    const extras = [
+      c.nullable ? '' : 'not null',
+      c.default === null ? '' : `default ${cell(c.default)}`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    lines.push(
+      `  ${c.name} ${c.type}${extras ? ` ${extras}` : ''}${c.comment ? `  -- ${cell(c.comment)}` : ''}`,
+    );
+  }
+  if (table.primaryKey.length > 0) lines.push(`primary key: (${table.primaryKey.join(', ')})`);
+  for (const fk of table.foreignKeys) {
+    lines.push(
+      `foreign key ${fk.name}: (${fk.columns.join(', ')}) -> ${fk.references.schema}.${fk.references.name} (${fk.references.columns.join(', ')})`,
+    );
+  }
+  for (const index of table.indexes) {
+    lines.push(
+      `index ${index.name}${index.primary ? ' primary' : index.unique ? ' unique' : ''}: (${index.columns.join(', ')})`,
+    );
+  }
+  return lines.join('\n');
+}

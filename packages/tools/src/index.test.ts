@@ -1,0 +1,24 @@
+import { expect, it } from 'vitest';
+import * as api from './index.js';
+
+// The public surface of @sqlwarden/tools. Update on purpose, with a changeset.
+it('exports exactly the pinned public API', () => {
+  expect(Object.keys(api).sort()).toEqual([
+    'DescribeTableOutputSchema',
+    'ListTablesOutputSchema',
+    'MAX_LISTED_TABLES',
+    'MAX_SQL_LENGTH',
+    'Param',
+    'SourceId',
+    'createReadTools',
+    'createSourceDirectory',
+    'describeTableTool',
+    'formatRows',
+    'formatTable',
+    'formatTables',
+    'listTablesTool',
+    'queryReadTool',
+    'resolveSource',
+    'servedSchemas',
+  ]);
+});

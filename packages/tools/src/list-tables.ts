@@ -1,0 +1,80 @@
+/**
+ * list_tables: the tables and views of a source that this principal may
+ * read, and nothing else. A table is listed only when the source serves it
+ * (its allow list) and the principal holds read:<source>:<schema>.<table>;
+ * so the list is also the map of what query_read will accept.
+ */
+import { type AnyTool, defineTool } from '@sqlwarden/core';
+import { tableCapability } from '@sqlwarden/security';
+import { tableAllowed } from '@sqlwarden/sql-guard';
+import { z } from 'zod';
+import { formatTables } from './format.js';
+import { resolveSource, type SourceDirectory, SourceId, servedSchemas } from './sources.js';
+
+/** Entries listed at most; a larger catalog is truncated (and says so). */
+export const MAX_LISTED_TABLES = 2000;
+
+const TableSummarySchema = z.strictObject({
+  schema: z.string(),
+  name: z.string(),
+  kind: z.enum(['table', 'view', 'materialized_view', 'foreign_table', 'other']),
+  estimatedRows: z.number().nullable(),
+  comment: z.string().nullable(),
+});
+
+export const ListTablesOutputSchema = z.strictObject({
+  source: z.string(),
+  tables: z.array(TableSummarySchema),
+  truncated: z.boolean(),
+});
+
+export function listTablesTool(directory: SourceDirectory): AnyTool {
+  return defineTool({
+    name: 'list_tables',
+    title: 'List tables',
+    description:
+      'Lists the tables and views you may query in a source, with their kind, estimated row count and comment. Start here to learn what exists.',
+    kind: 'introspect',
+    inputSchema: z.strictObject({
+      source: SourceId.optional(),
+      schema: z.string().min(1).max(128).optional().describe('Only this schema.'),
+    }),
+    outputSchema: ListTablesOutputSchema,
+    requires: (input) => {
+      const source = resolveSource(directory, input.source);
+      if (!source.ok) return source;
+      return {
+        ok: true,
+        capabilities: [],
+        prepared: source.value,
+        facts: { source: source.value.id },
+      };
+    },
+    handler: async (input, ctx) => {
+      const source = ctx.prepared;
+      const schemas = servedSchemas(source).filter(
+        (s) => input.schema === undefined || s === input.schema,
+      );
+      const all =
+        schemas.length === 0
+          ? []
+          : await source.adapter.listTables({ schemas, signal: ctx.signal });
+      const visible = [];
+      for (const table of all) {
+        if (!tableAllowed(source.readable, table.schema, table.name)) continue;
+        const capability = tableCapability('read', source.id, table.schema, table.name);
+        if (capability !== undefined && (await ctx.isGranted(capability))) visible.push(table);
+      }
+      const tables = visible.slice(0, MAX_LISTED_TABLES);
+      const truncated = visible.length > tables.length;
+      return {
+        text:
+          formatTables(source.id, tables) +
+          (truncated ? `\n(${visible.length - tables.length} more not shown: pass "schema")` : ''),
+        structuredContent: { source: source.id, tables, truncated },
+        rows: tables.length,
+        truncated,
+      };
+    },
+  });
+}

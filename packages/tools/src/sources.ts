@@ -1,0 +1,75 @@
+/**
+ * The sources the tools serve, as the runtime assembled them: an adapter,
+ * the dialect, the default schema, the tables the source serves (guard
+ * patterns), its limits, and the guard's function policy once it is known.
+ */
+import type { DatabaseAdapter, Denial, ExecutionLimits } from '@sqlwarden/core';
+import { deny } from '@sqlwarden/core';
+import type { Dialect, FunctionPolicy } from '@sqlwarden/sql-guard';
+import { z } from 'zod';
+
+export type PolicyState =
+  | { readonly ready: true; readonly policy: FunctionPolicy | undefined }
+  | { readonly ready: false };
+
+export interface SourceBinding {
+  readonly id: string;
+  readonly adapter: DatabaseAdapter;
+  readonly dialect: Dialect;
+  readonly defaultSchema: string;
+  /** `schema.table` patterns the source serves for reading. */
+  readonly readable: readonly string[];
+  /** Limits of this source; they can only lower the server's. */
+  readonly limits?: Partial<ExecutionLimits>;
+  /**
+   * The guard's function policy. Not ready while the source's catalog is
+   * still unknown (the database was down at start-up): reads are then
+   * refused rather than checked without it.
+   */
+  functionPolicy(): PolicyState;
+}
+
+export interface SourceDirectory {
+  get(id: string): SourceBinding | undefined;
+  list(): readonly SourceBinding[];
+  /** The source used when a call names none. */
+  readonly defaultId: string | undefined;
+}
+
+export function createSourceDirectory(
+  sources: readonly SourceBinding[],
+  defaultId?: string,
+): SourceDirectory {
+  const byId = new Map(sources.map((s) => [s.id, s]));
+  const fallback = defaultId ?? (sources.length === 1 ? sources[0]?.id : undefined);
+  return Object.freeze({
+    get: (id: string) => byId.get(id),
+    list: () => sources,
+    defaultId: fallback,
+  });
+}
+
+export const SourceId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'a source id: letters, digits, _ and -')
+  .describe('The source to use; leave it out to use the default source.');
+
+export function resolveSource(
+  directory: SourceDirectory,
+  id: string | undefined,
+): { ok: true; value: SourceBinding } | Denial {
+  const wanted = id ?? directory.defaultId;
+  if (wanted === undefined) {
+    return deny('INVALID_INPUT', 'Several sources are configured; name one in "source".');
+  }
+  const source = directory.get(wanted);
+  if (source === undefined) return deny('NOT_FOUND', 'There is no source of that name.');
+  return { ok: true, value: source };
+}
+
+/** The schemas named by a source's patterns (`public.*` and `sales.orders` give public and sales). */
+export function servedSchemas(source: SourceBinding): string[] {
+  return [...new Set(source.readable.map((pattern) => pattern.slice(0, pattern.indexOf('.'))))];
+}

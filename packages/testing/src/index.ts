@@ -30,3 +30,43 @@ export function postgresTestUrl(): string {
 export function mysqlTestUrl(): string {
   return process.env.SQLWARDEN_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 }
+
+export interface TestSchema {
+  /** A unique schema name (safe to interpolate: letters, digits and _ only). */
+  readonly name: string;
+  /** An admin connection with search_path set to the schema. */
+  readonly client: import('pg').Client;
+  /** Drops the schema and everything in it, and closes the connection. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a PostgreSQL schema of its own for a test file, runs `setup` in
+ * it, and returns a handle that drops it. Names carry the process id and a
+ * timestamp, so parallel test files never collide.
+ */
+export async function createTestSchema(
+  prefix: string,
+  setup: (schema: string) => string = () => '',
+): Promise<TestSchema> {
+  const { default: pg } = await import('pg');
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad schema prefix ${prefix}`);
+  const client = new pg.Client({ connectionString: postgresTestUrl() });
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${name}`);
+  await client.query(`SET search_path = ${name}`);
+  const sql = setup(name);
+  if (sql.trim() !== '') await client.query(sql);
+  return {
+    name,
+    client,
+    async drop() {
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

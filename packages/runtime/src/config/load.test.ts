@@ -1,0 +1,151 @@
+import { loadEnvironment } from '@sqlwarden/security';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from './load.js';
+
+const env = (vars: Record<string, string> = {}) => loadEnvironment({ env: vars, envFile: false });
+
+const MINIMAL = `
+sources:
+  main:
+    kind: postgres
+    url: \${DATABASE_URL}
+    tables: [public.*]
+roles:
+  analyst: [tool:query_read, read:main:public.*]
+principals:
+  local:
+    roles: [analyst]
+`;
+
+function problemsOf(
+  text: string,
+  vars: Record<string, string> = { DATABASE_URL: 'postgres://app@db/shop' },
+) {
+  const result = parseConfig(text, env(vars));
+  return result.ok ? [] : result.problems;
+}
+
+describe('parseConfig', () => {
+  it('accepts a minimal configuration and fills in the defaults', () => {
+    const result = parseConfig(MINIMAL, env({ DATABASE_URL: 'postgres://app:pw@db/shop' }));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const { config } = result;
+    expect(config.server).toEqual({
+      name: 'sqlwarden',
+      readOnly: true,
+      limits: { maxRows: 1000, maxBytes: 1_048_576, timeoutMs: 10_000, maxAffectedRows: 100 },
+    });
+    expect(config.sources[0]).toMatchObject({
+      id: 'main',
+      defaultSchema: 'public',
+      tables: ['public.*'],
+    });
+    expect(config.stdioPrincipal).toBe('local');
+    expect(config.audit.destination).toBe('stderr');
+  });
+
+  it('keeps the connection URL out of every printed form of the configuration', () => {
+    const result = parseConfig(
+      MINIMAL,
+      env({ DATABASE_URL: 'postgres://app:hunter2secret@db/shop' }),
+    );
+    expect(result.ok && JSON.stringify(result.config)).not.toContain('hunter2secret');
+    expect(result.ok && result.config.sources[0]?.connection.url?.reveal()).toBe(
+      'postgres://app:hunter2secret@db/shop',
+    );
+  });
+
+  it('names an unknown key', () => {
+    expect(problemsOf(`${MINIMAL}\nsurprise: true\n`)).toEqual([
+      expect.stringMatching(/^\(root\): Unrecognized key: "surprise"/),
+    ]);
+    expect(
+      problemsOf(MINIMAL.replace('tables: [public.*]', 'tables: [public.*]\n    tabels: []')),
+    ).toEqual([expect.stringMatching(/^sources\.main: Unrecognized key: "tabels"/)]);
+  });
+
+  it('names the key of an unresolved variable, and supports defaults', () => {
+    expect(problemsOf(MINIMAL, {})).toEqual([
+      'sources.main.url: ${DATABASE_URL} is not set in the environment',
+    ]);
+    expect(
+      problemsOf(MINIMAL.replace('${DATABASE_URL}', '${DATABASE_URL:-postgres://localhost/x}'), {}),
+    ).toEqual([]);
+  });
+
+  it('refuses a password written in the file, and accepts one from the environment', () => {
+    expect(problemsOf(MINIMAL.replace('${DATABASE_URL}', 'postgres://app:pw@db/shop'))).toEqual([
+      expect.stringMatching(
+        /^sources\.main\.url: holds a password; put the whole URL in an environment variable/,
+      ),
+    ]);
+    const hostForm = MINIMAL.replace(
+      'url: ${DATABASE_URL}',
+      'host: db\n    user: app\n    password: PLAIN',
+    );
+    expect(problemsOf(hostForm)).toEqual([
+      expect.stringMatching(/^sources\.main\.password: write it as \$\{VARIABLE\}/),
+    ]);
+    expect(problemsOf(hostForm.replace('PLAIN', '${PGPASSWORD}'), { PGPASSWORD: 'pw' })).toEqual(
+      [],
+    );
+  });
+
+  it('reads numbers from environment variables', () => {
+    const result = parseConfig(
+      MINIMAL.replace('url: ${DATABASE_URL}', 'host: db\n    port: ${PGPORT}'),
+      env({ PGPORT: '6543' }),
+    );
+    expect(result.ok && result.config.sources[0]?.connection.port).toBe(6543);
+  });
+
+  it('reports every problem at once, each naming its key', () => {
+    const text = `
+server:
+  defaultSource: nowhere
+  limits: { maxRows: 100 }
+sources:
+  main:
+    kind: postgres
+    url: \${DATABASE_URL}
+    tables: [public.*]
+    limits: { maxRows: 500 }
+roles:
+  analyst: ['*', read:other:public.*, read:main:hr.salaries, tool:query_read]
+principals:
+  local:
+    roles: [analyst, ghost]
+transports:
+  stdio: { principal: stranger }
+quotas:
+  tools: { drop_table: { concurrency: 1 } }
+`;
+    expect(problemsOf(text)).toEqual([
+      expect.stringMatching(/^roles\.analyst\[0\]: "\*"/),
+      'roles.analyst[1]: "read:other:public.*" names source other, which is not configured',
+      expect.stringMatching(
+        /^roles\.analyst\[2\]: "read:main:hr\.salaries" can never apply: source main does not serve hr\.salaries/,
+      ),
+      'principals.local.roles[1]: role ghost is not defined under roles',
+      'transports.stdio.principal: stranger is not defined under principals',
+      'server.defaultSource: nowhere is not defined under sources',
+      'quotas.tools.drop_table: there is no tool of that name (tools: list_tables, describe_table, query_read)',
+      'sources.main.limits.maxRows: 500 is above server.limits.maxRows (100); a source can only lower a limit',
+    ]);
+  });
+
+  it('reports a malformed table pattern and a wrong type with their keys', () => {
+    expect(problemsOf(MINIMAL.replace('[public.*]', '["*.orders", 42]'))).toEqual([
+      expect.stringMatching(/^sources\.main\.tables\[0\]: must be schema\.table or schema\.\*/),
+      expect.stringMatching(/^sources\.main\.tables\[1\]: /),
+    ]);
+  });
+
+  it('reports YAML syntax errors and non-mapping files', () => {
+    expect(problemsOf('sources: [unclosed')).toEqual([expect.stringMatching(/^\(file\): /)]);
+    expect(problemsOf('- just a list')).toEqual([
+      '(file): the configuration must be a YAML mapping',
+    ]);
+  });
+});

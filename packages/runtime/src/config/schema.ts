@@ -1,0 +1,156 @@
+/**
+ * The configuration file, as written (after ${VAR} interpolation). Every
+ * object is strict: an unknown key is an error naming it. This schema is
+ * also published as JSON Schema (sqlwarden.schema.json) for editors.
+ */
+import { z } from 'zod';
+
+/** A whole number, also accepted as text (the value of an environment variable). */
+const int = (min: number, max: number) =>
+  z
+    .union([
+      z.number().int(),
+      z.string().regex(/^\d+$/, 'must be a whole number').transform(Number),
+    ])
+    .pipe(z.number().int().min(min).max(max));
+
+const id = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
+    'must start with a letter and hold only letters, digits, _ and -',
+  );
+
+const LimitsSchema = z.strictObject({
+  maxRows: int(1, 1_000_000).optional().describe('Rows a read returns at most.'),
+  maxBytes: int(1024, 1_073_741_824)
+    .optional()
+    .describe('Serialized bytes a read returns at most.'),
+  timeoutMs: int(100, 3_600_000).optional().describe('Milliseconds a statement may run.'),
+});
+
+const TablePattern = z
+  .string()
+  .regex(
+    /^[^.*\s]+\.(\*|[^.*\s]+)$/,
+    'must be schema.table or schema.* (a wildcard stands for the whole table name)',
+  );
+
+const PostgresSourceSchema = z.strictObject({
+  kind: z.literal('postgres'),
+  url: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'postgres://user@host:port/database; put it in an environment variable: ${DATABASE_URL}.',
+    ),
+  host: z.string().min(1).optional(),
+  port: int(1, 65_535).optional(),
+  database: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+  password: z.string().optional().describe('Only as ${VAR}: secrets come from the environment.'),
+  ssl: z
+    .union([
+      z.boolean(),
+      z.strictObject({ rejectUnauthorized: z.boolean().optional(), ca: z.string().optional() }),
+    ])
+    .optional(),
+  defaultSchema: z
+    .string()
+    .min(1)
+    .max(63)
+    .optional()
+    .describe('Where unqualified table names resolve (default public).'),
+  tables: z
+    .array(TablePattern)
+    .min(1)
+    .describe('The tables this source serves: schema.table or schema.* patterns.'),
+  limits: LimitsSchema.optional().describe(
+    'Limits of this source; they can only lower the server limits.',
+  ),
+  pool: z
+    .strictObject({
+      max: int(1, 100).optional(),
+      idleTimeoutMs: int(1000, 3_600_000).optional(),
+      connectionTimeoutMs: int(100, 120_000).optional(),
+    })
+    .optional(),
+  functions: z
+    .strictObject({
+      allow: z
+        .array(z.string().min(1))
+        .optional()
+        .describe('User-defined or volatile functions that reads may call anyway.'),
+    })
+    .optional(),
+});
+
+const RateSchema = z.strictObject({
+  burst: int(1, 1_000_000),
+  perSecond: z
+    .union([z.number(), z.string().transform(Number)])
+    .pipe(z.number().positive().max(1_000_000)),
+});
+
+const QuotaLimitsSchema = z.strictObject({
+  rate: RateSchema.optional(),
+  concurrency: int(1, 10_000).optional(),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).optional(),
+    server: z
+      .strictObject({
+        name: z.string().min(1).max(64).optional(),
+        readOnly: z.boolean().optional().describe('Refuse every write tool (default true).'),
+        limits: LimitsSchema.optional(),
+        defaultSource: id.optional(),
+      })
+      .optional(),
+    sources: z
+      .record(id, PostgresSourceSchema)
+      .refine((s) => Object.keys(s).length > 0, 'at least one source is needed'),
+    roles: z.record(id, z.array(z.string())).optional(),
+    principals: z.record(
+      id,
+      z.strictObject({
+        roles: z.array(z.string()).optional(),
+        capabilities: z.array(z.string()).optional(),
+        readOnly: z.boolean().optional(),
+      }),
+    ),
+    transports: z
+      .strictObject({
+        stdio: z
+          .strictObject({ principal: id.describe('The principal a stdio session runs as.') })
+          .optional(),
+      })
+      .optional(),
+    quotas: z
+      .strictObject({
+        perPrincipal: QuotaLimitsSchema.optional(),
+        perTool: QuotaLimitsSchema.optional(),
+        tools: z.record(z.string(), QuotaLimitsSchema).optional(),
+      })
+      .optional(),
+    audit: z
+      .strictObject({
+        destination: z
+          .union([z.literal('stderr'), z.strictObject({ file: z.string().min(1) })])
+          .optional(),
+      })
+      .optional(),
+    logging: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+      })
+      .optional(),
+  })
+  .describe('sqlwarden configuration');
+
+export type RawConfig = z.input<typeof ConfigSchema>;
+export type ParsedConfig = z.output<typeof ConfigSchema>;
+export type PostgresSourceConfig = z.output<typeof PostgresSourceSchema>;

@@ -1,0 +1,21 @@
+// Public API of @sqlwarden/runtime: anything exported here is a contract
+// other packages and users rely on (pinned by src/index.test.ts). Named exports only.
+
+export type {
+  ConfigResult,
+  NormalizedConfig,
+  NormalizedPrincipal,
+  NormalizedSource,
+} from './config/load.js';
+export {
+  assertConfig,
+  KNOWN_TOOLS,
+  loadConfigFile,
+  parseConfig,
+  validateConfig,
+} from './config/load.js';
+export type { ParsedConfig, RawConfig } from './config/schema.js';
+export { ConfigSchema } from './config/schema.js';
+export { createMcpServer, describeTool, VERSION, visibleTools } from './mcp.js';
+export type { Runtime, RuntimeOptions } from './runtime.js';
+export { createRuntime } from './runtime.js';

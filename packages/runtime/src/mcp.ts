@@ -1,0 +1,112 @@
+/**
+ * The MCP face of a session: an SDK McpServer whose tools/list shows the
+ * session only the tools it may call, and whose tools/call routes every
+ * call through executeToolBoundary. The handlers are set on the server's
+ * public `server` (the SDK's low-level Server); McpServer's own tool
+ * registration is not used, because it would validate arguments itself
+ * and answer unknown tools its own way, outside the boundary.
+ *
+ * Errors (MCP 2025-11-25): input-validation failures and every business
+ * failure are tool results with isError, so a model can correct itself.
+ * An unknown tool is a protocol error, JSON-RPC -32602 (InvalidParams), as
+ * the spec says; the call still passes the boundary first, so it is audited
+ * and spends nothing. (SDK 1.32's own McpServer folds both into isError;
+ * this server does not use that path.)
+ */
+import { randomUUID } from 'node:crypto';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import {
+  type AnyTool,
+  annotationsFor,
+  executeToolBoundary,
+  type SessionContext,
+} from '@sqlwarden/core';
+import { z } from 'zod';
+import type { Runtime } from './runtime.js';
+
+export const VERSION = '0.1.0';
+
+const INSTRUCTIONS = [
+  'sqlwarden gives read access to SQL databases through a few tools.',
+  'Call list_tables to see the tables you may read, describe_table before writing a query,',
+  'and query_read to run one read-only statement. Put values in "params" ($1, $2 in PostgreSQL)',
+  'instead of writing them into the SQL. Results are capped and say when they are truncated;',
+  'a refused statement names the rule it broke.',
+].join(' ');
+
+const descriptors = new WeakMap<AnyTool, Tool>();
+
+/** The tools/list entry of a tool: JSON Schemas from its zod schemas, annotations from its kind. */
+export function describeTool(tool: AnyTool): Tool {
+  let descriptor = descriptors.get(tool);
+  if (descriptor === undefined) {
+    descriptor = {
+      name: tool.name,
+      title: tool.title,
+      description: tool.description,
+      inputSchema: z.toJSONSchema(tool.inputSchema, { io: 'input' }) as Tool['inputSchema'],
+      ...(tool.outputSchema !== undefined && {
+        outputSchema: z.toJSONSchema(tool.outputSchema, { io: 'output' }) as Tool['outputSchema'],
+      }),
+      annotations: { ...annotationsFor(tool.kind, tool.title) },
+    };
+    descriptors.set(tool, descriptor);
+  }
+  return descriptor;
+}
+
+/** The tools a session may call: granted `tool:<name>`, and no write tool in a read-only session. */
+export async function visibleTools(runtime: Runtime, session: SessionContext): Promise<AnyTool[]> {
+  const visible: AnyTool[] = [];
+  for (const tool of runtime.registry.list()) {
+    if (tool.kind === 'write' && (session.readOnly || runtime.deps.readOnly)) continue;
+    const decision = await runtime.deps.authorizer.authorize({
+      session,
+      tool: tool.name,
+      required: [`tool:${tool.name}`],
+    });
+    if (decision.ok) visible.push(tool);
+  }
+  return visible;
+}
+
+export function createMcpServer(runtime: Runtime, session: SessionContext): McpServer {
+  const server = new McpServer(
+    { name: runtime.config.server.name, title: 'sqlwarden', version: VERSION },
+    { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
+  );
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: (await visibleTools(runtime, session)).map(describeTool),
+  }));
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const result = await executeToolBoundary(
+      {
+        requestId: randomUUID(),
+        context: session,
+        tool: request.params.name,
+        input: request.params.arguments ?? {},
+        signal: extra.signal,
+      },
+      runtime.deps,
+    );
+    const error = result.isError
+      ? (result.structuredContent as { error?: { code?: string } }).error
+      : undefined;
+    if (error?.code === 'UNKNOWN_TOOL') {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        'Unknown tool: call tools/list to see the tools you can use.',
+      );
+    }
+    return result as unknown as CallToolResult;
+  });
+  return server;
+}

@@ -1,0 +1,265 @@
+/**
+ * Assembly: from a normalized configuration to everything a transport
+ * needs. Adapters per source, the capability policy, the quota gate, the
+ * audit sink, the tools and the boundary's dependencies, plus session
+ * contexts per principal. Start-up also reads each source's function
+ * catalog (for the guard) and logs the least-privilege report.
+ *
+ * A source whose database is down at start-up does not stop the server:
+ * its catalog is retried in the background, and its reads are refused
+ * (DB_UNAVAILABLE) until the catalog is known, never checked without it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createPostgresAdapter, type PgModule } from '@sqlwarden/adapter-postgres';
+import {
+  type BoundaryDeps,
+  createToolRegistry,
+  type DatabaseAdapter,
+  type SessionContext,
+  type ToolRegistry,
+  type Transport,
+} from '@sqlwarden/core';
+import {
+  CapabilityPolicy,
+  createAuditSink,
+  createLogger,
+  createQuotaGate,
+  type LogDestination,
+  type PinoAuditSink,
+  serializeError,
+} from '@sqlwarden/security';
+import { type FunctionPolicy, loadSqlGuard, tableAllowed } from '@sqlwarden/sql-guard';
+import {
+  createReadTools,
+  createSourceDirectory,
+  type PolicyState,
+  type SourceBinding,
+} from '@sqlwarden/tools';
+import type { Logger } from 'pino';
+import type { NormalizedConfig, NormalizedSource } from './config/load.js';
+
+export interface RuntimeOptions {
+  readonly config: NormalizedConfig;
+  /** The operator logger (default: pino on stderr at the configured level). */
+  readonly logger?: Logger;
+  /** Overrides the configured audit destination (tests). */
+  readonly auditDestination?: LogDestination;
+  /** The `pg` module (default: the installed peer dependency). */
+  readonly pg?: PgModule;
+  /** How long start-up waits for each source's catalog before going on without it (default 5 s). */
+  readonly catalogTimeoutMs?: number;
+  /** How often a missing catalog is retried (default 5 s). */
+  readonly catalogRetryMs?: number;
+}
+
+export interface Runtime {
+  readonly config: NormalizedConfig;
+  readonly registry: ToolRegistry;
+  readonly deps: BoundaryDeps;
+  readonly logger: Logger;
+  readonly audit: PinoAuditSink;
+  readonly sources: readonly SourceBinding[];
+  /** A fresh session context for a principal on a transport. */
+  session(transport: Transport, principalId: string): SessionContext;
+  close(): Promise<void>;
+}
+
+function createAdapter(
+  source: NormalizedSource,
+  config: NormalizedConfig,
+  logger: Logger,
+  pg: PgModule | undefined,
+): DatabaseAdapter {
+  const c = source.connection;
+  const timeoutMs = Math.min(
+    source.limits.timeoutMs ?? config.server.limits.timeoutMs,
+    config.server.limits.timeoutMs,
+  );
+  const password = c.password;
+  return createPostgresAdapter(
+    {
+      source: source.id,
+      connection: {
+        ...(c.url !== undefined && { connectionString: c.url.reveal() }),
+        ...(c.host !== undefined && { host: c.host }),
+        ...(c.port !== undefined && { port: c.port }),
+        ...(c.database !== undefined && { database: c.database }),
+        ...(c.user !== undefined && { user: c.user }),
+        // A function: the password stays in its Secret until a connection opens.
+        ...(password !== undefined && { password: () => password.reveal() }),
+        ...(c.ssl !== undefined && { ssl: c.ssl }),
+      },
+      defaultSchema: source.defaultSchema,
+      statementTimeoutMs: timeoutMs,
+      pool: source.pool,
+    },
+    { logger, ...(pg !== undefined && { pg }) },
+  );
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A source binding whose function policy is loaded at start-up and retried while missing. */
+class Source {
+  state: PolicyState = { ready: false };
+  #retry: NodeJS.Timeout | undefined;
+  readonly binding: SourceBinding;
+
+  constructor(
+    readonly config: NormalizedSource,
+    readonly adapter: DatabaseAdapter,
+    readonly logger: Logger,
+  ) {
+    this.binding = {
+      id: config.id,
+      adapter,
+      dialect: 'postgres',
+      defaultSchema: config.defaultSchema,
+      readable: config.tables,
+      limits: config.limits,
+      functionPolicy: () => this.state,
+    };
+  }
+
+  async load(timeoutMs: number): Promise<boolean> {
+    if (this.adapter.functionCatalog === undefined) {
+      this.state = { ready: true, policy: this.#policy(undefined) };
+      return true;
+    }
+    try {
+      const catalog = await withTimeout(this.adapter.functionCatalog(), timeoutMs);
+      this.state = { ready: true, policy: this.#policy(catalog) };
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { source: this.config.id, err: serializeError(error) },
+        'cannot read the function catalog of this source; its reads are refused until it can',
+      );
+      return false;
+    }
+  }
+
+  #policy(
+    catalog: { volatile: readonly string[]; userDefined: readonly string[] } | undefined,
+  ): FunctionPolicy | undefined {
+    if (catalog === undefined && this.config.allowFunctions.length === 0) return undefined;
+    return {
+      volatile: catalog?.volatile ?? [],
+      deny: catalog?.userDefined ?? [],
+      allow: this.config.allowFunctions,
+    };
+  }
+
+  retryUntilLoaded(intervalMs: number, timeoutMs: number) {
+    if (this.state.ready || this.#retry !== undefined) return;
+    this.#retry = setInterval(async () => {
+      if (await this.load(timeoutMs)) {
+        clearInterval(this.#retry);
+        this.#retry = undefined;
+        this.logger.info({ source: this.config.id }, 'function catalog loaded; reads are served');
+      }
+    }, intervalMs);
+    this.#retry.unref();
+  }
+
+  stop() {
+    clearInterval(this.#retry);
+    this.#retry = undefined;
+  }
+}
+
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logging.level });
+  const catalogTimeoutMs = options.catalogTimeoutMs ?? 5000;
+  await loadSqlGuard();
+
+  const sources = config.sources.map(
+    (s) => new Source(s, createAdapter(s, config, logger, options.pg), logger),
+  );
+  await Promise.all(
+    sources.map(async (source) => {
+      const loaded = await source.load(catalogTimeoutMs);
+      if (!loaded) {
+        source.retryUntilLoaded(options.catalogRetryMs ?? 5000, catalogTimeoutMs);
+        return;
+      }
+      await reportPrivileges(source, logger, catalogTimeoutMs);
+    }),
+  );
+
+  const directory = createSourceDirectory(
+    sources.map((s) => s.binding),
+    config.server.defaultSource,
+  );
+  const registry = createToolRegistry(createReadTools(directory));
+  const audit = createAuditSink({
+    destination: options.auditDestination ?? config.audit.destination,
+    tools: registry.list().map((tool) => tool.name),
+  });
+  const deps: BoundaryDeps = {
+    registry,
+    authorizer: new CapabilityPolicy({ roles: config.roles }),
+    quota: createQuotaGate({ policy: config.quotas }),
+    audit,
+    limits: config.server.limits,
+    readOnly: config.server.readOnly,
+    writesEnabled: false,
+    onInternalError: (error, where) => logger.error({ err: error, ...where }, 'internal failure'),
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    registry,
+    deps,
+    logger,
+    audit,
+    sources: sources.map((s) => s.binding),
+    session(transport, principalId) {
+      const principal = config.principals[principalId];
+      if (principal === undefined) throw new Error(`Unknown principal ${principalId}`);
+      return {
+        sessionId: randomUUID(),
+        principalId: principal.id,
+        capabilities: principal.capabilities,
+        roles: principal.roles,
+        transport,
+        readOnly: config.server.readOnly || principal.readOnly,
+      };
+    },
+    close() {
+      closing ??= (async () => {
+        for (const source of sources) source.stop();
+        await Promise.allSettled(sources.map((s) => s.adapter.close()));
+        await audit.flush();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function reportPrivileges(source: Source, logger: Logger, timeoutMs: number) {
+  if (source.adapter.privilegeReport === undefined) return;
+  try {
+    const report = await withTimeout(
+      source.adapter.privilegeReport({
+        readOnly: true,
+        serves: (schema, table) => tableAllowed(source.config.tables, schema, table),
+      }),
+      timeoutMs,
+    );
+    for (const warning of report.warnings) logger.warn({ source: source.config.id }, warning);
+  } catch (error) {
+    logger.warn(
+      { source: source.config.id, err: serializeError(error) },
+      'could not check the privileges of this source',
+    );
+  }
+}

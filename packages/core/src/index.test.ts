@@ -10,6 +10,7 @@ it('exports exactly the pinned public API', () => {
     'DEFAULT_LIMITS',
     'ERROR_CODES',
     'ERROR_CODE_LIST',
+    'ErrorEnvelopeSchema',
     'ErrorPayloadSchema',
     'LIMIT_KEYS',
     'ReadResultSchema',

@@ -4,12 +4,12 @@
 export type {
   ColumnInfo,
   DatabaseAdapter,
-  FunctionCatalog,
-  PrivilegeReport,
-  PrivilegeReportRequest,
   ForeignKeyInfo,
+  FunctionCatalog,
   HealthStatus,
   IndexInfo,
+  PrivilegeReport,
+  PrivilegeReportRequest,
   ReadLimits,
   ReadRequest,
   SqlDialect,
@@ -53,6 +53,7 @@ export type {
 export { STAGES } from './ports.js';
 export type { ReadResult, ToolCallResult, TruncationReason } from './result.js';
 export {
+  ErrorEnvelopeSchema,
   ErrorPayloadSchema,
   errorResult,
   ReadResultSchema,

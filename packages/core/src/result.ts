@@ -37,6 +37,14 @@ export const ErrorPayloadSchema = z.strictObject({
   retryAfterMs: z.number().int().nonnegative().optional(),
 });
 
+/**
+ * The structuredContent of a failed result. A tool that declares an
+ * output schema advertises it as "its result, or this": MCP clients (the
+ * SDK's included) validate structuredContent against the output schema
+ * whenever it is present, also on isError results.
+ */
+export const ErrorEnvelopeSchema = z.strictObject({ error: ErrorPayloadSchema });
+
 /** Why a read stopped early. */
 export const TRUNCATION_REASONS = ['maxRows', 'maxBytes'] as const;
 export type TruncationReason = (typeof TRUNCATION_REASONS)[number];

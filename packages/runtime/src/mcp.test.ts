@@ -151,6 +151,9 @@ describe('the MCP server', () => {
 
   it('answers invalid arguments and refused calls as tool errors a model can act on', async () => {
     const { client } = await connect('alice');
+    // Listed first, as real clients do: the SDK client then validates every result
+    // (errors included) against the advertised output schema.
+    await client.listTools();
     const invalid = await client.callTool({ name: 'query_read', arguments: { sql: 42 } });
     expect(invalid).toMatchObject({
       isError: true,

@@ -26,6 +26,7 @@ import {
 import {
   type AnyTool,
   annotationsFor,
+  ErrorEnvelopeSchema,
   executeToolBoundary,
   type SessionContext,
 } from '@sqlwarden/core';
@@ -44,6 +45,18 @@ const INSTRUCTIONS = [
 
 const descriptors = new WeakMap<AnyTool, Tool>();
 
+/**
+ * A tool's advertised output schema: its result, or the error envelope. MCP
+ * clients validate structuredContent against it on every result, errors
+ * included, and failures carry structuredContent.error (DESIGN.md).
+ */
+function outputSchemaOf(schema: z.ZodType): Tool['outputSchema'] {
+  const { $schema, ...union } = z.toJSONSchema(z.union([schema, ErrorEnvelopeSchema]), {
+    io: 'output',
+  });
+  return { $schema, type: 'object', ...union } as Tool['outputSchema'];
+}
+
 /** The tools/list entry of a tool: JSON Schemas from its zod schemas, annotations from its kind. */
 export function describeTool(tool: AnyTool): Tool {
   let descriptor = descriptors.get(tool);
@@ -53,9 +66,7 @@ export function describeTool(tool: AnyTool): Tool {
       title: tool.title,
       description: tool.description,
       inputSchema: z.toJSONSchema(tool.inputSchema, { io: 'input' }) as Tool['inputSchema'],
-      ...(tool.outputSchema !== undefined && {
-        outputSchema: z.toJSONSchema(tool.outputSchema, { io: 'output' }) as Tool['outputSchema'],
-      }),
+      ...(tool.outputSchema !== undefined && { outputSchema: outputSchemaOf(tool.outputSchema) }),
       annotations: { ...annotationsFor(tool.kind, tool.title) },
     };
     descriptors.set(tool, descriptor);

@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+/**
+ * sqlwarden-stdio: the MCP server over stdio, as a desktop client starts it.
+ *
+ *   sqlwarden-stdio --config sqlwarden.yaml
+ *   sqlwarden-stdio --dsn postgres://reader@db/shop --allow 'shop.*'
+ *   sqlwarden-stdio --demo
+ *
+ * stdout carries the protocol and nothing else; logs and audit go to
+ * stderr (or the configured audit file). Closing stdin, SIGTERM or SIGINT
+ * closes the pools and exits 0. A bad configuration exits 2 with every
+ * problem listed.
+ */
+import { parseArgs } from 'node:util';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import {
+  type ConfigResult,
+  createMcpServer,
+  createRuntime,
+  loadConfigFile,
+  VERSION,
+  validateConfig,
+} from '@sqlwarden/runtime';
+import {
+  createLogger,
+  loadEnvironment,
+  redactConnectionString,
+  serializeError,
+} from '@sqlwarden/security';
+import { demoConfig, dsnConfig } from './configs.js';
+import { type DemoDatabase, startDemoDatabase } from './demo.js';
+
+const USAGE = `Usage:
+  sqlwarden-stdio --config FILE
+  sqlwarden-stdio --dsn URL --allow 'schema.*[,schema.table...]'
+  sqlwarden-stdio --demo
+
+Options:
+  --config FILE     a sqlwarden configuration (YAML)
+  --dsn URL         one read-only PostgreSQL source (or set SQLWARDEN_DSN, which keeps
+                    a password out of the process list)
+  --allow PATTERNS  the tables the local principal may read, comma-separated
+  --demo            the embedded demo database (no database to install)
+  --env-file FILE   read variables from FILE too (default: ./.env when present)
+  --help            this text
+  --version         the version
+`;
+
+function fail(lines: readonly string[], code = 2): number {
+  process.stderr.write(`${lines.join('\n')}\n`);
+  return code;
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse();
+  } catch (error) {
+    return fail([`sqlwarden-stdio: ${(error as Error).message}`, '', USAGE]);
+  }
+  const { values } = args;
+  if (values.help) return fail([USAGE], 0);
+  if (values.version) return fail([VERSION], 0);
+
+  const modes = [
+    values.config !== undefined,
+    values.dsn !== undefined || values.allow !== undefined,
+    values.demo === true,
+  ];
+  if (modes.filter(Boolean).length > 1)
+    return fail(['sqlwarden-stdio: use one of --config, --dsn/--allow or --demo', '', USAGE]);
+
+  const base = loadEnvironment({
+    ...(values['env-file'] !== undefined && { envFile: values['env-file'] }),
+  });
+  const logger = createLogger({ level: base.get('SQLWARDEN_LOG_LEVEL') ?? 'info' });
+  let demo: DemoDatabase | undefined;
+  let result: ConfigResult;
+
+  if (values.demo) {
+    logger.info('starting the embedded demo database');
+    demo = await startDemoDatabase();
+    result = validateConfig(
+      demoConfig(),
+      loadEnvironment({ env: { SQLWARDEN_DEMO_URL: demo.url }, envFile: false }),
+    );
+  } else if (values.config !== undefined) {
+    result = await loadConfigFile(values.config, base);
+  } else {
+    const dsn = values.dsn ?? base.get('SQLWARDEN_DSN');
+    if (dsn === undefined)
+      return fail([
+        'sqlwarden-stdio: give --config FILE, --dsn URL (or SQLWARDEN_DSN), or --demo',
+        '',
+        USAGE,
+      ]);
+    const patterns = (values.allow ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    if (patterns.length === 0)
+      return fail(["sqlwarden-stdio: --allow is needed with --dsn, e.g. --allow 'public.*'"]);
+    if (values.dsn !== undefined && new URL(values.dsn, 'postgres://x').password !== '') {
+      logger.warn(
+        { dsn: redactConnectionString(values.dsn) },
+        'the --dsn URL holds a password, which other users of this machine can see in the process list; set SQLWARDEN_DSN instead',
+      );
+    }
+    result = validateConfig(
+      dsnConfig(patterns),
+      loadEnvironment({ env: { ...process.env, SQLWARDEN_DSN: dsn }, envFile: false }),
+    );
+  }
+  if (!result.ok) {
+    await demo?.stop();
+    return fail([
+      'sqlwarden-stdio: the configuration has problems:',
+      ...result.problems.map((p) => `  - ${p}`),
+    ]);
+  }
+  const { config } = result;
+  const principal = config.stdioPrincipal;
+  if (principal === undefined) {
+    await demo?.stop();
+    return fail([
+      'sqlwarden-stdio: the configuration has problems:',
+      '  - transports.stdio.principal: name the principal a stdio session runs as',
+    ]);
+  }
+
+  const runtime = await createRuntime({ config, logger });
+  const server = createMcpServer(runtime, runtime.session('stdio', principal));
+  const transport = new StdioServerTransport();
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      await server.close().catch(() => {});
+      await runtime.close();
+      await demo?.stop();
+      logger.flush();
+      process.exit(0);
+    })();
+    return stopping;
+  };
+  process.stdin.once('end', () => void shutdown('stdin closed'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGHUP', () => void shutdown('SIGHUP'));
+  transport.onclose = () => void shutdown('transport closed');
+
+  await server.connect(transport);
+  logger.info(
+    {
+      version: VERSION,
+      principal,
+      sources: config.sources.map((s) => s.id),
+      readOnly: config.server.readOnly,
+    },
+    'sqlwarden-stdio ready',
+  );
+  return -1; // keep running
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      config: { type: 'string' },
+      dsn: { type: 'string' },
+      allow: { type: 'string' },
+      demo: { type: 'boolean' },
+      'env-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+process.on('unhandledRejection', (error) => {
+  process.stderr.write(
+    `${JSON.stringify({ level: 50, msg: 'unhandled rejection', err: serializeError(error) })}\n`,
+  );
+});
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 60, msg: 'sqlwarden-stdio failed to start', err: serializeError(error) })}\n`,
+    );
+    process.exit(1);
+  },
+);

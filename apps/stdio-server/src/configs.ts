@@ -1,0 +1,43 @@
+/**
+ * The configurations behind the shortcuts. They are ordinary configuration
+ * objects and go through the same validation as a file; the URL is read
+ * from a variable (${SQLWARDEN_DSN}), as a file would.
+ */
+const READ_TOOLS = ['tool:list_tables', 'tool:describe_table', 'tool:query_read'];
+
+/** `--dsn URL --allow 'shop.*,sales.orders'`: one read-only source; the local principal reads exactly those tables. */
+export function dsnConfig(patterns: readonly string[]): Record<string, unknown> {
+  const first = patterns[0] ?? '';
+  return {
+    sources: {
+      main: {
+        kind: 'postgres',
+        url: '${SQLWARDEN_DSN}',
+        defaultSchema: first.includes('.') ? first.slice(0, first.indexOf('.')) : 'public',
+        tables: [...patterns],
+      },
+    },
+    roles: { reader: [...READ_TOOLS, ...patterns.map((p) => `read:main:${p}`)] },
+    principals: { local: { roles: ['reader'] } },
+    transports: { stdio: { principal: 'local' } },
+  };
+}
+
+/** `--demo`: the embedded shop; the demo principal reads shop.* but not internal.api_keys. */
+export function demoConfig(): Record<string, unknown> {
+  return {
+    server: { name: 'sqlwarden-demo', limits: { maxRows: 100, timeoutMs: 5000 } },
+    sources: {
+      demo: {
+        kind: 'postgres',
+        url: '${SQLWARDEN_DEMO_URL}',
+        defaultSchema: 'shop',
+        tables: ['shop.*', 'internal.*'],
+        pool: { max: 4 },
+      },
+    },
+    roles: { analyst: [...READ_TOOLS, 'read:demo:shop.*'] },
+    principals: { demo: { roles: ['analyst'] } },
+    transports: { stdio: { principal: 'demo' } },
+  };
+}

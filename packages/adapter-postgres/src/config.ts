@@ -54,6 +54,7 @@ export interface PgFieldDescription {
 }
 
 export interface PgConnection {
+  readonly stream?: { cork?(): void; uncork?(): void };
   parse(query: { text: string; name?: string; types?: number[] }): void;
   bind(config: { portal?: string; statement?: string; values?: Array<string | null> }): void;
   describe(message: { type: 'P' | 'S'; name?: string }): void;

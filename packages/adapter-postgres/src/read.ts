@@ -118,11 +118,17 @@ export class BoundedRead implements PgSubmittable {
   }
 
   submit(connection: PgConnection): void {
-    connection.parse({ text: this.text, types: [] });
-    connection.bind({ values: [...this.values] });
-    connection.describe({ type: 'P', name: '' });
-    connection.execute({ portal: '', rows: this.limits.maxRows + 1 });
-    connection.sync();
+    // One write, one packet: the five messages are corked together (as pg's own Query does).
+    connection.stream?.cork?.();
+    try {
+      connection.parse({ text: this.text, types: [] });
+      connection.bind({ values: [...this.values] });
+      connection.describe({ type: 'P', name: '' });
+      connection.execute({ portal: '', rows: this.limits.maxRows + 1 });
+      connection.sync();
+    } finally {
+      connection.stream?.uncork?.();
+    }
   }
 
   handleRowDescription(message: { fields: PgFieldDescription[] }): void {

@@ -331,15 +331,16 @@ export async function executeHandler(
 ): Promise<Outcome<ToolOutcome>> {
   const { request, limits } = scope;
   if (request.signal?.aborted) return cancelled(request, limits);
-  const deadline = new AbortController();
+  // One controller for both causes: the boundary's deadline and the client's
+  // cancellation (cheaper than AbortSignal.any, which this path would pay per call).
+  const controller = new AbortController();
   const timer = setTimeout(
-    () => deadline.abort(new SqlwardenError('QUERY_TIMEOUT', 'deadline')),
+    () => controller.abort(new SqlwardenError('QUERY_TIMEOUT', 'deadline')),
     limits.timeoutMs + (deps.timeoutGraceMs ?? DEFAULT_TIMEOUT_GRACE_MS),
   );
-  const signal =
-    request.signal === undefined
-      ? deadline.signal
-      : AbortSignal.any([request.signal, deadline.signal]);
+  const onClientAbort = () => controller.abort(request.signal?.reason);
+  request.signal?.addEventListener('abort', onClientAbort, { once: true });
+  const signal = controller.signal;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<Denial>((resolve) => {
     onAbort = () => resolve(cancelled(request, limits));
@@ -369,6 +370,7 @@ export async function executeHandler(
   } finally {
     clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
+    request.signal?.removeEventListener('abort', onClientAbort);
   }
 }
 

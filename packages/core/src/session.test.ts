@@ -52,3 +52,45 @@ describe('validateSessionContext', () => {
     }
   });
 });
+
+describe('validateSessionContext with a frozen context', () => {
+  const frozen = () =>
+    Object.freeze({
+      ...valid,
+      capabilities: Object.freeze([...valid.capabilities]),
+      roles: Object.freeze([...valid.roles]),
+    });
+
+  it('answers the same for a deeply frozen context on every call', () => {
+    const context = frozen();
+    const first = validateSessionContext(context, NOW);
+    const second = validateSessionContext(context, NOW);
+    expect(first.ok && second.ok && first.value).toBe(second.ok && second.value);
+  });
+
+  it('still checks expiry on every call', () => {
+    const context = Object.freeze({ ...frozen(), expiresAt: NOW + 10 });
+    expect(validateSessionContext(context, NOW).ok).toBe(true);
+    expect(validateSessionContext(context, NOW + 10)).toMatchObject({
+      ok: false,
+      code: 'SESSION_INVALID',
+    });
+  });
+
+  it('validates again an object that is not deeply frozen', () => {
+    const context = Object.freeze({
+      ...valid,
+      capabilities: [...valid.capabilities],
+      roles: Object.freeze([...valid.roles]),
+    });
+    expect(validateSessionContext(context, NOW).ok).toBe(true);
+    (context.capabilities as string[]).push('has space');
+    expect(validateSessionContext(context, NOW).ok).toBe(false);
+  });
+
+  it('refuses a frozen malformed context every time', () => {
+    const context = Object.freeze({ ...frozen(), principalId: 'a b' });
+    expect(validateSessionContext(context, NOW).ok).toBe(false);
+    expect(validateSessionContext(context, NOW).ok).toBe(false);
+  });
+});

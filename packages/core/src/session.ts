@@ -64,25 +64,44 @@ export function validateSessionContext(
   raw: unknown,
   now: number = Date.now(),
 ): Outcome<SessionContext> {
+  const known = deeplyFrozen(raw) ? validated.get(raw) : undefined;
+  const context = known ?? parseContext(raw);
+  if (context === undefined) return deny('SESSION_INVALID', MALFORMED);
+  if (known === undefined && deeplyFrozen(raw)) validated.set(raw, context);
+  // `now >= expiresAt` is expired: a session is valid strictly before its expiry.
+  if (context.expiresAt !== undefined && !(now < context.expiresAt)) {
+    return deny('SESSION_INVALID', EXPIRED);
+  }
+  return { ok: true, value: context };
+}
+
+/**
+ * Contexts already validated, by identity. Only deeply frozen objects are
+ * remembered: they cannot change after validation (a Proxy over a frozen
+ * target must report the target's values), so validating them again could
+ * only repeat the same answer. Expiry is still checked on every call.
+ */
+const validated = new WeakMap<object, SessionContext>();
+
+function deeplyFrozen(raw: unknown): raw is object {
+  if (typeof raw !== 'object' || raw === null || !Object.isFrozen(raw)) return false;
+  const { capabilities, roles } = raw as { capabilities?: unknown; roles?: unknown };
+  return Object.isFrozen(capabilities) && Object.isFrozen(roles);
+}
+
+function parseContext(raw: unknown): SessionContext | undefined {
   let parsed: z.ZodSafeParseResult<z.output<typeof SessionContextSchema>>;
   try {
     parsed = SessionContextSchema.safeParse(raw);
   } catch {
     // A Proxy or a throwing getter: not a context we can trust.
-    return deny('SESSION_INVALID', MALFORMED);
+    return undefined;
   }
-  if (!parsed.success) return deny('SESSION_INVALID', MALFORMED);
+  if (!parsed.success) return undefined;
   const context = parsed.data;
-  // `now >= expiresAt` is expired: a session is valid strictly before its expiry.
-  if (context.expiresAt !== undefined && !(now < context.expiresAt)) {
-    return deny('SESSION_INVALID', EXPIRED);
-  }
-  return {
-    ok: true,
-    value: Object.freeze({
-      ...context,
-      capabilities: Object.freeze([...context.capabilities]),
-      roles: Object.freeze([...context.roles]),
-    }),
-  };
+  return Object.freeze({
+    ...context,
+    capabilities: Object.freeze([...context.capabilities]),
+    roles: Object.freeze([...context.roles]),
+  });
 }

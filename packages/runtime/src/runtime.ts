@@ -28,11 +28,12 @@ import {
   type PinoAuditSink,
   serializeError,
 } from '@sqlwarden/security';
-import { type FunctionPolicy, loadSqlGuard, tableAllowed } from '@sqlwarden/sql-guard';
+import { createGuard, type FunctionPolicy, loadSqlGuard, tableAllowed } from '@sqlwarden/sql-guard';
 import {
   createReadTools,
   createSourceDirectory,
-  type PolicyState,
+  type GuardState,
+  MAX_SQL_LENGTH,
   type SourceBinding,
 } from '@sqlwarden/tools';
 import type { Logger } from 'pino';
@@ -107,7 +108,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** A source binding whose function policy is loaded at start-up and retried while missing. */
 class Source {
-  state: PolicyState = { ready: false };
+  state: GuardState = { ready: false };
   #retry: NodeJS.Timeout | undefined;
   readonly binding: SourceBinding;
 
@@ -123,18 +124,18 @@ class Source {
       defaultSchema: config.defaultSchema,
       readable: config.tables,
       limits: config.limits,
-      functionPolicy: () => this.state,
+      guard: () => this.state,
     };
   }
 
   async load(timeoutMs: number): Promise<boolean> {
     if (this.adapter.functionCatalog === undefined) {
-      this.state = { ready: true, policy: this.#policy(undefined) };
+      this.state = this.#guard(undefined);
       return true;
     }
     try {
       const catalog = await withTimeout(this.adapter.functionCatalog(), timeoutMs);
-      this.state = { ready: true, policy: this.#policy(catalog) };
+      this.state = this.#guard(catalog);
       return true;
     } catch (error) {
       this.logger.warn(
@@ -145,15 +146,26 @@ class Source {
     }
   }
 
-  #policy(
+  /** The source's guard: its dialect, schema, tables and function policy, with a verdict cache. */
+  #guard(
     catalog: { volatile: readonly string[]; userDefined: readonly string[] } | undefined,
-  ): FunctionPolicy | undefined {
-    if (catalog === undefined && this.config.allowFunctions.length === 0) return undefined;
-    return {
-      volatile: catalog?.volatile ?? [],
-      deny: catalog?.userDefined ?? [],
-      allow: this.config.allowFunctions,
-    };
+  ): GuardState {
+    const functionPolicy: FunctionPolicy | undefined =
+      catalog === undefined && this.config.allowFunctions.length === 0
+        ? undefined
+        : {
+            volatile: catalog?.volatile ?? [],
+            deny: catalog?.userDefined ?? [],
+            allow: this.config.allowFunctions,
+          };
+    const guard = createGuard({
+      dialect: 'postgres',
+      defaultSchema: this.config.defaultSchema,
+      allowedTables: this.config.tables,
+      maxLength: MAX_SQL_LENGTH,
+      ...(functionPolicy !== undefined && { functionPolicy }),
+    });
+    return { ready: true, guard };
   }
 
   retryUntilLoaded(intervalMs: number, timeoutMs: number) {
@@ -225,14 +237,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     session(transport, principalId) {
       const principal = config.principals[principalId];
       if (principal === undefined) throw new Error(`Unknown principal ${principalId}`);
-      return {
+      // Deeply frozen: nothing can widen it, and the boundary validates it once.
+      return Object.freeze({
         sessionId: randomUUID(),
         principalId: principal.id,
-        capabilities: principal.capabilities,
-        roles: principal.roles,
+        capabilities: Object.freeze([...principal.capabilities]),
+        roles: Object.freeze([...principal.roles]),
         transport,
         readOnly: config.server.readOnly || principal.readOnly,
-      };
+      });
     },
     close() {
       closing ??= (async () => {

@@ -63,7 +63,11 @@ function shown(name: string): string {
   return clean.length > 64 ? `${clean.slice(0, 63)}…` : clean;
 }
 
-function preflight(sql: unknown, maxLength: number): GuardRejection | null {
+/** The checks that do not need a parser: type, length, characters, emptiness. */
+export function preflight(
+  sql: unknown,
+  maxLength: number = DEFAULT_MAX_LENGTH,
+): GuardRejection | null {
   if (typeof sql !== 'string') return reject('PARSE_ERROR', 'the statement is not text');
   if (sql.length > maxLength)
     return reject('TOO_LONG', `${sql.length} characters, at most ${maxLength}`);
@@ -98,7 +102,7 @@ function analyse(
       const outcome = analyzePostgresText(text, 'postgres');
       if (!outcome.ok) return reject(outcome.reason, undefined, fallbackFingerprint(text));
       if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
-      return done(outcome.analysis, postgresFingerprint(text) ?? fallbackFingerprint(text));
+      return done(outcome.analysis, outcome.analysis.fingerprint);
     }
     case 'mysql': {
       const lexed = lexOrReject(text, 'mysql');

@@ -14,6 +14,7 @@ it('exports exactly the pinned public API', () => {
     'analyze',
     'checkRead',
     'checkWrite',
+    'createGuard',
     'fingerprint',
     'isSqlGuardReady',
     'loadSqlGuard',

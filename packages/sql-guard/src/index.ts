@@ -1,6 +1,8 @@
 // Public API of @sqlwarden/sql-guard: anything exported here is a contract
 // other packages and users rely on (pinned by src/index.test.ts). Named exports only.
 
+export type { Guard, GuardFactoryOptions } from './cache.js';
+export { createGuard } from './cache.js';
 export { DEFAULT_ALLOWED_VOLATILE } from './functions.js';
 export {
   analyze,

@@ -13,7 +13,8 @@
  * not show (a leading one) is found with the real PostgreSQL scanner, run
  * only when the text holds a `;` at all.
  */
-import { fingerprintSync, loadModule, parseSync, scanSync } from 'libpg-query';
+import { createHash } from 'node:crypto';
+import { loadModule, parseSync, scanSync } from 'libpg-query';
 import { Collector, inScope, type RawAnalysis, type Scope, withNames } from './analysis.js';
 import type { Dialect, FunctionReference, StatementKind } from './types.js';
 
@@ -337,7 +338,7 @@ export function analyzePostgresText(
       into: state.into,
       dataModifyingCte: state.dataModifyingCte,
       parameterCount: extra.parameterCount ?? state.maxParam,
-      fingerprint: '',
+      fingerprint: dialect === 'postgres' ? treeFingerprint(stmts) : '',
       semicolon,
       explainAnalyze: state.explainAnalyze,
       explainTarget: state.explainTarget,
@@ -359,15 +360,42 @@ function scanHasSemicolon(text: string): boolean {
   }
 }
 
-/** libpg_query's fingerprint (value-insensitive), shortened to 12 hex characters. */
+// Constants, parameters, and the value nodes option lists hold (EXPLAIN (COSTS 1), sequence options).
+const VALUE_NODES = new Set(['A_Const', 'ParamRef', 'Integer', 'Float', 'Boolean', 'BitString']);
+const POSITION_KEY = /^(location|stmt_len)$|_location$|_list_(start|end)$/;
+
+function isValue(node: unknown): boolean {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return false;
+  const keys = Object.keys(node);
+  return keys.length === 1 && VALUE_NODES.has(keys[0] as string);
+}
+
+/**
+ * The fingerprint of a parse tree: its JSON without locations, with every
+ * constant and parameter replaced by "?" and lists made only of them
+ * collapsed to one "?" (so IN (1, 2, 3) and IN (7) agree). Statements that
+ * differ only in literal values share it; any other difference in the tree
+ * changes it. Computed from the tree checkRead already has: no second
+ * parse, no second call into the WASM module.
+ */
+export function treeFingerprint(stmts: unknown): string {
+  const shape = JSON.stringify(stmts, (key, value: unknown) => {
+    // Positions in the text move with the literals' lengths.
+    if (typeof value === 'number' && POSITION_KEY.test(key)) return undefined;
+    // FETCH n / MOVE n keep their count as a plain number, not a constant node.
+    if (key === 'howMany' && typeof value === 'number') return '?';
+    if (Array.isArray(value) && value.length > 0 && value.every(isValue)) return ['?'];
+    if (isValue(value)) return '?';
+    return value;
+  });
+  return createHash('sha256').update(`pg:${shape}`).digest('hex').slice(0, 12);
+}
+
+/** The fingerprint of PostgreSQL text, or null when it does not parse. */
 export function postgresFingerprint(text: string): string | null {
-  if (!ready) return null;
-  // The C parser stops at a NUL; such text is refused anyway and gets the fallback fingerprint.
-  if (text.includes('\u0000')) return null;
+  if (!ready || text.includes('\u0000')) return null;
   try {
-    // fingerprintSync returns an error text (not an exception) for some inputs.
-    const fp = fingerprintSync(text);
-    return /^[0-9a-f]{16}$/.test(fp) ? fp.slice(0, 12) : null;
+    return treeFingerprint((parseSync(text) as { stmts?: unknown }).stmts ?? []);
   } catch {
     return null;
   }

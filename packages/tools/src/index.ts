@@ -11,7 +11,7 @@ export { DescribeTableOutputSchema, describeTableTool } from './describe-table.j
 export { formatRows, formatTable, formatTables } from './format.js';
 export { ListTablesOutputSchema, listTablesTool, MAX_LISTED_TABLES } from './list-tables.js';
 export { MAX_SQL_LENGTH, Param, queryReadTool } from './query-read.js';
-export type { PolicyState, SourceBinding, SourceDirectory } from './sources.js';
+export type { GuardState, SourceBinding, SourceDirectory } from './sources.js';
 export { createSourceDirectory, resolveSource, SourceId, servedSchemas } from './sources.js';
 
 /** The reference read tools: list_tables, describe_table, query_read. */

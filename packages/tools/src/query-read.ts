@@ -10,7 +10,7 @@
  */
 import { type AnyTool, defineTool, deny, ReadResultSchema } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
-import { checkRead, fingerprint } from '@sqlwarden/sql-guard';
+import { fingerprint } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { formatRows } from './format.js';
 import { resolveSource, type SourceBinding, type SourceDirectory, SourceId } from './sources.js';
@@ -53,20 +53,14 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
       const resolved = resolveSource(directory, input.source);
       if (!resolved.ok) return resolved;
       const source: SourceBinding = resolved.value;
-      const policy = source.functionPolicy();
-      if (!policy.ready) {
+      const state = source.guard();
+      if (!state.ready) {
         const fp = fingerprint(input.sql, { dialect: source.dialect });
         const message =
           'The source is not ready yet (its catalog could not be read); try again shortly.';
         return { ...deny('DB_UNAVAILABLE', message), facts: { source: source.id, fp } };
       }
-      const verdict = checkRead(input.sql, {
-        dialect: source.dialect,
-        defaultSchema: source.defaultSchema,
-        allowedTables: source.readable,
-        functionPolicy: policy.policy,
-        maxLength: MAX_SQL_LENGTH,
-      });
+      const verdict = state.guard.checkRead(input.sql);
       if (!verdict.ok) {
         // The guard fingerprints what it got far enough to read; the rest is fingerprinted here.
         const fp = verdict.fingerprint ?? fingerprint(input.sql, { dialect: source.dialect });

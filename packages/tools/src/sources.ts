@@ -1,15 +1,16 @@
 /**
  * The sources the tools serve, as the runtime assembled them: an adapter,
  * the dialect, the default schema, the tables the source serves (guard
- * patterns), its limits, and the guard's function policy once it is known.
+ * patterns), its limits, and its SQL guard once the source's function
+ * policy is known.
  */
 import type { DatabaseAdapter, Denial, ExecutionLimits } from '@sqlwarden/core';
 import { deny } from '@sqlwarden/core';
-import type { Dialect, FunctionPolicy } from '@sqlwarden/sql-guard';
+import type { Dialect, Guard } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 
-export type PolicyState =
-  | { readonly ready: true; readonly policy: FunctionPolicy | undefined }
+export type GuardState =
+  | { readonly ready: true; readonly guard: Guard }
   | { readonly ready: false };
 
 export interface SourceBinding {
@@ -22,11 +23,12 @@ export interface SourceBinding {
   /** Limits of this source; they can only lower the server's. */
   readonly limits?: Partial<ExecutionLimits>;
   /**
-   * The guard's function policy. Not ready while the source's catalog is
-   * still unknown (the database was down at start-up): reads are then
-   * refused rather than checked without it.
+   * The source's SQL guard (its dialect, default schema, tables and
+   * function policy, with a verdict cache). Not ready while the source's
+   * catalog is still unknown (the database was down at start-up): reads are
+   * then refused rather than checked without the policy.
    */
-  functionPolicy(): PolicyState;
+  guard(): GuardState;
 }
 
 export interface SourceDirectory {

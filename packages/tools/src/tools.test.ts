@@ -8,19 +8,30 @@ import {
   type ToolCallResult,
 } from '@sqlwarden/core';
 import { CapabilityPolicy, createAuditSink, createQuotaGate } from '@sqlwarden/security';
-import { loadSqlGuard } from '@sqlwarden/sql-guard';
+import { createGuard, type FunctionPolicy, loadSqlGuard } from '@sqlwarden/sql-guard';
 import { Capture, postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadTools } from './index.js';
-import { createSourceDirectory, type PolicyState, type SourceBinding } from './sources.js';
+import { MAX_SQL_LENGTH } from './query-read.js';
+import { createSourceDirectory, type GuardState, type SourceBinding } from './sources.js';
 
 // The tools through the real boundary, the real capability policy and the
 // real PostgreSQL adapter, against the machine's PostgreSQL.
 
 const SCHEMA = `sqlwarden_tools_${process.pid}_${Date.now().toString(36)}`;
 let admin: pg.Client;
-let policyState: PolicyState = { ready: true, policy: undefined };
+let guardState: GuardState = { ready: false };
+const guardFor = (functionPolicy: FunctionPolicy | undefined): GuardState => ({
+  ready: true,
+  guard: createGuard({
+    dialect: 'postgres',
+    defaultSchema: SCHEMA,
+    allowedTables: [`${SCHEMA}.*`],
+    maxLength: MAX_SQL_LENGTH,
+    ...(functionPolicy && { functionPolicy }),
+  }),
+});
 const audit = new Capture();
 let deps: BoundaryDeps;
 let close: () => Promise<void>;
@@ -71,8 +82,9 @@ beforeAll(async () => {
     dialect: 'postgres',
     defaultSchema: SCHEMA,
     readable: [`${SCHEMA}.*`],
-    functionPolicy: () => policyState,
+    guard: () => guardState,
   };
+  guardState = guardFor(undefined);
   const registry = createToolRegistry(createReadTools(createSourceDirectory([source])));
   deps = {
     registry,
@@ -238,22 +250,22 @@ describe('query_read', () => {
   });
 
   it('refuses reads while the source function policy is not known yet', async () => {
-    policyState = { ready: false };
+    guardState = { ready: false };
     try {
       expect(errorOf(await call('query_read', { sql: 'SELECT 1' }))?.code).toBe('DB_UNAVAILABLE');
     } finally {
-      policyState = { ready: true, policy: undefined };
+      guardState = guardFor(undefined);
     }
   });
 
   it('applies the function policy from the catalog', async () => {
-    policyState = { ready: true, policy: { deny: ['my_reader'] } };
+    guardState = guardFor({ deny: ['my_reader'] });
     try {
       expect(errorOf(await call('query_read', { sql: 'SELECT my_reader()' }))?.code).toBe(
         'QUERY_REJECTED',
       );
     } finally {
-      policyState = { ready: true, policy: undefined };
+      guardState = guardFor(undefined);
     }
   });
 

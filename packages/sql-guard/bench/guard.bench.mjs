@@ -84,7 +84,8 @@ for (const dialect of ['postgres', 'mysql', 'odbc']) {
 // each statement with fresh literal values on every call (so only the
 // cache of verdicts by shape can help, not a cache of texts).
 console.log('\ncreateGuard with its verdict cache (warm), fresh literals on every call');
-const withLiterals = (sql, i) => sql.replace(/\b(\d+)\b(?![.\w])/g, (m) => String(Number(m) + (i % 97)));
+const withLiterals = (sql, i) =>
+  sql.replace(/\b(\d+)\b(?![.\w])/g, (m) => String(Number(m) + (i % 97)));
 for (const dialect of ['postgres', 'mysql', 'odbc']) {
   const set = statementsFor(dialect);
   const guard = createGuard(OPTIONS[dialect]);
@@ -107,4 +108,3 @@ for (const dialect of ['postgres', 'mysql', 'odbc']) {
     `  ${dialect.padEnd(8)} ${'corpus allow + analytic'.padEnd(24)} n=${String(set.length).padStart(3)}  p50 ${percentile(samples, 50).toFixed(1).padStart(6)} us  p99 ${percentile(samples, 99).toFixed(1).padStart(7)} us  (${Math.round((hits / total) * 100)}% cache hits; the rest have no key)`,
   );
 }
-

@@ -34,7 +34,10 @@ function refill(
 const safeString = fc
   .string({ maxLength: 30 })
   .filter(
-    (s) => !/[\\\u0000]/.test(s) && (s as unknown as { isWellFormed(): boolean }).isWellFormed(),
+    (s) =>
+      !s.includes('\\') &&
+      !s.includes('\u0000') &&
+      (s as unknown as { isWellFormed(): boolean }).isWellFormed(),
   );
 
 describe('the verdict cache key', () => {

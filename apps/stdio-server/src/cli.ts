@@ -13,6 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import {
   type ConfigResult,
   createMcpServer,
@@ -130,7 +131,7 @@ async function main(): Promise<number> {
 
   const runtime = await createRuntime({ config, logger });
   const server = createMcpServer(runtime, runtime.session('stdio', principal));
-  const transport = new StdioServerTransport();
+  const transport = new TurnBatchingStdioTransport();
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
@@ -196,3 +197,27 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * The SDK's stdio transport, with the responses finished in one event-loop
+ * turn written to stdout in one system call: stdout is corked at the first
+ * send of a turn and uncorked when the turn ends (setImmediate). No response
+ * waits longer than the turn it was finished in; under load, several parallel
+ * calls finish per turn and the client reads them in one chunk.
+ */
+class TurnBatchingStdioTransport extends StdioServerTransport {
+  #corked = false;
+  readonly #uncork = () => {
+    this.#corked = false;
+    process.stdout.uncork();
+  };
+
+  override send(message: JSONRPCMessage): Promise<void> {
+    if (!this.#corked) {
+      this.#corked = true;
+      process.stdout.cork();
+      setImmediate(this.#uncork);
+    }
+    return super.send(message);
+  }
+}

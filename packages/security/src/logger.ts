@@ -1,5 +1,6 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { scrubSecrets } from './secrets.js';
+import { turnBatched } from './turn-batched.js';
 
 /**
  * The operational logger: pino JSON on stderr (never stdout, which is the
@@ -87,10 +88,16 @@ export function serializeError(error: unknown): Record<string, unknown> {
   return out;
 }
 
+/**
+ * stderr and files get synchronous writes batched per event-loop turn (see
+ * turn-batched.ts): one system call per turn, nothing held past the turn.
+ */
 export function resolveDestination(destination: LogDestination = 'stderr'): DestinationStream {
-  if (destination === 'stderr') return pino.destination({ dest: 2, sync: false });
+  if (destination === 'stderr') return turnBatched(pino.destination({ dest: 2, sync: true }));
   if ('file' in destination) {
-    return pino.destination({ dest: destination.file, mkdir: true, append: true, sync: false });
+    return turnBatched(
+      pino.destination({ dest: destination.file, mkdir: true, append: true, sync: true }),
+    );
   }
   return destination;
 }

@@ -135,14 +135,16 @@ async function main(): Promise<number> {
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
-    stopping ??= (async () => {
+    // Assigned before the body runs: closing the server closes the transport,
+    // whose onclose calls shutdown again, and must find it under way.
+    stopping ??= Promise.resolve().then(async () => {
       logger.info({ reason }, 'shutting down');
       await server.close().catch(() => {});
       await runtime.close();
       await demo?.stop();
       logger.flush();
       process.exit(0);
-    })();
+    });
     return stopping;
   };
   process.stdin.once('end', () => void shutdown('stdin closed'));

@@ -70,3 +70,5 @@ export async function createTestSchema(
     },
   };
 }
+
+export { createThrowawayPostgres, type ThrowawayPostgres } from './postgres-cluster.js';

@@ -1,0 +1,228 @@
+import { createTestSchema, postgresTestUrl, type TestSchema } from '@sqlwarden/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, failure, ok, runCli, startServer, tempDir, textOf } from './harness.js';
+
+// The command line: flags, exit codes, shutdown, the --dsn shortcut,
+// per-principal tool visibility and quotas from a config file.
+
+let schema: TestSchema;
+const dir = tempDir();
+
+beforeAll(async () => {
+  schema = await createTestSchema(
+    'e2e_cli',
+    () => `CREATE TABLE customers (id int PRIMARY KEY, name text);
+           INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 10) g;
+           CREATE TABLE payroll (id int PRIMARY KEY, salary int);
+           INSERT INTO payroll VALUES (1, 100000);`,
+  );
+});
+
+afterAll(async () => {
+  await schema?.drop();
+  dir.cleanup();
+});
+
+const NO_STACK = /\n\s+at .+:\d+/;
+
+describe('exit codes', () => {
+  it('--help and --version exit 0', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stderr + help.stdout).toContain('sqlwarden-stdio --config FILE');
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout + version.stderr).toMatch(/^\d+\.\d+\.\d+\s*$/);
+  });
+
+  it('no source, or an unknown flag, exits 2 with the usage', async () => {
+    for (const args of [[], ['--bogus']]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain('Usage:');
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('a bad config exits 2 and lists every problem by key, without a stack trace', async () => {
+    const file = dir.write(
+      'bad.yaml',
+      `sourcez: {}
+sources:
+  main: { kind: postgres, url: "\${E2E_NOT_SET}", tables: [a.b] }
+principals: {}
+`,
+    );
+    const run = await runCli(['--config', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('the configuration has problems');
+    expect(run.stderr).toContain('sources.main.url: ${E2E_NOT_SET} is not set in the environment');
+    expect(run.stderr).toContain('Unrecognized key: "sourcez"');
+    expect(run.stderr).not.toMatch(NO_STACK);
+    expect(run.stdout).toBe('');
+  });
+
+  it('a password written in the config is refused, and not echoed', async () => {
+    const file = dir.write(
+      'password.yaml',
+      `sources:
+  main: { kind: postgres, url: "postgres://app:s3cr3t-pw@db.example/app", tables: [a.b] }
+principals: { p: { capabilities: [tool:list_tables] } }
+transports: { stdio: { principal: p } }
+`,
+    );
+    const run = await runCli(['--config', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('sources.main.url: holds a password');
+    expect(run.stderr).not.toContain('s3cr3t-pw');
+  });
+
+  it('a config file that cannot be read exits 2', async () => {
+    const run = await runCli(['--config', `${dir.path}/missing.yaml`]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('cannot read');
+  });
+
+  it('a database that cannot be reached at start-up is reported without the password', async () => {
+    const run = await runCli(['--dsn', 'postgres://app@127.0.0.1:1/app', '--allow', 'public.*'], {
+      env: { PGPASSWORD: 'hunter2-secret' },
+      act: (child) => child.stdin?.end(),
+      timeoutMs: 30_000,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('cannot read the function catalog of this source');
+    expect(run.stderr).not.toContain('hunter2-secret');
+  }, 40_000);
+});
+
+describe('shutdown', () => {
+  const args = () => ['--dsn', postgresTestUrl(), '--allow', `${schema.name}.*`];
+
+  it('exits 0 when stdin closes', async () => {
+    const run = await runCli(args(), { act: (child) => child.stdin?.end() });
+    expect(run).toMatchObject({ code: 0, signal: null });
+    expect(run.stderr).toContain('stdin closed');
+    // One shutdown, though closing the server closes the transport too.
+    expect(run.stderr.match(/shutting down/g)).toHaveLength(1);
+  });
+
+  it('exits 0 on SIGTERM and on SIGINT', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const run = await runCli(args(), { act: (child) => child.kill(signal) });
+      expect(run, signal).toMatchObject({ code: 0, signal: null });
+      expect(run.stderr).toContain(signal);
+      expect(run.stderr.match(/shutting down/g)).toHaveLength(1);
+    }
+  });
+});
+
+describe('--dsn and --allow', () => {
+  it('serves exactly the allowed tables, read-only', async () => {
+    const server = await startServer([
+      '--dsn',
+      postgresTestUrl(),
+      '--allow',
+      `${schema.name}.customers`,
+    ]);
+    try {
+      const { tools } = await server.client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual([
+        'describe_table',
+        'list_tables',
+        'query_read',
+      ]);
+      const listed = ok<{ tables: Array<{ name: string }> }>(await call(server, 'list_tables', {}));
+      expect(listed.tables.map((t) => t.name)).toEqual(['customers']);
+      const read = ok<{ rowCount: number }>(
+        await call(server, 'query_read', { sql: 'SELECT * FROM customers' }),
+      );
+      expect(read.rowCount).toBe(10);
+      // Not served at all: the guard refuses it before any grant is looked at.
+      const payroll = failure(await call(server, 'query_read', { sql: 'SELECT * FROM payroll' }));
+      expect(payroll.code).toBe('QUERY_REJECTED');
+      expect(payroll.message).toContain('[rule TABLE_NOT_ALLOWED]');
+      expect(failure(await call(server, 'query_read', { sql: 'DELETE FROM customers' })).code).toBe(
+        'QUERY_REJECTED',
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes the URL from SQLWARDEN_DSN, keeping it out of the process arguments', async () => {
+    const server = await startServer(['--allow', `${schema.name}.*`], {
+      SQLWARDEN_DSN: postgresTestUrl(),
+    });
+    try {
+      const read = ok<{ rows: unknown[][] }>(
+        await call(server, 'query_read', { sql: 'SELECT salary FROM payroll' }),
+      );
+      expect(read.rows).toEqual([[100000]]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('principals and quotas from a config', () => {
+  function config(principal: string, extra = ''): string {
+    const s = schema.name;
+    return dir.write(
+      `${principal}.yaml`,
+      `sources:
+  main:
+    kind: postgres
+    url: \${E2E_DATABASE_URL}
+    defaultSchema: ${s}
+    tables: ["${s}.*"]
+roles:
+  viewer: [tool:list_tables]
+  analyst: [tool:list_tables, tool:query_read, "read:main:${s}.customers"]
+principals:
+  vera: { roles: [viewer] }
+  ann: { roles: [analyst] }
+transports:
+  stdio: { principal: ${principal} }
+${extra}`,
+    );
+  }
+
+  it('shows a principal only the tools it may call, and refuses the others', async () => {
+    const server = await startServer(['--config', config('vera')], {
+      E2E_DATABASE_URL: postgresTestUrl(),
+    });
+    try {
+      const { tools } = await server.client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(['list_tables']);
+      // Granted list_tables but no table: an empty list, not an error.
+      const listed = await call(server, 'list_tables', {});
+      expect(ok<{ tables: unknown[] }>(listed).tables).toEqual([]);
+      expect(textOf(listed)).toContain('No tables you can read');
+      const error = failure(await call(server, 'query_read', { sql: 'SELECT 1' }));
+      expect(error.code).toBe('FORBIDDEN');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rate-limits a principal with RATE_LIMITED and a retry delay', async () => {
+    const server = await startServer(
+      [
+        '--config',
+        config('ann', 'quotas:\n  perPrincipal: { rate: { burst: 2, perSecond: 0.5 } }\n'),
+      ],
+      { E2E_DATABASE_URL: postgresTestUrl() },
+    );
+    try {
+      const sql = 'SELECT count(*) FROM customers';
+      ok(await call(server, 'query_read', { sql }));
+      ok(await call(server, 'query_read', { sql }));
+      const error = failure(await call(server, 'query_read', { sql }));
+      expect(error.code).toBe('RATE_LIMITED');
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      expect(error.retryAfterMs).toBeLessThanOrEqual(2_000);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,182 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { expect } from 'vitest';
+
+// The end-to-end tests start the built sqlwarden-stdio (dist/cli.js, as a
+// client would) and talk to it with the SDK client over real pipes.
+
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+export interface RunningServer {
+  readonly client: Client;
+  readonly pid: number;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** The audit lines on stderr, parsed. */
+  auditLines(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** A minimal environment: the server must not depend on the test runner's. */
+function baseEnv(extra: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...extra };
+}
+
+export async function startServer(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, ...args],
+    env: baseEnv(env),
+    cwd: tmpdir(),
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const client = new Client({ name: 'sqlwarden-e2e', version: '1.0.0' });
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    throw new Error(`sqlwarden-stdio did not start: ${String(error)}\n${stderr}`);
+  }
+  const pid = transport.pid;
+  if (pid === null) throw new Error('no pid');
+  return {
+    client,
+    pid,
+    stderr: () => stderr,
+    auditLines: () =>
+      stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.kind === 'audit'),
+    close: () => client.close(),
+  };
+}
+
+/** A temporary directory for config files, removed by `cleanup`. */
+export function tempDir(): {
+  path: string;
+  write(name: string, text: string): string;
+  cleanup(): void;
+} {
+  const path = mkdtempSync(join(tmpdir(), 'sqlwarden-e2e-'));
+  return {
+    path,
+    write(name, text) {
+      const file = join(path, name);
+      writeFileSync(file, text);
+      return file;
+    },
+    cleanup: () => rmSync(path, { recursive: true, force: true }),
+  };
+}
+
+export type ToolResult = CallToolResult;
+
+export async function call(
+  server: RunningServer,
+  name: string,
+  args: Record<string, unknown>,
+  options: { signal?: AbortSignal } = {},
+): Promise<ToolResult> {
+  return (await server.client.callTool(
+    { name, arguments: args },
+    undefined,
+    options,
+  )) as ToolResult;
+}
+
+/** The structured result of a successful call (fails the test on an error result). */
+export function ok<T = Record<string, unknown>>(result: ToolResult): T {
+  if (result.isError) {
+    throw new Error(`expected success, got ${JSON.stringify(result.structuredContent)}`);
+  }
+  return result.structuredContent as T;
+}
+
+/** The error envelope of a failed call (fails the test on success). */
+export function failure(result: ToolResult): {
+  code: string;
+  message: string;
+  retryAfterMs?: number;
+} {
+  expect(result.isError, `expected an error, got ${textOf(result).slice(0, 200)}`).toBe(true);
+  const envelope = result.structuredContent as {
+    error: { code: string; message: string; retryAfterMs?: number };
+  };
+  // The model reads the same message in the text content.
+  expect(textOf(result)).toContain(envelope.error.message);
+  return envelope.error;
+}
+
+export function textOf(result: ToolResult): string {
+  return result.content
+    .filter((c): c is { type: 'text'; text: string } => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n');
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI as a plain child process (for exit codes), optionally acting on it once started. */
+export function runCli(
+  args: readonly string[],
+  options: {
+    env?: Record<string, string>;
+    act?: (child: ChildProcess) => void;
+    timeoutMs?: number;
+  } = {},
+): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: baseEnv(options.env ?? {}),
+      cwd: tmpdir(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let acted = false;
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+      // Act once the server says it is ready (or right away for a run that exits by itself).
+      if (!acted && options.act && stderr.includes('ready')) {
+        acted = true;
+        options.act(child);
+      }
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `sqlwarden-stdio did not exit within ${options.timeoutMs ?? 20_000} ms\n${stderr}`,
+        ),
+      );
+    }, options.timeoutMs ?? 20_000);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (!options.act) child.stdin.end();
+  });
+}

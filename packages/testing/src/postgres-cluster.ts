@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A PostgreSQL cluster of a test's own: initdb into a temporary directory,
+ * started on a free port on 127.0.0.1, trust authentication for user
+ * `postgres`. For tests that must stop and start the database (the shared
+ * server on 5432 is used by every suite at once and is never restarted).
+ *
+ * The server binaries come from SQLWARDEN_TEST_PG_BINDIR, else
+ * `pg_config --bindir`, else the newest /usr/lib/postgresql/<version>/bin.
+ * PostgreSQL refuses to run as root, so when the tests run as root (CI
+ * containers) the cluster runs as the `postgres` user through runuser.
+ */
+export interface ThrowawayPostgres {
+  /** postgres://postgres@127.0.0.1:<port>/postgres */
+  readonly url: string;
+  readonly port: number;
+  /** Starts the server (waits until it accepts connections). */
+  start(): void;
+  /** Stops the server; `fast` disconnects clients cleanly, `immediate` is a crash. */
+  stop(mode?: 'fast' | 'immediate'): void;
+  /** Stops the server if it runs and deletes the cluster. */
+  destroy(): void;
+}
+
+function findBinDir(): string {
+  const fromEnv = process.env.SQLWARDEN_TEST_PG_BINDIR;
+  if (fromEnv) return fromEnv;
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+    if (existsSync(join(dir, 'initdb'))) return dir;
+  } catch {
+    // no pg_config on PATH: look in the Debian layout below
+  }
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions[0] === undefined) {
+    throw new Error(
+      'PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package or set SQLWARDEN_TEST_PG_BINDIR',
+    );
+  }
+  return join(root, versions[0], 'bin');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
+  const bin = findBinDir();
+  const asRoot = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'sqlwarden-pg-'));
+  const data = join(dir, 'data');
+  const log = join(dir, 'server.log');
+  if (asRoot) {
+    const { uid, gid } = postgresUser();
+    chownSync(dir, uid, gid);
+  }
+  chmodSync(dir, 0o700);
+  const run = (command: string, args: string[]) => {
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]]
+      : [join(bin, command), args];
+    execFileSync(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  };
+  const port = await freePort();
+  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  const options = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    '-c listen_addresses=127.0.0.1',
+    '-c fsync=off',
+    '-c synchronous_commit=off',
+    '-c full_page_writes=off',
+  ].join(' ');
+  let running = false;
+  const cluster: ThrowawayPostgres = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    start() {
+      run('pg_ctl', ['-D', data, '-l', log, '-o', options, '-w', '-t', '60', 'start']);
+      running = true;
+    },
+    stop(mode = 'fast') {
+      run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
+      running = false;
+    },
+    destroy() {
+      try {
+        if (running) cluster.stop('immediate');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+  cluster.start();
+  return cluster;
+}

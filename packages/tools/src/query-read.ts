@@ -8,7 +8,7 @@
  * Values go in `params` ($1, $2... in PostgreSQL; ? in MySQL and ODBC) and
  * are always bound, never spliced into the text.
  */
-import { type AnyTool, defineTool, deny, ReadResultSchema } from '@sqlwarden/core';
+import { type AnyTool, defineTool, deny, ReadResultSchema, resolveLimits } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
 import { fingerprint } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
@@ -97,11 +97,16 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
     },
     handler: async (input, ctx) => {
       const source = ctx.prepared;
-      const maxRows = Math.min(ctx.limits.maxRows, input.maxRows ?? ctx.limits.maxRows);
+      // The server's limits (ctx.limits), lowered by the source's and by the call's maxRows.
+      const limits = resolveLimits(
+        ctx.limits,
+        source.limits,
+        input.maxRows === undefined ? undefined : { maxRows: input.maxRows },
+      );
       const result = await source.adapter.read({
         sql: input.sql,
         params: input.params ?? [],
-        limits: { maxRows, maxBytes: ctx.limits.maxBytes, timeoutMs: ctx.limits.timeoutMs },
+        limits: { maxRows: limits.maxRows, maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs },
         signal: ctx.signal,
       });
       return {

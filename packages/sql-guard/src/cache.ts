@@ -23,17 +23,12 @@
  * tests: cache.test.ts (the property "same key, same verdict").
  */
 import { checkRead, checkWrite, preflight } from './guard.js';
+import { isWordChar } from './lexer.js';
 import type { Dialect, GuardResult, WriteGuardOptions } from './types.js';
 
 const MAX_KEY_LENGTH = 8192;
 
-const isIdentChar = (c: number) =>
-  (c >= 48 && c <= 57) ||
-  (c >= 65 && c <= 90) ||
-  (c >= 97 && c <= 122) ||
-  c === 95 ||
-  c === 36 ||
-  c >= 128;
+const isIdentChar = isWordChar;
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /** The spans a key replaced, for tests. */

@@ -58,8 +58,9 @@ export interface LexError {
 export type LexDialect = 'mysql' | 'odbc';
 
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
-// MySQL identifier characters: ASCII letters, digits, $ and _, and U+0080 onwards.
-const isWordChar = (c: number) =>
+// MySQL identifier characters: ASCII letters, digits, $ and _, and U+0080 onwards
+// (also what PostgreSQL continues an identifier with).
+export const isWordChar = (c: number) =>
   (c >= 48 && c <= 57) ||
   (c >= 65 && c <= 90) ||
   (c >= 97 && c <= 122) ||

@@ -93,7 +93,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       ...(connection.password !== undefined && { password: connection.password }),
       ...(connection.ssl !== undefined && { ssl: connection.ssl }),
       application_name: config.applicationName ?? 'sqlwarden',
-      max: config.pool?.max ?? 5,
+      max: config.pool?.max ?? 10,
       idleTimeoutMillis: config.pool?.idleTimeoutMs ?? 30_000,
       connectionTimeoutMillis: config.pool?.connectionTimeoutMs ?? 5_000,
     });

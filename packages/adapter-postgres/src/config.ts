@@ -18,7 +18,7 @@ export interface PostgresConnectionOptions {
 }
 
 export interface PostgresPoolOptions {
-  /** Connections at most (default 5). */
+  /** Connections at most (default 10, as pg: enough for parallel tool calls without queueing them). */
   readonly max?: number;
   /** Idle connections close after this (default 30 s). */
   readonly idleTimeoutMs?: number;

@@ -24,6 +24,7 @@ import {
 } from '@sqlwarden/runtime';
 import {
   createLogger,
+  type Environment,
   loadEnvironment,
   redactConnectionString,
   serializeError,
@@ -42,10 +43,15 @@ Options:
                     a password out of the process list)
   --allow PATTERNS  the tables the local principal may read, comma-separated
   --demo            the embedded demo database (no database to install)
-  --env-file FILE   read variables from FILE too (default: ./.env when present)
+  --dotenv FILE     read variables from FILE too (default: ./.env when present)
   --help            this text
   --version         the version
 `;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+// Not --env-file: Node reads that flag even after the script name and exits
+// before this program runs when the file is missing (nodejs/node#54232).
 
 function fail(lines: readonly string[], code = 2): number {
   process.stderr.write(`${lines.join('\n')}\n`);
@@ -71,10 +77,19 @@ async function main(): Promise<number> {
   if (modes.filter(Boolean).length > 1)
     return fail(['sqlwarden-stdio: use one of --config, --dsn/--allow or --demo', '', USAGE]);
 
-  const base = loadEnvironment({
-    ...(values['env-file'] !== undefined && { envFile: values['env-file'] }),
-  });
-  const logger = createLogger({ level: base.get('SQLWARDEN_LOG_LEVEL') ?? 'info' });
+  let base: Environment;
+  try {
+    base = loadEnvironment({ ...(values.dotenv !== undefined && { envFile: values.dotenv }) });
+  } catch (error) {
+    // CredentialError names the file, never its contents.
+    return fail([`sqlwarden-stdio: ${(error as Error).message} (--dotenv)`]);
+  }
+  // SQLWARDEN_LOG_LEVEL wins over the config's logging.level (applied once it is read).
+  const levelFromEnv = base.get('SQLWARDEN_LOG_LEVEL');
+  if (levelFromEnv !== undefined && !LOG_LEVELS.includes(levelFromEnv)) {
+    return fail([`sqlwarden-stdio: SQLWARDEN_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`]);
+  }
+  const logger = createLogger({ level: levelFromEnv ?? 'info' });
   let demo: DemoDatabase | undefined;
   let result: ConfigResult;
 
@@ -120,6 +135,7 @@ async function main(): Promise<number> {
     ]);
   }
   const { config } = result;
+  if (levelFromEnv === undefined) logger.level = config.logging.level;
   const principal = config.stdioPrincipal;
   if (principal === undefined) {
     await demo?.stop();
@@ -173,7 +189,7 @@ function parse() {
       dsn: { type: 'string' },
       allow: { type: 'string' },
       demo: { type: 'boolean' },
-      'env-file': { type: 'string' },
+      dotenv: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },

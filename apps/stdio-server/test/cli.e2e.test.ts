@@ -77,6 +77,19 @@ transports: { stdio: { principal: p } }
     expect(run.stderr).not.toContain('s3cr3t-pw');
   });
 
+  it('a --dotenv file that cannot be read exits 2, naming the flag', async () => {
+    const run = await runCli(['--dotenv', `${dir.path}/missing.env`, '--demo']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Cannot read the environment file');
+    expect(run.stderr).toContain('--dotenv');
+  });
+
+  it('an unknown SQLWARDEN_LOG_LEVEL exits 2 with the levels', async () => {
+    const run = await runCli(['--demo'], { env: { SQLWARDEN_LOG_LEVEL: 'loud' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('SQLWARDEN_LOG_LEVEL must be one of fatal, error, warn');
+  });
+
   it('a config file that cannot be read exits 2', async () => {
     const run = await runCli(['--config', `${dir.path}/missing.yaml`]);
     expect(run.code).toBe(2);
@@ -149,6 +162,19 @@ describe('--dsn and --allow', () => {
     }
   });
 
+  it('reads SQLWARDEN_DSN from a --dotenv file', async () => {
+    const env = dir.write('sqlwarden.env', `SQLWARDEN_DSN=${postgresTestUrl()}\n`);
+    const server = await startServer(['--dotenv', env, '--allow', `${schema.name}.customers`]);
+    try {
+      const read = ok<{ rowCount: number }>(
+        await call(server, 'query_read', { sql: 'SELECT * FROM customers' }),
+      );
+      expect(read.rowCount).toBe(10);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('takes the URL from SQLWARDEN_DSN, keeping it out of the process arguments', async () => {
     const server = await startServer(['--allow', `${schema.name}.*`], {
       SQLWARDEN_DSN: postgresTestUrl(),
@@ -205,6 +231,30 @@ ${extra}`,
     }
   });
 
+  it('takes the log level from the config, and SQLWARDEN_LOG_LEVEL over it', async () => {
+    const file = config('ann', 'logging: { level: warn }\n');
+    // Operator info lines (not the audit lines, which have their own logger).
+    const infoLines = async (env: Record<string, string>) => {
+      const server = await startServer(['--config', file], {
+        E2E_DATABASE_URL: postgresTestUrl(),
+        ...env,
+      });
+      try {
+        await call(server, 'list_tables', {});
+        await waitFor(() => server.auditLines().length > 0);
+        return server
+          .stderr()
+          .split('\n')
+          .filter((line) => line.includes('"level":30') && !line.includes('"kind":"audit"'));
+      } finally {
+        await server.close();
+      }
+    };
+    expect(await infoLines({})).toEqual([]);
+    const loud = await infoLines({ SQLWARDEN_LOG_LEVEL: 'info' });
+    expect(loud.join('\n')).toContain('sqlwarden-stdio ready');
+  });
+
   it('rate-limits a principal with RATE_LIMITED and a retry delay', async () => {
     const server = await startServer(
       [
@@ -226,3 +276,11 @@ ${extra}`,
     }
   });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -63,3 +63,9 @@ it('audits the failed calls with their code', () => {
   const codes = server.auditLines().map((line) => line.code);
   expect(codes.filter((code) => code === 'DB_UNAVAILABLE').length).toBeGreaterThanOrEqual(4);
 });
+
+it('tells the operator once per outage that the database went away and came back', () => {
+  const stderr = server.stderr();
+  expect(stderr.match(/the database is unavailable/g)).toHaveLength(2);
+  expect(stderr.match(/the database answers again/g)).toHaveLength(2);
+});

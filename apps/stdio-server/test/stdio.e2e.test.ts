@@ -326,6 +326,23 @@ describe('denials', () => {
     }
   });
 
+  it('refuses a function created after start-up (not in the catalog it read)', async () => {
+    const s = schema.name;
+    await schema.client.query(
+      `CREATE FUNCTION ${s}.created_later() RETURNS int LANGUAGE sql STABLE AS 'SELECT 42'`,
+    );
+    for (const sql of [`SELECT ${s}.created_later()`, 'SELECT created_later()']) {
+      const error = failure(await call(server, 'query_read', { sql }));
+      expect(error.code, sql).toBe('QUERY_REJECTED');
+      expect(error.message).toContain('[rule FORBIDDEN_FUNCTION]');
+    }
+    // System functions still work.
+    const read = ok<{ rows: unknown[][] }>(
+      await call(server, 'query_read', { sql: "SELECT upper('a'), length('abc')" }),
+    );
+    expect(read.rows).toEqual([['A', 3]]);
+  });
+
   it('refuses a table the principal is not granted, alone or in a join', async () => {
     for (const sql of [
       'SELECT * FROM secrets',

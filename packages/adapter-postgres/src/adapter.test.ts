@@ -298,6 +298,35 @@ describe('connection loss', () => {
     }
   });
 
+  it('tells the operator once why the database is unavailable (SQLSTATE, not the message)', async () => {
+    const url = new URL(postgresTestUrl());
+    url.pathname = `/${SCHEMA}_no_such_database`;
+    const lines: Array<{ level: string; object: Record<string, unknown>; message: string }> = [];
+    const record = (level: string) => (object: Record<string, unknown>, message: string) =>
+      lines.push({ level, object, message });
+    const missing = createPostgresAdapter(
+      {
+        source: 'main',
+        connection: { connectionString: url.toString() },
+        defaultSchema: SCHEMA,
+        statementTimeoutMs: 5000,
+      },
+      { logger: { info: record('info'), warn: record('warn'), error: record('error') } },
+    );
+    try {
+      const once = () =>
+        codeOf(missing.read({ sql: 'SELECT 1', params: [], limits: LIMITS, signal: signal() }));
+      expect(await once()).toBe('DB_UNAVAILABLE');
+      expect(await once()).toBe('DB_UNAVAILABLE');
+      const warnings = lines.filter((l) => l.message.includes('unavailable'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.level).toBe('warn');
+      expect(warnings[0]?.object.err).toMatchObject({ code: '3D000' });
+    } finally {
+      await missing.close();
+    }
+  });
+
   it('is unavailable after close, and close is idempotent', async () => {
     const closing = newAdapter();
     await closing.close();

@@ -71,6 +71,7 @@ export class PostgresAdapter implements DatabaseAdapter {
   readonly #config: PostgresAdapterConfig;
   readonly #pool: PgPool;
   readonly #logger: AdapterLogger | undefined;
+  #available = true;
   readonly #types = new TypeNames();
   readonly #clients = new WeakMap<PgPoolClient, ClientState>();
   #catalog: Promise<FunctionCatalog> | undefined;
@@ -104,6 +105,26 @@ export class PostgresAdapter implements DatabaseAdapter {
     });
   }
 
+  /**
+   * The operator hears once when the database stops answering, with the cause's
+   * SQLSTATE or errno (an expired password reads differently from a refused
+   * connection), and once when it answers again; clients get DB_UNAVAILABLE.
+   */
+  #unavailable(error: unknown): void {
+    if (!this.#available) return;
+    this.#available = false;
+    this.#logger?.warn(
+      { source: this.source, err: error },
+      'the database is unavailable; calls fail with DB_UNAVAILABLE until it answers',
+    );
+  }
+
+  #answered(): void {
+    if (this.#available) return;
+    this.#available = true;
+    this.#logger?.info({ source: this.source }, 'the database answers again');
+  }
+
   async #checkout(signal: AbortSignal | undefined): Promise<PgPoolClient> {
     if (this.#closed !== undefined)
       throw new SqlwardenError('DB_UNAVAILABLE', 'The source is closed.');
@@ -111,6 +132,7 @@ export class PostgresAdapter implements DatabaseAdapter {
     try {
       client = await this.#pool.connect();
     } catch (error) {
+      this.#unavailable(error);
       throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
     }
     if (signal?.aborted) {
@@ -134,8 +156,10 @@ export class PostgresAdapter implements DatabaseAdapter {
     } catch (error) {
       // A session we could not set up is never used: it might not be read-only.
       client.release(true);
+      if (isConnectionError(error)) this.#unavailable(error);
       throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
     }
+    this.#answered();
     return client;
   }
 
@@ -174,7 +198,10 @@ export class PostgresAdapter implements DatabaseAdapter {
       await this.#types.resolve(client, oids);
       return toReadResult(outcome, (oid) => this.#types.name(oid));
     } catch (error) {
-      if (isConnectionError(error)) discard = true;
+      if (isConnectionError(error)) {
+        discard = true;
+        if (stopped === null) this.#unavailable(error);
+      }
       throw mapPostgresError(error, stopped, timeoutMs);
     } finally {
       client.release(discard);

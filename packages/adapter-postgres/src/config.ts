@@ -44,6 +44,7 @@ export interface PostgresAdapterConfig {
 
 /** What the adapter may log: a structural subset of pino. */
 export interface AdapterLogger {
+  info(object: Record<string, unknown>, message: string): void;
   warn(object: Record<string, unknown>, message: string): void;
   error(object: Record<string, unknown>, message: string): void;
 }

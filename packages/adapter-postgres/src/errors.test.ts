@@ -16,6 +16,8 @@ describe('mapPostgresError', () => {
     ['23505', 'QUERY_FAILED'],
     ['57P01', 'DB_UNAVAILABLE'],
     ['08006', 'DB_UNAVAILABLE'],
+    // Class 08, but a wrong parameter count in Bind, not a lost connection.
+    ['08P01', 'QUERY_FAILED'],
     ['53300', 'DB_UNAVAILABLE'],
     ['28P01', 'DB_UNAVAILABLE'],
     ['XX000', 'QUERY_FAILED'],

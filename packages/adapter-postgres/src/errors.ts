@@ -78,9 +78,14 @@ export function mapPostgresError(
       { cause: error },
     );
   }
+  const failed = (text: string) => new SqlwardenError('QUERY_FAILED', text, { cause: error });
+  // A protocol violation is class 08 but not a lost connection: it is what the
+  // server answers a Bind with the wrong number of parameters.
+  if (code === '08P01') {
+    return failed('The parameters do not match the statement: give one value for each $n.');
+  }
   if (isConnectionError(error)) return unavailable(error);
   const message = field(error, 'message');
-  const failed = (text: string) => new SqlwardenError('QUERY_FAILED', text, { cause: error });
   switch (code) {
     case '25006':
       return new SqlwardenError(
@@ -118,7 +123,6 @@ export function mapPostgresError(
     case '42601':
       return failed('The database could not parse the statement; check its syntax.');
     case '42P02':
-    case '08P01':
       return failed('The parameters do not match the statement: give one value for each $n.');
     case '42804':
     case '42P18':

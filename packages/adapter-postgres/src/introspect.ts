@@ -150,10 +150,13 @@ export async function functionCatalog(client: PgPoolClient): Promise<FunctionCat
     [true],
   );
   const systemNames = new Set<string>();
+  const system = new Set<string>();
   const volatileSystem = new Set<string>();
   for (const r of result) {
     if (!r.system) continue;
     systemNames.add(r.name.toLowerCase());
+    system.add(r.name.toLowerCase());
+    system.add(`${r.schema.toLowerCase()}.${r.name.toLowerCase()}`);
     if (r.volatile) volatileSystem.add(r.name.toLowerCase());
   }
   const volatile = new Set<string>(volatileSystem);
@@ -170,7 +173,11 @@ export async function functionCatalog(client: PgPoolClient): Promise<FunctionCat
       }
     }
   }
-  return { volatile: [...volatile].sort(), userDefined: [...userDefined].sort() };
+  return {
+    volatile: [...volatile].sort(),
+    userDefined: [...userDefined].sort(),
+    system: [...system].sort(),
+  };
 }
 
 /** What is wrong with the role a source connects as, and how to fix it. */
@@ -195,7 +202,7 @@ export async function privilegeReport(
   );
   const warnings: string[] = [];
   const fix =
-    'see docs/least-privilege.md for a role with SELECT only and default_transaction_read_only = on';
+    'see docs/postgres.md#least-privilege for a role with SELECT only and default_transaction_read_only = on';
   if (role === undefined) return { warnings };
   if (role.superuser) {
     warnings.push(

@@ -108,6 +108,12 @@ export interface FunctionCatalog {
   readonly volatile: readonly string[];
   /** Functions outside the system schemas (they can read any table): refused unless allowed. */
   readonly userDefined: readonly string[];
+  /**
+   * The functions of the system schemas, as bare and as `schema.name`: the
+   * only ones a read may call besides those allowed. A function created
+   * after the catalog was read is in no list and is refused (default deny).
+   */
+  readonly system: readonly string[];
 }
 
 export interface PrivilegeReportRequest {

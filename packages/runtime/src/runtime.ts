@@ -15,6 +15,7 @@ import {
   type BoundaryDeps,
   createToolRegistry,
   type DatabaseAdapter,
+  type FunctionCatalog,
   type SessionContext,
   type ToolRegistry,
   type Transport,
@@ -147,9 +148,7 @@ class Source {
   }
 
   /** The source's guard: its dialect, schema, tables and function policy, with a verdict cache. */
-  #guard(
-    catalog: { volatile: readonly string[]; userDefined: readonly string[] } | undefined,
-  ): GuardState {
+  #guard(catalog: FunctionCatalog | undefined): GuardState {
     const functionPolicy: FunctionPolicy | undefined =
       catalog === undefined && this.config.allowFunctions.length === 0
         ? undefined
@@ -157,6 +156,8 @@ class Source {
             volatile: catalog?.volatile ?? [],
             deny: catalog?.userDefined ?? [],
             allow: this.config.allowFunctions,
+            // Default deny for functions created after the catalog was read.
+            ...(catalog !== undefined && { known: catalog.system }),
           };
     const guard = createGuard({
       dialect: 'postgres',

@@ -179,6 +179,7 @@ interface CompiledPolicy {
   readonly allow: ReadonlySet<string>;
   readonly volatile: ReadonlySet<string>;
   readonly allowVolatile: ReadonlySet<string>;
+  readonly known: ReadonlySet<string> | undefined;
 }
 
 const compiled = new WeakMap<FunctionPolicy, CompiledPolicy>();
@@ -193,6 +194,7 @@ function compile(policy: FunctionPolicy): CompiledPolicy {
       allow: lowerSet(policy.allow),
       volatile: lowerSet(policy.volatile),
       allowVolatile: lowerSet(policy.allowVolatile ?? DEFAULT_ALLOWED_VOLATILE),
+      known: policy.known === undefined ? undefined : lowerSet(policy.known),
     };
     compiled.set(policy, result);
   }
@@ -205,15 +207,21 @@ function inSet(set: ReadonlySet<string>, fn: FunctionReference): boolean {
   return fn.schema !== null && set.has(`${fn.schema.toLowerCase()}.${name}`);
 }
 
+/** Exact membership: a bare name against bare entries, a qualified one against qualified entries. */
+function isKnown(known: ReadonlySet<string>, fn: FunctionReference): boolean {
+  const name = fn.name.toLowerCase();
+  return known.has(fn.schema === null ? name : `${fn.schema.toLowerCase()}.${name}`);
+}
+
 export type FunctionVerdict =
   | { readonly ok: true }
-  | { readonly ok: false; readonly why: 'denied' | 'volatile' };
+  | { readonly ok: false; readonly why: 'denied' | 'volatile' | 'unknown' };
 
 export function checkFunction(
   dialect: Dialect,
   fn: FunctionReference,
   policy: FunctionPolicy | undefined,
-  options: { readonly builtin: boolean } = { builtin: true },
+  options: { readonly builtin: boolean; readonly call: boolean } = { builtin: true, call: true },
 ): FunctionVerdict {
   if (options.builtin && isBuiltinDenied(DENY_LISTS[dialect], fn))
     return { ok: false, why: 'denied' };
@@ -221,6 +229,10 @@ export function checkFunction(
   const p = compile(policy);
   if (inSet(p.allow, fn)) return { ok: true };
   if (inSet(p.deny, fn)) return { ok: false, why: 'denied' };
+  // Only calls: a field selection (t.f) is usually a column, not a function.
+  if (options.call && p.known !== undefined && !isKnown(p.known, fn)) {
+    return { ok: false, why: 'unknown' };
+  }
   if (inSet(p.volatile, fn) && !inSet(p.allowVolatile, fn)) return { ok: false, why: 'volatile' };
   return { ok: true };
 }

@@ -280,6 +280,28 @@ describe('checkRead rules', () => {
     ).toBe('FORBIDDEN_FUNCTION');
   });
 
+  it('refuses a function outside `known` (default deny for functions created later)', () => {
+    const functionPolicy = {
+      known: ['upper', 'count', 'pg_catalog.upper', 'pg_catalog.count'],
+      deny: ['public.report'],
+      allow: ['public.net_price'],
+    };
+    const reason = (sql: string) => reasonOf('postgres', sql, { functionPolicy });
+    expect(reason('SELECT upper(name), count(*) FROM orders')).toBe('accepted');
+    expect(reason('SELECT pg_catalog.upper(name) FROM orders')).toBe('accepted');
+    // Unknown: created after the catalog was read.
+    expect(reason('SELECT created_later()')).toBe('FORBIDDEN_FUNCTION');
+    expect(reason('SELECT * FROM created_later()')).toBe('FORBIDDEN_FUNCTION');
+    // A qualified name matches only a qualified entry: public.upper is not pg_catalog.upper.
+    expect(reason('SELECT public.upper(name) FROM orders')).toBe('FORBIDDEN_FUNCTION');
+    expect(reason('SELECT public.report()')).toBe('FORBIDDEN_FUNCTION');
+    expect(reason('SELECT public.net_price(total) FROM orders')).toBe('accepted');
+    // Field selection is a column here, not a call: known does not apply to it.
+    expect(reason('SELECT o.total FROM orders o')).toBe('accepted');
+    const verdict = checkRead('SELECT created_later()', { dialect: 'postgres', functionPolicy });
+    expect(!verdict.ok && verdict.message).toMatch(/created_later is not a known system function/);
+  });
+
   it('refuses a denied user function called with field selection (t.f is f(t))', () => {
     const functionPolicy = { deny: ['leak_salary'] };
     expect(reasonOf('postgres', 'SELECT o.leak_salary FROM orders o', { functionPolicy })).toBe(

@@ -176,12 +176,21 @@ function commonRules(
     if (!verdict.ok) {
       const name = fn.schema === null ? fn.name : `${fn.schema}.${fn.name}`;
       const why =
-        verdict.why === 'volatile' ? 'is volatile (it can change state)' : 'is not allowed';
+        verdict.why === 'volatile'
+          ? 'is volatile (it can change state)'
+          : verdict.why === 'unknown'
+            ? 'is not a known system function (created after sqlwarden read the catalog? restart it)'
+            : 'is not allowed';
       return reject('FORBIDDEN_FUNCTION', `${shown(name)} ${why}`, fp);
     }
   }
   for (const attribute of raw.attributes) {
-    if (!checkFunction(options.dialect, attribute, options.functionPolicy, { builtin: false }).ok) {
+    if (
+      !checkFunction(options.dialect, attribute, options.functionPolicy, {
+        builtin: false,
+        call: false,
+      }).ok
+    ) {
       return reject(
         'FORBIDDEN_FUNCTION',
         `${shown(attribute.name)} is not allowed (field selection can call a function)`,

@@ -26,6 +26,15 @@ export interface FunctionPolicy {
   readonly volatile?: Iterable<string>;
   /** Volatile functions that are still fine to call (default `DEFAULT_ALLOWED_VOLATILE`). */
   readonly allowVolatile?: Iterable<string>;
+  /**
+   * The functions known to be harmless to look up, when the policy comes from
+   * a catalog read at some moment: PostgreSQL's system functions, as bare
+   * names and as `schema.name`. When given, a called function that is not in
+   * it (nor in `allow`) is refused: it was created after the catalog was
+   * read, so nothing is known about it. Default deny. A bare name matches a
+   * bare entry, a qualified name only a qualified entry.
+   */
+  readonly known?: Iterable<string>;
 }
 
 export interface GuardOptions {

@@ -74,6 +74,18 @@ describe('parseConfig', () => {
     ).toEqual([]);
   });
 
+  it('takes a default for a variable set but empty, as a shell does', () => {
+    const text = `${MINIMAL}\nlogging: { level: "\${LOG_LEVEL:-warn}" }\n`;
+    const config = (vars: Record<string, string>) => {
+      const result = parseConfig(text, env({ DATABASE_URL: 'postgres://app@db/shop', ...vars }));
+      if (!result.ok) throw new Error(result.problems.join('\n'));
+      return result.config;
+    };
+    expect(config({}).logging.level).toBe('warn');
+    expect(config({ LOG_LEVEL: '' }).logging.level).toBe('warn');
+    expect(config({ LOG_LEVEL: 'debug' }).logging.level).toBe('debug');
+  });
+
   it('refuses a password written in the file, and accepts one from the environment', () => {
     expect(problemsOf(MINIMAL.replace('${DATABASE_URL}', 'postgres://app:pw@db/shop'))).toEqual([
       expect.stringMatching(

@@ -75,7 +75,8 @@ function keyOf(path: ReadonlyArray<string | number>): string {
 }
 
 /**
- * Replaces ${VAR} (and ${VAR:-default}) in every string of the tree.
+ * Replaces ${VAR} (and ${VAR:-default}, the default when VAR is unset or
+ * empty) in every string of the tree.
  * Records which keys were written entirely as one ${VAR}, for the secrets rule.
  */
 function interpolate(
@@ -89,7 +90,8 @@ function interpolate(
     if (/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value)) fromEnv.add(keyOf(path));
     return value.replace(VAR, (_match, name: string, fallback: string | undefined) => {
       const resolved = env.get(name);
-      if (resolved !== undefined) return resolved;
+      // As in a shell, ${VAR:-default} takes the default when VAR is unset or empty.
+      if (resolved !== undefined && (fallback === undefined || resolved !== '')) return resolved;
       if (fallback !== undefined) return fallback;
       problems.push(`${keyOf(path)}: \${${name}} is not set in the environment`);
       return '';

@@ -5,14 +5,30 @@
  */
 import { z } from 'zod';
 
-/** A whole number, also accepted as text (the value of an environment variable). */
+/**
+ * What an editor accepts where the file may hold ${VAR} (interpolated before
+ * validation, so the server itself only ever sees the value).
+ */
+const EDITOR_INT_TEXT = '^(\\d+|\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-\\d*)?\\})$';
+
+/**
+ * A whole number, also accepted as text (the value of an environment
+ * variable). The meta only shapes the published JSON Schema: the range for
+ * editors (JSON Schema's minimum and maximum apply to numbers only), and
+ * ${VAR} as text.
+ */
 const int = (min: number, max: number) =>
   z
     .union([
       z.number().int(),
-      z.string().regex(/^\d+$/, 'must be a whole number').transform(Number),
+      z
+        .string()
+        .regex(/^\d+$/, 'must be a whole number')
+        .meta({ pattern: EDITOR_INT_TEXT })
+        .transform(Number),
     ])
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    .meta({ minimum: min, maximum: max });
 
 const id = z
   .string()

@@ -47,6 +47,14 @@ export class Collector {
 }
 
 /** A lexical scope of CTE names: a reference to one of them (unqualified) is not a table. */
+/** A node waiting in an iterative walk, with the CTE names visible to it. */
+export interface Frame {
+  readonly node: unknown;
+  readonly scope: Scope | null;
+  /** The statement at the root of the call (or the one EXPLAIN explains). */
+  readonly root: boolean;
+}
+
 export interface Scope {
   readonly names: ReadonlySet<string>;
   readonly parent: Scope | null;

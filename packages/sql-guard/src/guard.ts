@@ -230,8 +230,9 @@ function checkTables(
   return { ok: true, tables };
 }
 
-function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
-  const analysis: CheckedAnalysis = {
+/** The public part of a raw analysis (the rest is the guard's working state). */
+function publicAnalysis(raw: RawAnalysis) {
+  return {
     dialect: raw.dialect,
     statementCount: raw.statementCount,
     kinds: raw.kinds,
@@ -243,8 +244,11 @@ function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
     dataModifyingCte: raw.dataModifyingCte,
     parameterCount: raw.parameterCount,
     fingerprint: raw.fingerprint,
-    resolvedTables: tables,
   };
+}
+
+function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
+  const analysis: CheckedAnalysis = { ...publicAnalysis(raw), resolvedTables: tables };
   return { ok: true, analysis };
 }
 
@@ -317,23 +321,7 @@ export function analyze(
 ): AnalyzeResult {
   const analysed = analyse(sql, options);
   if (!analysed.ok) return analysed;
-  const { raw } = analysed;
-  return {
-    ok: true,
-    analysis: {
-      dialect: raw.dialect,
-      statementCount: raw.statementCount,
-      kinds: raw.kinds,
-      kind: raw.kind,
-      tables: raw.tables,
-      functions: raw.functions,
-      locking: raw.locking,
-      into: raw.into,
-      dataModifyingCte: raw.dataModifyingCte,
-      parameterCount: raw.parameterCount,
-      fingerprint: raw.fingerprint,
-    },
-  };
+  return { ok: true, analysis: publicAnalysis(analysed.raw) };
 }
 
 function sha12(text: string): string {

@@ -11,7 +11,14 @@
  * parser, so the parser's comment handling cannot merge two statements.
  */
 import nodeSqlParser from 'node-sql-parser/build/mysql.js';
-import { Collector, inScope, type RawAnalysis, type Scope, withNames } from './analysis.js';
+import {
+  Collector,
+  type Frame,
+  inScope,
+  type RawAnalysis,
+  type Scope,
+  withNames,
+} from './analysis.js';
 import { isDeniedName } from './functions.js';
 import { type LexResult, type Token, unquote, wordOf } from './lexer.js';
 import type { StatementKind } from './types.js';
@@ -231,12 +238,6 @@ function functionName(node: Node): [string | null, string] | null {
   const last = parts.map((p) => String(p.value ?? '')).join('.');
   const schema = name?.schema?.value;
   return [typeof schema === 'string' ? schema : null, last];
-}
-
-interface Frame {
-  readonly node: unknown;
-  readonly scope: Scope | null;
-  readonly root: boolean;
 }
 
 interface WalkState {

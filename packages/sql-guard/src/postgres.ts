@@ -15,7 +15,14 @@
  */
 import { createHash } from 'node:crypto';
 import { loadModule, parseSync, scanSync } from 'libpg-query';
-import { Collector, inScope, type RawAnalysis, type Scope, withNames } from './analysis.js';
+import {
+  Collector,
+  type Frame,
+  inScope,
+  type RawAnalysis,
+  type Scope,
+  withNames,
+} from './analysis.js';
 import type { Dialect, FunctionReference, StatementKind } from './types.js';
 
 let ready = false;
@@ -68,13 +75,6 @@ function names(list: unknown): string[] {
   return list.map(
     (item) => ((item as { String?: { sval?: string } }).String?.sval ?? '') as string,
   );
-}
-
-interface Frame {
-  readonly node: unknown;
-  readonly scope: Scope | null;
-  /** The statement at the root of the call (or the one EXPLAIN explains). */
-  readonly root: boolean;
 }
 
 interface WalkState {

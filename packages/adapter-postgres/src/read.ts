@@ -20,7 +20,7 @@
  * arrays, enums) stays the exact text the server sent, since JSON cannot
  * hold them exactly. The session runs with TimeZone UTC and DateStyle ISO.
  */
-import type { ReadResult, TruncationReason } from '@sqlwarden/core';
+import { type ReadResult, rowBytes, type TruncationReason } from '@sqlwarden/core';
 import type { PgConnection, PgFieldDescription, PgSubmittable } from './config.js';
 
 const INTEGER_OIDS = new Set([21, 23, 26]); // int2, int4, oid
@@ -41,20 +41,6 @@ export function parserFor(oid: number): Parser {
   if (FLOAT_OIDS.has(oid)) return asFloat;
   if (oid === BOOL_OID) return asBool;
   return asText;
-}
-
-/** The bytes a value adds to the serialised row (JSON), counted cheaply. */
-function valueBytes(value: unknown): number {
-  if (value === null) return 4;
-  if (typeof value === 'string') return Buffer.byteLength(value) + 2;
-  if (typeof value === 'boolean') return value ? 4 : 5;
-  return String(value).length;
-}
-
-export function rowBytes(row: readonly unknown[]): number {
-  let total = 2 + Math.max(0, row.length - 1);
-  for (const value of row) total += valueBytes(value);
-  return total;
 }
 
 /** A parameter as the wire carries it: text or NULL. Arrays become PostgreSQL array literals. */

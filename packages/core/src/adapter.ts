@@ -112,8 +112,10 @@ export interface FunctionCatalog {
    * The functions of the system schemas, as bare and as `schema.name`: the
    * only ones a read may call besides those allowed. A function created
    * after the catalog was read is in no list and is refused (default deny).
+   * Absent where the database cannot list its built-ins (MySQL's native
+   * functions are in no table).
    */
-  readonly system: readonly string[];
+  readonly system?: readonly string[];
 }
 
 export interface PrivilegeReportRequest {

@@ -35,6 +35,7 @@ it('exports exactly the pinned public API', () => {
     'isToolName',
     'normalizeError',
     'resolveLimits',
+    'rowBytes',
     'successResult',
     'validateSessionContext',
   ]);

@@ -57,6 +57,7 @@ export {
   ErrorPayloadSchema,
   errorResult,
   ReadResultSchema,
+  rowBytes,
   successResult,
   TRUNCATION_REASONS,
 } from './result.js';

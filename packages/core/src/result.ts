@@ -53,6 +53,22 @@ export type TruncationReason = (typeof TRUNCATION_REASONS)[number];
  * The result contract of read tools (DESIGN.md): columns, rows as arrays,
  * the count, and whether (and why) the read stopped early. Values JSON
  * cannot hold exactly (bigint, numeric, binary, dates) are strings.
+ *
+ * Every adapter maps values the same way (the conformance suite in
+ * @sqlwarden/testing holds them to it):
+ *  - NULL: null;
+ *  - integers of at most 32 bits, and finite floats: numbers; NaN and
+ *    infinities: their text;
+ *  - 64-bit integers (int8, BIGINT) and exact decimals (numeric, DECIMAL):
+ *    their decimal text, whatever the value (a column's JSON type never
+ *    depends on the row);
+ *  - booleans (where the database has them): true / false;
+ *  - date: `YYYY-MM-DD`; timestamp without zone: `YYYY-MM-DD HH:MM:SS[.ffffff]`;
+ *    timestamp with zone (PostgreSQL timestamptz, MySQL TIMESTAMP): the same
+ *    in UTC followed by `+00`; time: `HH:MM:SS[.ffffff]`;
+ *  - binary: `\x` followed by lower-case hex;
+ *  - JSON: the document as text;
+ *  - anything else: the text the database sends.
  */
 export const ReadResultSchema = z.strictObject({
   columns: z.array(z.strictObject({ name: z.string(), type: z.string() })),
@@ -63,3 +79,23 @@ export const ReadResultSchema = z.strictObject({
 });
 
 export type ReadResult = z.output<typeof ReadResultSchema>;
+
+/** The bytes a value adds to its row serialized as JSON, counted cheaply (no stringify). */
+function valueBytes(value: unknown): number {
+  if (value === null || value === undefined) return 4;
+  if (typeof value === 'string') return Buffer.byteLength(value) + 2;
+  if (typeof value === 'boolean') return value ? 4 : 5;
+  return String(value).length;
+}
+
+/**
+ * The serialized size of a row (a JSON array), for the `maxBytes` limit.
+ * Adapters count rows with it as they arrive, so every adapter truncates at
+ * the same size. Escapes in strings are not counted (an estimate from below
+ * by at most the escapes).
+ */
+export function rowBytes(row: readonly unknown[]): number {
+  let total = 2 + Math.max(0, row.length - 1);
+  for (const value of row) total += valueBytes(value);
+  return total;
+}

@@ -157,7 +157,7 @@ class Source {
             deny: catalog?.userDefined ?? [],
             allow: this.config.allowFunctions,
             // Default deny for functions created after the catalog was read.
-            ...(catalog !== undefined && { known: catalog.system }),
+            ...(catalog?.system !== undefined && { known: catalog.system }),
           };
     const guard = createGuard({
       dialect: 'postgres',

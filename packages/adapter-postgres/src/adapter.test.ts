@@ -38,8 +38,11 @@ function urlFor(user: string): string {
   return url.toString();
 }
 
-function newAdapter(overrides: { user?: string; timeoutMs?: number; url?: string } = {}) {
+function newAdapter(
+  overrides: { user?: string; timeoutMs?: number; url?: string; allowWrites?: boolean } = {},
+) {
   return createPostgresAdapter({
+    allowWrites: overrides.allowWrites ?? false,
     source: 'main',
     connection: {
       connectionString:
@@ -334,6 +337,131 @@ describe('connection loss', () => {
     expect(
       await codeOf(closing.read({ sql: 'SELECT 1', params: [], limits: LIMITS, signal: signal() })),
     ).toBe('DB_UNAVAILABLE');
+  });
+});
+
+describe('writes', () => {
+  const write = (
+    target: PostgresAdapter,
+    sql: string,
+    params: unknown[] = [],
+    options: { maxAffectedRows?: number; dryRun?: boolean; timeoutMs?: number } = {},
+    abort?: AbortSignal,
+  ) =>
+    target.write({
+      sql,
+      params,
+      maxAffectedRows: options.maxAffectedRows ?? 100,
+      timeoutMs: options.timeoutMs ?? 5000,
+      dryRun: options.dryRun ?? false,
+      signal: abort ?? signal(),
+    });
+  let writer: PostgresAdapter;
+  const names = async () =>
+    (await admin.query('SELECT id, name FROM customers ORDER BY id')).rows.map(
+      (r: { id: number; name: string }) => `${r.id}:${r.name}`,
+    );
+
+  beforeAll(() => {
+    writer = newAdapter({ allowWrites: true });
+  });
+  afterAll(async () => {
+    await writer?.close();
+    await admin.query('DELETE FROM customers WHERE id >= 100');
+  });
+
+  it('refuses every write unless the source allows writes', async () => {
+    expect(await codeOf(write(adapter, 'INSERT INTO customers VALUES (100, $1)', ['x']))).toBe(
+      'READ_ONLY',
+    );
+    expect(await names()).toEqual(['1:Ada']);
+  });
+
+  it('commits one statement and reports the affected rows', async () => {
+    expect(
+      await write(writer, 'INSERT INTO customers VALUES (100, $1), (101, $2)', ['Bo', 'Cy']),
+    ).toEqual({
+      affectedRows: 2,
+      committed: true,
+    });
+    expect(
+      await write(writer, 'UPDATE customers SET name = upper(name) WHERE id >= $1', [100]),
+    ).toEqual({ affectedRows: 2, committed: true });
+    expect(await names()).toEqual(['1:Ada', '100:BO', '101:CY']);
+  });
+
+  it('rolls back a dry run and says how many rows it would change', async () => {
+    expect(
+      await write(writer, 'DELETE FROM customers WHERE id >= $1', [100], { dryRun: true }),
+    ).toEqual({ affectedRows: 2, committed: false });
+    expect(await names()).toEqual(['1:Ada', '100:BO', '101:CY']);
+  });
+
+  it('rolls back a write over the affected-row ceiling', async () => {
+    const error = await write(writer, 'DELETE FROM customers WHERE id >= $1', [100], {
+      maxAffectedRows: 1,
+    }).catch((e: unknown) => e);
+    expect(SqlwardenError.is(error) && error.code).toBe('WRITE_LIMIT_EXCEEDED');
+    expect((error as Error).message).toMatch(/2 rows, more than the limit of 1/);
+    expect(await names()).toEqual(['1:Ada', '100:BO', '101:CY']);
+  });
+
+  it('leaves nothing half-applied when the statement fails', async () => {
+    expect(
+      await codeOf(
+        write(writer, 'INSERT INTO customers VALUES (102, $1), (100, $2)', ['Di', 'dup']),
+      ),
+    ).toBe('QUERY_FAILED');
+    expect(await names()).toEqual(['1:Ada', '100:BO', '101:CY']);
+  });
+
+  it('runs one statement only, even without parameters (never the simple protocol)', async () => {
+    expect(
+      await codeOf(write(writer, "INSERT INTO customers VALUES (103, 'x'); DELETE FROM customers")),
+    ).not.toBe('ok');
+    expect(await names()).toEqual(['1:Ada', '100:BO', '101:CY']);
+  });
+
+  it('cancels a write past its time, commits nothing, and keeps reads read-only', async () => {
+    const code = await codeOf(
+      write(
+        writer,
+        'INSERT INTO customers SELECT 200 + count(*)::int, $1 FROM numbers a, numbers b',
+        ['slow'],
+        { timeoutMs: 300 },
+      ),
+    );
+    expect(code).toBe('QUERY_TIMEOUT');
+    expect(await names()).toEqual(['1:Ada', '100:BO', '101:CY']);
+    // The pool's sessions are still read-only for reads.
+    expect(
+      await codeOf(
+        writer.read({
+          sql: 'DELETE FROM customers WHERE id = 100',
+          params: [],
+          limits: LIMITS,
+          signal: signal(),
+        }),
+      ),
+    ).toBe('READ_ONLY');
+  });
+
+  it('cancels a write when the call is aborted, and commits nothing', async () => {
+    const controller = new AbortController();
+    const pending = codeOf(
+      write(
+        writer,
+        'INSERT INTO customers SELECT 300 + count(*)::int, $1 FROM numbers a, numbers b',
+        ['aborted'],
+        { timeoutMs: 5000 },
+        controller.signal,
+      ),
+    );
+    await eventually(async () => (await activeStatements('300 + count')) === 1);
+    controller.abort();
+    expect(await pending).toBe('QUERY_CANCELLED');
+    expect(await eventually(async () => (await activeStatements('300 + count')) === 0)).toBe(true);
+    expect(await names()).toEqual(['1:Ada', '100:BO', '101:CY']);
   });
 });
 

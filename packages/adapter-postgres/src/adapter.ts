@@ -28,6 +28,7 @@ import type {
   TableDescription,
   TableRef,
   TableSummary,
+  WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
 import { SqlwardenError } from '@sqlwarden/core';
@@ -193,7 +194,15 @@ export class PostgresAdapter implements DatabaseAdapter {
           void this.#cancel(client);
         }
       };
-      const outcome = await this.#supervise(client, read, request.signal, timeoutMs, stop);
+      const outcome = await this.#supervise(
+        () => {
+          client.query(read);
+          return read.done;
+        },
+        request.signal,
+        timeoutMs,
+        stop,
+      );
       const oids = outcome.fields.map((f) => f.dataTypeID);
       await this.#types.resolve(client, oids);
       return toReadResult(outcome, (oid) => this.#types.name(oid));
@@ -208,14 +217,13 @@ export class PostgresAdapter implements DatabaseAdapter {
     }
   }
 
-  /** Runs the read under the adapter's own deadline and the call's signal. */
-  async #supervise(
-    client: PgPoolClient,
-    read: BoundedRead,
+  /** Runs a statement under the adapter's own deadline and the call's signal. */
+  async #supervise<T>(
+    start: () => Promise<T>,
     signal: AbortSignal,
     timeoutMs: number,
     stop: (reason: 'timeout' | 'abort') => void,
-  ) {
+  ): Promise<T> {
     let grace: NodeJS.Timeout | undefined;
     let deadline: NodeJS.Timeout | undefined;
     let abort: (() => void) | undefined;
@@ -234,9 +242,9 @@ export class PostgresAdapter implements DatabaseAdapter {
       if (signal.aborted) onStop('abort');
     });
     closeSocket.catch(() => {});
-    client.query(read);
+    const running = start();
     try {
-      return await Promise.race([read.done, closeSocket]);
+      return await Promise.race([running, closeSocket]);
     } finally {
       clearTimeout(deadline);
       clearTimeout(grace);
@@ -310,11 +318,77 @@ export class PostgresAdapter implements DatabaseAdapter {
     return this.#catalogQuery(undefined, (client) => privilegeReport(client, this.source, request));
   }
 
-  async write(): Promise<WriteResult> {
-    throw new SqlwardenError(
-      'READ_ONLY',
-      'This source is read-only; writes are not enabled for it.',
-    );
+  /**
+   * One INSERT, UPDATE or DELETE in a READ WRITE transaction of its own (the
+   * session stays read-only for reads): BEGIN READ WRITE, the statement over
+   * the extended protocol, then COMMIT, or ROLLBACK for a dry run, for more
+   * affected rows than the ceiling, and on any failure. A connection that
+   * cannot be rolled back, or whose statement was cancelled, is discarded,
+   * so no transaction outlives the call. Three round trips (four when the
+   * call's timeout differs from the session's).
+   */
+  async write(request: WriteRequest): Promise<WriteResult> {
+    if (this.#config.allowWrites !== true) {
+      throw new SqlwardenError(
+        'READ_ONLY',
+        'This source is read-only; writes are not enabled for it.',
+      );
+    }
+    let values: Array<string | null>;
+    try {
+      values = request.params.map(toWireValue);
+    } catch (error) {
+      throw new SqlwardenError('INVALID_INPUT', `Invalid parameter: ${(error as Error).message}.`);
+    }
+    const timeoutMs = Math.min(request.timeoutMs, this.#config.statementTimeoutMs);
+    const client = await this.#checkout(request.signal);
+    let discard = false;
+    let stopped: StopReason = null;
+    let open = false;
+    try {
+      await this.#applyTimeout(client, timeoutMs);
+      await client.query('BEGIN READ WRITE');
+      open = true;
+      const stop = (reason: Exclude<StopReason, null>) => {
+        if (stopped !== null) return;
+        stopped = reason;
+        discard = true;
+        void this.#cancel(client);
+      };
+      const result = await this.#supervise(
+        () => client.query({ text: request.sql, values, queryMode: 'extended' }),
+        request.signal,
+        timeoutMs,
+        stop,
+      );
+      const affectedRows = result.rowCount ?? 0;
+      if (affectedRows > request.maxAffectedRows) {
+        await client.query('ROLLBACK');
+        open = false;
+        throw new SqlwardenError(
+          'WRITE_LIMIT_EXCEEDED',
+          `The statement would change ${affectedRows} rows, more than the limit of ${request.maxAffectedRows}; nothing was changed. Narrow the WHERE clause.`,
+        );
+      }
+      await client.query(request.dryRun ? 'ROLLBACK' : 'COMMIT');
+      open = false;
+      return { affectedRows, committed: !request.dryRun };
+    } catch (error) {
+      if (open && !discard) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          discard = true;
+        }
+      }
+      if (isConnectionError(error)) {
+        discard = true;
+        if (stopped === null) this.#unavailable(error);
+      }
+      throw mapPostgresError(error, stopped, timeoutMs);
+    } finally {
+      client.release(discard);
+    }
   }
 
   async health(): Promise<HealthStatus> {

@@ -40,6 +40,12 @@ export interface PostgresAdapterConfig {
   readonly pool?: PostgresPoolOptions;
   /** Shown in pg_stat_activity (default "sqlwarden"). */
   readonly applicationName?: string;
+  /**
+   * Whether write() may run (default false: it answers READ_ONLY). Reads stay
+   * in read-only sessions either way; a write opens its own READ WRITE
+   * transaction.
+   */
+  readonly allowWrites?: boolean;
 }
 
 /** What the adapter may log: a structural subset of pino. */
@@ -75,7 +81,9 @@ export interface PgPoolClient extends EventEmitter {
     text: string;
     values?: unknown[];
     rowMode?: 'array';
-  }): Promise<{ rows: R[] }>;
+    /** 'extended': Parse/Bind/Execute even without values (never the simple protocol). */
+    queryMode?: 'extended';
+  }): Promise<{ rows: R[]; rowCount?: number | null }>;
   query(text: string): Promise<unknown>;
   query<S extends PgSubmittable>(submittable: S): S;
   release(destroy?: boolean | Error): void;

@@ -300,6 +300,9 @@ export function checkWrite(sql: string, options: WriteGuardOptions): GuardResult
   }
   const tables = checkTables(raw, options, 'write');
   if (!tables.ok) return tables;
+  if (raw.returning && options.allowReturning === false) {
+    return reject('RETURNING_NOT_ALLOWED', 'this caller reports affected rows only', fp);
+  }
   if (raw.returning && options.allowedTables !== undefined) {
     const readable = compilePatterns(options.allowedTables);
     for (const table of tables.tables) {

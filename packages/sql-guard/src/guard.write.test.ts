@@ -168,6 +168,17 @@ describe('checkWrite', () => {
     ).toBe('accepted');
   });
 
+  it('refuses RETURNING when the caller reports affected rows only', () => {
+    const sql = "UPDATE orders SET status = 'x' WHERE id = 1 RETURNING id";
+    expect(reasonOf('postgres', sql)).toBe('accepted');
+    expect(reasonOf('postgres', sql, { allowReturning: false })).toBe('RETURNING_NOT_ALLOWED');
+    expect(
+      reasonOf('postgres', "UPDATE orders SET status = 'x' WHERE id = 1", {
+        allowReturning: false,
+      }),
+    ).toBe('accepted');
+  });
+
   it('allows RETURNING only of targets that may be read', () => {
     expect(reasonOf('postgres', "UPDATE orders SET status = 'x' WHERE id = 1 RETURNING *")).toBe(
       'accepted',

@@ -39,7 +39,7 @@ export const REJECTION_REASONS = {
   WRITE_WITHOUT_WHERE:
     'UPDATE and DELETE need a WHERE clause that refers to a column; add one to say which rows.',
   RETURNING_NOT_ALLOWED:
-    'RETURNING is allowed only for tables you may read; remove it or ask for read access.',
+    'RETURNING is not allowed here (only for tables you may read, and only where the tool returns rows); remove it.',
 } as const;
 
 export type RejectionReason = keyof typeof REJECTION_REASONS;

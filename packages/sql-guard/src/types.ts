@@ -60,6 +60,12 @@ export interface WriteGuardOptions extends GuardOptions {
   readonly writableTables?: readonly string[];
   /** Accept UPDATE and DELETE without a WHERE clause (default false). */
   readonly allowWriteWithoutWhere?: boolean;
+  /**
+   * Accept RETURNING (default true, of readable targets only). A caller that
+   * reports affected rows only (a write tool) passes false, so a write cannot
+   * turn into an unbounded read.
+   */
+  readonly allowReturning?: boolean;
 }
 
 export const STATEMENT_KINDS = [

@@ -19,6 +19,7 @@ interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   additionalProperties?: JsonSchema | boolean;
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   items?: JsonSchema;
 }
 
@@ -28,11 +29,15 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   roles: '<role>',
   principals: '<id>',
   'quotas.tools': '<tool>',
+  tools: '<name>',
+  'tools.<name>.parameters': '<param>',
 };
 
 /** Every key path of the schema, e.g. `sources.<id>.pool.max`. */
 function schemaPaths(node: JsonSchema, path: string, out: Set<string>): Set<string> {
-  for (const branch of node.anyOf ?? []) schemaPaths(branch, path, out);
+  for (const branch of [...(node.anyOf ?? []), ...(node.oneOf ?? [])]) {
+    schemaPaths(branch, path, out);
+  }
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const next = path === '' ? key : `${path}.${key}`;
     out.add(next);

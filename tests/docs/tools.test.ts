@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describeTool, KNOWN_TOOLS } from '@sqlwarden/runtime';
-import { createReadTools, createSourceDirectory } from '@sqlwarden/tools';
+import { createReadTools, createSourceDirectory, executeWriteTool } from '@sqlwarden/tools';
 import { describe, expect, it } from 'vitest';
 
 // docs/tools.md is the reference clients and models are described by. Every
@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 // arguments of the input schema that tools/list advertises.
 
 const page = readFileSync(new URL('../../docs/tools.md', import.meta.url), 'utf8');
-const tools = createReadTools(createSourceDirectory([])).map(describeTool);
+const directory = createSourceDirectory([]);
+const tools = [...createReadTools(directory), executeWriteTool(directory)].map(describeTool);
 
 /** The part of the page under `## \`name\``, up to the next `## ` heading. */
 function toolSection(name: string): string {

@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ConfigError } from '@sqlwarden/core';
 import {
   type ConfigResult,
   createMcpServer,
@@ -39,8 +40,8 @@ const USAGE = `Usage:
 
 Options:
   --config FILE     a sqlwarden configuration (YAML)
-  --dsn URL         one read-only PostgreSQL source (or set SQLWARDEN_DSN, which keeps
-                    a password out of the process list)
+  --dsn URL         one read-only source: postgres://... or mysql://... (or set
+                    SQLWARDEN_DSN, which keeps a password out of the process list)
   --allow PATTERNS  the tables the local principal may read, comma-separated
   --demo            the embedded demo database (no database to install)
   --dotenv FILE     read variables from FILE too (default: ./.env when present)
@@ -123,7 +124,7 @@ async function main(): Promise<number> {
       );
     }
     result = validateConfig(
-      dsnConfig(patterns),
+      dsnConfig(dsn, patterns),
       loadEnvironment({ env: { ...process.env, SQLWARDEN_DSN: dsn }, envFile: false }),
     );
   }
@@ -145,7 +146,20 @@ async function main(): Promise<number> {
     ]);
   }
 
-  const runtime = await createRuntime({ config, logger });
+  let runtime: Awaited<ReturnType<typeof createRuntime>>;
+  try {
+    runtime = await createRuntime({ config, logger });
+  } catch (error) {
+    await demo?.stop();
+    // Problems found once the sources are known (declared tools): the same report as the file's.
+    if (error instanceof ConfigError) {
+      return fail([
+        'sqlwarden-stdio: the configuration has problems:',
+        ...error.problems.map((p) => `  - ${p}`),
+      ]);
+    }
+    throw error;
+  }
   const server = createMcpServer(runtime, runtime.session('stdio', principal));
   const transport = new TurnBatchingStdioTransport();
 

@@ -5,13 +5,18 @@
  */
 const READ_TOOLS = ['tool:list_tables', 'tool:describe_table', 'tool:query_read'];
 
-/** `--dsn URL --allow 'shop.*,sales.orders'`: one read-only source; the local principal reads exactly those tables. */
-export function dsnConfig(patterns: readonly string[]): Record<string, unknown> {
+/**
+ * `--dsn URL --allow 'shop.*,sales.orders'`: one read-only source (PostgreSQL
+ * for postgres:// or postgresql://, MySQL/MariaDB for mysql:// or
+ * mariadb://); the local principal reads exactly those tables. Unqualified
+ * names resolve to the first pattern's schema.
+ */
+export function dsnConfig(dsn: string, patterns: readonly string[]): Record<string, unknown> {
   const first = patterns[0] ?? '';
   return {
     sources: {
       main: {
-        kind: 'postgres',
+        kind: /^(mysql|mariadb):/i.test(dsn) ? 'mysql' : 'postgres',
         url: '${SQLWARDEN_DSN}',
         defaultSchema: first.includes('.') ? first.slice(0, first.indexOf('.')) : 'public',
         tables: [...patterns],

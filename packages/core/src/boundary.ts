@@ -456,6 +456,7 @@ export function buildAuditEvent(
     ...(facts?.source !== undefined && { source: facts.source }),
     ...(outcome?.rows !== undefined && { rows: outcome.rows }),
     ...(outcome?.truncated !== undefined && { truncated: outcome.truncated }),
+    ...(outcome?.committed !== undefined && { committed: outcome.committed }),
     ...(trace.missing !== undefined && { missing: trace.missing }),
     durationMs: Math.round(durationMs * 1000) / 1000,
   };

@@ -87,6 +87,8 @@ export interface AuditEvent {
   readonly source?: string;
   readonly rows?: number;
   readonly truncated?: boolean;
+  /** Writes: committed, or rolled back (a dry run). Failed writes have a code instead. */
+  readonly committed?: boolean;
   /** The capability the authorizer found missing. */
   readonly missing?: string;
   readonly durationMs: number;

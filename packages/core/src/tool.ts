@@ -100,6 +100,8 @@ export interface ToolOutcome {
   /** Rows returned or affected, for the audit record. */
   readonly rows?: number;
   readonly truncated?: boolean;
+  /** Writes: whether the change was committed (false: a dry run, rolled back). */
+  readonly committed?: boolean;
 }
 
 export interface ToolDefinition<TInput = unknown, TPrepared = unknown> {

@@ -75,11 +75,15 @@ export function describeTool(tool: AnyTool): Tool {
   return descriptor;
 }
 
-/** The tools a session may call: granted `tool:<name>`, and no write tool in a read-only session. */
+/**
+ * The tools a session may call: granted `tool:<name>`, and no write tool when
+ * the session or the server is read-only or the writes switch is off.
+ */
 export async function visibleTools(runtime: Runtime, session: SessionContext): Promise<AnyTool[]> {
   const visible: AnyTool[] = [];
+  const writes = !session.readOnly && !runtime.deps.readOnly && runtime.deps.writesEnabled;
   for (const tool of runtime.registry.list()) {
-    if (tool.kind === 'write' && (session.readOnly || runtime.deps.readOnly)) continue;
+    if (tool.kind === 'write' && !writes) continue;
     const decision = await runtime.deps.authorizer.authorize({
       session,
       tool: tool.name,

@@ -12,7 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { createPostgresAdapter, type PgModule } from '@sqlwarden/adapter-postgres';
 import {
+  type AnyTool,
   type BoundaryDeps,
+  ConfigError,
   createToolRegistry,
   type DatabaseAdapter,
   type FunctionCatalog,
@@ -33,9 +35,13 @@ import { createGuard, type FunctionPolicy, loadSqlGuard, tableAllowed } from '@s
 import {
   createReadTools,
   createSourceDirectory,
+  type DeclaredToolSpec,
+  declareTool,
+  executeWriteTool,
   type GuardState,
   MAX_SQL_LENGTH,
   type SourceBinding,
+  type SourceDirectory,
 } from '@sqlwarden/tools';
 import type { Logger } from 'pino';
 import type { NormalizedConfig, NormalizedSource } from './config/load.js';
@@ -94,9 +100,19 @@ function createAdapter(
       defaultSchema: source.defaultSchema,
       statementTimeoutMs: timeoutMs,
       pool: source.pool,
+      allowWrites: writesPossible(source, config),
     },
     { logger, ...(pg !== undefined && { pg }) },
   );
+}
+
+/**
+ * Whether a source's adapter may write at all: writable tables, a server that
+ * is not read-only, and the deployment switch. The adapter refuses otherwise,
+ * beneath the boundary's gate and the tools' checks (defence in depth).
+ */
+function writesPossible(source: NormalizedSource, config: NormalizedConfig): boolean {
+  return source.writable.length > 0 && !config.server.readOnly && config.writesEnabled;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -121,9 +137,10 @@ class Source {
     this.binding = {
       id: config.id,
       adapter,
-      dialect: 'postgres',
+      dialect: config.kind,
       defaultSchema: config.defaultSchema,
       readable: config.tables,
+      writable: config.writable,
       limits: config.limits,
       guard: () => this.state,
     };
@@ -160,9 +177,12 @@ class Source {
             ...(catalog?.system !== undefined && { known: catalog.system }),
           };
     const guard = createGuard({
-      dialect: 'postgres',
+      dialect: this.config.kind,
       defaultSchema: this.config.defaultSchema,
       allowedTables: this.config.tables,
+      writableTables: this.config.writable,
+      // Write tools report affected rows only: a write must not become a read.
+      allowReturning: false,
       maxLength: MAX_SQL_LENGTH,
       ...(functionPolicy !== undefined && { functionPolicy }),
     });
@@ -211,7 +231,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     sources.map((s) => s.binding),
     config.server.defaultSource,
   );
-  const registry = createToolRegistry(createReadTools(directory));
+  const registry = createToolRegistry(toolsOf(config, directory));
+  warnAboutWrites(config, logger);
   const audit = createAuditSink({
     destination: options.auditDestination ?? config.audit.destination,
     tools: registry.list().map((tool) => tool.name),
@@ -223,7 +244,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     audit,
     limits: config.server.limits,
     readOnly: config.server.readOnly,
-    writesEnabled: false,
+    writesEnabled: config.writesEnabled,
     onInternalError: (error, where) => logger.error({ err: error, ...where }, 'internal failure'),
   };
 
@@ -259,12 +280,55 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 }
 
+/**
+ * The registered tools: the read tools, execute_write where a write could
+ * ever pass (a writable source on a server that is not read-only), and the
+ * tools declared in the configuration, each checked now: a declared read
+ * tool whose statement is not a read stops start-up.
+ */
+function toolsOf(config: NormalizedConfig, directory: SourceDirectory): AnyTool[] {
+  const tools = createReadTools(directory);
+  if (!config.server.readOnly && config.sources.some((s) => s.writable.length > 0)) {
+    tools.push(executeWriteTool(directory));
+  }
+  const problems: string[] = [];
+  for (const spec of config.tools) {
+    const declared = declareTool(spec as DeclaredToolSpec, directory);
+    if (declared.ok) tools.push(declared.tool);
+    else problems.push(...declared.problems);
+  }
+  if (problems.length > 0) throw new ConfigError('the declared tools have problems', problems);
+  return tools;
+}
+
+/** Writes configured but held off by another layer: said once at start-up, so nobody wonders. */
+function warnAboutWrites(config: NormalizedConfig, logger: Logger) {
+  const writable = config.sources.filter((s) => s.writable.length > 0).map((s) => s.id);
+  if (writable.length === 0) return;
+  if (config.server.readOnly) {
+    logger.warn(
+      { sources: writable },
+      'sources have writable tables but server.readOnly is true: every write is refused',
+    );
+  } else if (!config.writesEnabled) {
+    logger.warn(
+      { sources: writable },
+      'sources have writable tables but SQLWARDEN_ALLOW_WRITES is not true: every write is refused (WRITES_DISABLED)',
+    );
+  } else {
+    logger.info(
+      { sources: writable },
+      'writes are enabled on these sources, for principals with write: grants',
+    );
+  }
+}
+
 async function reportPrivileges(source: Source, logger: Logger, timeoutMs: number) {
   if (source.adapter.privilegeReport === undefined) return;
   try {
     const report = await withTimeout(
       source.adapter.privilegeReport({
-        readOnly: true,
+        readOnly: source.config.writable.length === 0,
         serves: (schema, table) => tableAllowed(source.config.tables, schema, table),
       }),
       timeoutMs,

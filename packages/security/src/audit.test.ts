@@ -72,6 +72,14 @@ describe('sanitizeAuditEvent', () => {
 describe('auditMessage', () => {
   it('writes the human form of a successful query', () => {
     expect(auditMessage(sanitizeAuditEvent(event))).toBe('Query OK fp=3a1c9f82a2d1 rows=42');
+    const write = { ...event, tool: 'execute_write', rows: 3 };
+    expect(auditMessage(sanitizeAuditEvent({ ...write, committed: true }))).toBe(
+      'Write committed fp=3a1c9f82a2d1 rows=3',
+    );
+    expect(auditMessage(sanitizeAuditEvent({ ...write, committed: false }))).toBe(
+      'Write dry run, rolled back fp=3a1c9f82a2d1 rows=3',
+    );
+    expect(sanitizeAuditEvent({ ...write, committed: 'yes' })).not.toHaveProperty('committed');
   });
 
   it('names the code, tool and stage of a denial', () => {

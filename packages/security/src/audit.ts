@@ -77,6 +77,7 @@ export function sanitizeAuditEvent(raw: unknown, options: SanitizeOptions = {}):
     source: id('source'),
     rows: pick(get('rows'), isCount),
     truncated: pick(get('truncated'), (v): v is boolean => typeof v === 'boolean'),
+    committed: pick(get('committed'), (v): v is boolean => typeof v === 'boolean'),
     missing: pick(get('missing'), (v): v is string => typeof v === 'string' && CAPABILITY.test(v)),
     durationMs:
       typeof durationMs === 'number' && Number.isFinite(durationMs) && durationMs >= 0
@@ -91,7 +92,15 @@ export function sanitizeAuditEvent(raw: unknown, options: SanitizeOptions = {}):
 export function auditMessage(event: SafeAuditEvent): string {
   const parts: string[] = [];
   if (event.decision === 'allow') {
-    parts.push(event.fp === undefined ? 'Call OK' : 'Query OK');
+    parts.push(
+      event.committed === undefined
+        ? event.fp === undefined
+          ? 'Call OK'
+          : 'Query OK'
+        : event.committed
+          ? 'Write committed'
+          : 'Write dry run, rolled back',
+    );
   } else {
     parts.push(event.decision === 'deny' ? 'Denied' : 'Failed', event.code ?? 'INTERNAL');
   }

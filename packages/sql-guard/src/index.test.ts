@@ -12,6 +12,7 @@ it('exports exactly the pinned public API', () => {
     'REJECTION_REASON_LIST',
     'STATEMENT_KINDS',
     'analyze',
+    'bindNamedParameters',
     'checkRead',
     'checkWrite',
     'createGuard',

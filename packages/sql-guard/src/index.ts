@@ -14,6 +14,8 @@ export {
   loadSqlGuard,
   MAX_NESTING,
 } from './guard.js';
+export type { NamedResult, NamedStatement } from './named.js';
+export { bindNamedParameters } from './named.js';
 export type { RejectionReason } from './reasons.js';
 export { REJECTION_REASON_LIST, REJECTION_REASONS } from './reasons.js';
 export { tableAllowed } from './tables.js';

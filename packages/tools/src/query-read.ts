@@ -8,12 +8,10 @@
  * Values go in `params` ($1, $2... in PostgreSQL; ? in MySQL and ODBC) and
  * are always bound, never spliced into the text.
  */
-import { type AnyTool, defineTool, deny, ReadResultSchema, resolveLimits } from '@sqlwarden/core';
-import { tableCapability } from '@sqlwarden/security';
-import { fingerprint } from '@sqlwarden/sql-guard';
+import { type AnyTool, defineTool, ReadResultSchema } from '@sqlwarden/core';
 import { z } from 'zod';
-import { formatRows } from './format.js';
-import { resolveSource, type SourceBinding, type SourceDirectory, SourceId } from './sources.js';
+import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
+import { authorizeStatement, runRead, sourceLimits } from './statement.js';
 
 const Primitive = z.union([z.string().max(65_536), z.number(), z.boolean(), z.null()]);
 export const Param = z.union([Primitive, z.array(Primitive).max(10_000)]);
@@ -52,69 +50,16 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
     requires: (input) => {
       const resolved = resolveSource(directory, input.source);
       if (!resolved.ok) return resolved;
-      const source: SourceBinding = resolved.value;
-      const state = source.guard();
-      if (!state.ready) {
-        const fp = fingerprint(input.sql, { dialect: source.dialect });
-        const message =
-          'The source is not ready yet (its catalog could not be read); try again shortly.';
-        return { ...deny('DB_UNAVAILABLE', message), facts: { source: source.id, fp } };
-      }
-      const verdict = state.guard.checkRead(input.sql);
-      if (!verdict.ok) {
-        // The guard fingerprints what it got far enough to read; the rest is fingerprinted here.
-        const fp = verdict.fingerprint ?? fingerprint(input.sql, { dialect: source.dialect });
-        const message = `${verdict.message} [rule ${verdict.reason}]`;
-        return { ...deny('QUERY_REJECTED', message), facts: { source: source.id, fp } };
-      }
-      const analysis = verdict.analysis;
-      const facts = { source: source.id, fp: analysis.fingerprint };
-      const given = input.params?.length ?? 0;
-      if (given !== analysis.parameterCount) {
-        const message = `The statement has ${analysis.parameterCount} parameters but ${given} values were given in "params".`;
-        return { ...deny('INVALID_INPUT', message), facts };
-      }
-      const capabilities: string[] = [];
-      for (const table of analysis.resolvedTables) {
-        const capability =
-          table.schema === null
-            ? undefined
-            : tableCapability('read', source.id, table.schema, table.name);
-        if (capability === undefined) {
-          return {
-            ...deny('FORBIDDEN', 'The statement reads a table whose name cannot be granted.'),
-            facts,
-          };
-        }
-        capabilities.push(capability);
-      }
-      return {
-        ok: true,
-        capabilities,
-        prepared: source,
-        facts,
-      };
+      return authorizeStatement(resolved.value, input.sql, input.params?.length ?? 0, 'read');
     },
-    handler: async (input, ctx) => {
+    handler: (input, ctx) => {
       const source = ctx.prepared;
-      // The server's limits (ctx.limits), lowered by the source's and by the call's maxRows.
-      const limits = resolveLimits(
+      const limits = sourceLimits(
         ctx.limits,
-        source.limits,
+        source,
         input.maxRows === undefined ? undefined : { maxRows: input.maxRows },
       );
-      const result = await source.adapter.read({
-        sql: input.sql,
-        params: input.params ?? [],
-        limits: { maxRows: limits.maxRows, maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs },
-        signal: ctx.signal,
-      });
-      return {
-        text: formatRows(result),
-        structuredContent: result,
-        rows: result.rowCount,
-        truncated: result.truncated,
-      };
+      return runRead(source, input.sql, input.params ?? [], limits, ctx.signal);
     },
   });
 }

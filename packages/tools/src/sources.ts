@@ -20,6 +20,11 @@ export interface SourceBinding {
   readonly defaultSchema: string;
   /** `schema.table` patterns the source serves for reading. */
   readonly readable: readonly string[];
+  /**
+   * `schema.table` patterns write tools may change (their guard's
+   * writableTables). Empty: a read-only source, whatever else is enabled.
+   */
+  readonly writable: readonly string[];
   /** Limits of this source; they can only lower the server's. */
   readonly limits?: Partial<ExecutionLimits>;
   /**

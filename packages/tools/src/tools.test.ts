@@ -82,6 +82,7 @@ beforeAll(async () => {
     dialect: 'postgres',
     defaultSchema: SCHEMA,
     readable: [`${SCHEMA}.*`],
+    writable: [],
     guard: () => guardState,
   };
   guardState = guardFor(undefined);

@@ -142,7 +142,7 @@ quotas:
       'principals.local.roles[1]: role ghost is not defined under roles',
       'transports.stdio.principal: stranger is not defined under principals',
       'server.defaultSource: nowhere is not defined under sources',
-      'quotas.tools.drop_table: there is no tool of that name (tools: list_tables, describe_table, query_read)',
+      'quotas.tools.drop_table: there is no tool of that name (tools: list_tables, describe_table, query_read, execute_write)',
       'sources.main.limits.maxRows: 500 is above server.limits.maxRows (100); a source can only lower a limit',
     ]);
   });
@@ -158,6 +158,106 @@ quotas:
     expect(problemsOf('sources: [unclosed')).toEqual([expect.stringMatching(/^\(file\): /)]);
     expect(problemsOf('- just a list')).toEqual([
       '(file): the configuration must be a YAML mapping',
+    ]);
+  });
+});
+
+describe('writes and declared tools in the configuration', () => {
+  const WRITABLE = MINIMAL.replace(
+    'tables: [public.*]',
+    'tables: [public.*]\n    writable: [public.orders]',
+  );
+  const configOf = (text: string, vars: Record<string, string> = {}) => {
+    const result = parseConfig(text, env({ DATABASE_URL: 'postgres://app@db/shop', ...vars }));
+    if (!result.ok) throw new Error(result.problems.join('\n'));
+    return result.config;
+  };
+
+  it('keeps writes off unless SQLWARDEN_ALLOW_WRITES is exactly true', () => {
+    expect(configOf(WRITABLE).writesEnabled).toBe(false);
+    expect(configOf(WRITABLE, { SQLWARDEN_ALLOW_WRITES: 'false' }).writesEnabled).toBe(false);
+    expect(configOf(WRITABLE, { SQLWARDEN_ALLOW_WRITES: 'true' }).writesEnabled).toBe(true);
+    expect(
+      problemsOf(WRITABLE, {
+        DATABASE_URL: 'postgres://app@db/shop',
+        SQLWARDEN_ALLOW_WRITES: 'yes',
+      }),
+    ).toEqual(['SQLWARDEN_ALLOW_WRITES: must be true or false (it is "yes")']);
+    expect(configOf(WRITABLE).server.readOnly).toBe(true);
+    expect(configOf(WRITABLE).sources[0]?.writable).toEqual(['public.orders']);
+    expect(configOf(MINIMAL).sources[0]?.writable).toEqual([]);
+  });
+
+  it('refuses writable tables the source does not serve', () => {
+    expect(
+      problemsOf(
+        MINIMAL.replace('tables: [public.*]', 'tables: [public.*]\n    writable: [hr.salaries]'),
+      ),
+    ).toEqual([
+      'sources.main.writable[0]: hr.salaries is not among the tables the source serves (sources.main.tables)',
+    ]);
+  });
+
+  it('checks declared tools: source, kind, name, parameters', () => {
+    const tool = (body: string, base = MINIMAL) => `${base}\ntools:\n${body}`;
+    expect(
+      problemsOf(
+        tool(`  find_x:
+    description: x
+    source: nowhere
+    kind: read
+    sql: SELECT 1
+  query_read:
+    description: shadowing a built-in
+    source: main
+    kind: read
+    sql: SELECT 1
+  set_x:
+    description: a write on a read-only source
+    source: main
+    kind: write
+    sql: UPDATE t SET a = :a WHERE id = :id
+    parameters:
+      a: { type: string, pattern: "(", default: x, optional: true }
+      id: { type: integer, minimum: 5, maximum: 1 }
+`),
+      ),
+    ).toEqual([
+      'tools.find_x.source: nowhere is not defined under sources',
+      'tools.query_read: the name of a built-in tool; choose another',
+      'tools.set_x.kind: a write tool needs writable tables on source main (sources.main.writable)',
+      'tools.set_x.parameters.a.pattern: not a valid regular expression',
+      'tools.set_x.parameters.a: give a default or optional, not both',
+      'tools.set_x.parameters.id: minimum is above maximum',
+    ]);
+    expect(
+      problemsOf(
+        tool(
+          '  find_x:\n    description: x\n    source: main\n    kind: erase\n    sql: SELECT 1\n',
+        ),
+      )[0],
+    ).toMatch(/^tools\.find_x\.kind: /);
+    expect(
+      problemsOf(
+        tool(
+          '  find_x:\n    description: x\n    source: main\n    kind: read\n    sql: SELECT 1\n    parameters:\n      a: { type: date }\n',
+        ),
+      )[0],
+    ).toMatch(/^tools\.find_x\.parameters\.a\.type: /);
+  });
+
+  it('takes the MySQL database from the URL, and needs one', () => {
+    const mysql = (url: string) =>
+      MINIMAL.replace('kind: postgres', 'kind: mysql')
+        .replace('tables: [public.*]', 'tables: [shop.*]')
+        .replace('read:main:public.*', 'read:main:shop.*')
+        .replace('${DATABASE_URL}', url);
+    expect(configOf(mysql('mysql://app@db:3306/shop')).sources[0]).toMatchObject({
+      kind: 'mysql',
+      defaultSchema: 'shop',
+    });
+    expect(problemsOf(mysql('mysql://app@db:3306'))).toEqual([
+      'sources.main: name the database (in the URL, database, or defaultSchema); MySQL resolves unqualified tables there',
     ]);
   });
 });

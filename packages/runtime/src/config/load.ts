@@ -9,14 +9,27 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, DEFAULT_LIMITS, type ExecutionLimits } from '@sqlwarden/core';
 import { type Environment, parseCapability, type QuotaPolicy, Secret } from '@sqlwarden/security';
 import { parse as parseYaml } from 'yaml';
-import { ConfigSchema, type ParsedConfig, type PostgresSourceConfig } from './schema.js';
+import {
+  ConfigSchema,
+  type DeclaredToolConfig,
+  type ParsedConfig,
+  type SourceConfig,
+} from './schema.js';
 
-/** The tools a configuration may name in quotas (the runtime registers these). */
-export const KNOWN_TOOLS = ['list_tables', 'describe_table', 'query_read'] as const;
+/** The built-in tools (the runtime registers them; execute_write only where writes can happen). */
+export const KNOWN_TOOLS = [
+  'list_tables',
+  'describe_table',
+  'query_read',
+  'execute_write',
+] as const;
+
+/** The environment switch every write needs, on top of the configuration. */
+export const WRITES_SWITCH = 'SQLWARDEN_ALLOW_WRITES';
 
 export interface NormalizedSource {
   readonly id: string;
-  readonly kind: 'postgres';
+  readonly kind: 'postgres' | 'mysql';
   /** The connection; the password (or a URL holding one) is a Secret until the pool opens. */
   readonly connection: {
     readonly url?: Secret;
@@ -25,10 +38,12 @@ export interface NormalizedSource {
     readonly database?: string;
     readonly user?: string;
     readonly password?: Secret;
-    readonly ssl?: PostgresSourceConfig['ssl'];
+    readonly ssl?: SourceConfig['ssl'];
   };
   readonly defaultSchema: string;
   readonly tables: readonly string[];
+  /** The served tables write tools may change; empty: a read-only source. */
+  readonly writable: readonly string[];
   readonly limits: Partial<ExecutionLimits>;
   readonly pool: {
     readonly max?: number;
@@ -57,8 +72,17 @@ export interface NormalizedConfig {
   readonly principals: Readonly<Record<string, NormalizedPrincipal>>;
   readonly stdioPrincipal?: string;
   readonly quotas: QuotaPolicy;
+  /** Tools declared in the configuration, in file order. */
+  readonly tools: readonly NormalizedTool[];
+  /** SQLWARDEN_ALLOW_WRITES=true in the environment. */
+  readonly writesEnabled: boolean;
   readonly audit: { readonly destination: 'stderr' | { readonly file: string } };
   readonly logging: { readonly level: string };
+}
+
+export interface NormalizedTool extends DeclaredToolConfig {
+  readonly name: string;
+  readonly parameters: NonNullable<DeclaredToolConfig['parameters']>;
 }
 
 export type ConfigResult =
@@ -200,13 +224,95 @@ function checkReferences(config: ParsedConfig, problems: string[]) {
   if (defaultSource !== undefined && !Object.hasOwn(config.sources, defaultSource)) {
     problems.push(`server.defaultSource: ${defaultSource} is not defined under sources`);
   }
+  const toolNames = [...KNOWN_TOOLS, ...Object.keys(config.tools ?? {})];
   for (const tool of Object.keys(config.quotas?.tools ?? {})) {
-    if (!(KNOWN_TOOLS as readonly string[]).includes(tool)) {
+    if (!toolNames.includes(tool)) {
       problems.push(
-        `quotas.tools.${tool}: there is no tool of that name (tools: ${KNOWN_TOOLS.join(', ')})`,
+        `quotas.tools.${tool}: there is no tool of that name (tools: ${toolNames.join(', ')})`,
       );
     }
   }
+  for (const [name, tool] of Object.entries(config.tools ?? {})) {
+    if ((KNOWN_TOOLS as readonly string[]).includes(name)) {
+      problems.push(`tools.${name}: the name of a built-in tool; choose another`);
+    }
+    const source = config.sources[tool.source];
+    if (source === undefined) {
+      problems.push(`tools.${name}.source: ${tool.source} is not defined under sources`);
+    } else if (tool.kind === 'write' && (source.writable ?? []).length === 0) {
+      problems.push(
+        `tools.${name}.kind: a write tool needs writable tables on source ${tool.source} (sources.${tool.source}.writable)`,
+      );
+    }
+    for (const [param, spec] of Object.entries(tool.parameters ?? {})) {
+      const at = `tools.${name}.parameters.${param}`;
+      if (spec.type === 'string' && spec.pattern !== undefined) {
+        try {
+          new RegExp(spec.pattern, 'u');
+        } catch {
+          problems.push(`${at}.pattern: not a valid regular expression`);
+        }
+      }
+      if (
+        (spec.type === 'integer' || spec.type === 'number') &&
+        spec.minimum !== undefined &&
+        spec.maximum !== undefined &&
+        spec.minimum > spec.maximum
+      ) {
+        problems.push(`${at}: minimum is above maximum`);
+      }
+      if (spec.default !== undefined && spec.optional === true) {
+        problems.push(`${at}: give a default or optional, not both`);
+      }
+    }
+  }
+  for (const [id, source] of Object.entries(config.sources)) {
+    (source.writable ?? []).forEach((pattern, i) => {
+      const dot = pattern.indexOf('.');
+      const schema = pattern.slice(0, dot);
+      const table = pattern.slice(dot + 1);
+      const served = source.tables.some((t) => {
+        const tDot = t.indexOf('.');
+        return (
+          t.slice(0, tDot) === schema && (t.slice(tDot + 1) === '*' || t.slice(tDot + 1) === table)
+        );
+      });
+      if (!served) {
+        problems.push(
+          `sources.${id}.writable[${i}]: ${pattern} is not among the tables the source serves (sources.${id}.tables)`,
+        );
+      }
+    });
+    if (
+      source.kind === 'mysql' &&
+      source.defaultSchema === undefined &&
+      mysqlDatabase(source) === undefined
+    ) {
+      problems.push(
+        `sources.${id}: name the database (in the URL, database, or defaultSchema); MySQL resolves unqualified tables there`,
+      );
+    }
+  }
+}
+
+/** The database a MySQL source connects to, from `database` or the URL's path. */
+function mysqlDatabase(source: SourceConfig): string | undefined {
+  if (source.database !== undefined) return source.database;
+  if (source.url === undefined) return undefined;
+  try {
+    const path = decodeURIComponent(new URL(source.url).pathname.slice(1));
+    return path === '' ? undefined : path;
+  } catch {
+    return undefined;
+  }
+}
+
+function checkWritesSwitch(env: Environment, problems: string[]): boolean {
+  const value = env.get(WRITES_SWITCH);
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  problems.push(`${WRITES_SWITCH}: must be true or false (it is "${value.slice(0, 20)}")`);
+  return false;
 }
 
 function serverLimits(config: ParsedConfig): ExecutionLimits {
@@ -215,13 +321,13 @@ function serverLimits(config: ParsedConfig): ExecutionLimits {
     maxRows: limits.maxRows ?? DEFAULT_LIMITS.maxRows,
     maxBytes: limits.maxBytes ?? DEFAULT_LIMITS.maxBytes,
     timeoutMs: limits.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
-    maxAffectedRows: DEFAULT_LIMITS.maxAffectedRows,
+    maxAffectedRows: limits.maxAffectedRows ?? DEFAULT_LIMITS.maxAffectedRows,
   };
 }
 
 function checkLimits(config: ParsedConfig, server: ExecutionLimits, problems: string[]) {
   for (const [id, source] of Object.entries(config.sources)) {
-    for (const key of ['maxRows', 'maxBytes', 'timeoutMs'] as const) {
+    for (const key of ['maxRows', 'maxBytes', 'timeoutMs', 'maxAffectedRows'] as const) {
       const value = source.limits?.[key];
       if (value !== undefined && value > server[key]) {
         problems.push(
@@ -232,7 +338,7 @@ function checkLimits(config: ParsedConfig, server: ExecutionLimits, problems: st
   }
 }
 
-function normalize(config: ParsedConfig): NormalizedConfig {
+function normalize(config: ParsedConfig, writesEnabled: boolean): NormalizedConfig {
   const server = serverLimits(config);
   const principals: Record<string, NormalizedPrincipal> = {};
   for (const [id, p] of Object.entries(config.principals)) {
@@ -269,8 +375,9 @@ function normalize(config: ParsedConfig): NormalizedConfig {
         }),
         ...(s.ssl !== undefined && { ssl: s.ssl }),
       },
-      defaultSchema: s.defaultSchema ?? 'public',
+      defaultSchema: s.defaultSchema ?? (s.kind === 'mysql' ? (mysqlDatabase(s) ?? '') : 'public'),
       tables: s.tables,
+      writable: s.writable ?? [],
       limits: { ...s.limits },
       pool: { ...s.pool },
       allowFunctions: s.functions?.allow ?? [],
@@ -279,6 +386,12 @@ function normalize(config: ParsedConfig): NormalizedConfig {
     principals,
     ...(stdioPrincipal !== undefined && { stdioPrincipal }),
     quotas: config.quotas ?? {},
+    tools: Object.entries(config.tools ?? {}).map(([name, tool]) => ({
+      ...tool,
+      name,
+      parameters: tool.parameters ?? {},
+    })),
+    writesEnabled,
     audit: { destination: config.audit?.destination ?? 'stderr' },
     logging: { level: config.logging?.level ?? 'info' },
   };
@@ -302,8 +415,9 @@ export function validateConfig(raw: unknown, env: Environment): ConfigResult {
   checkSecrets(parsed.data, fromEnv, problems);
   checkReferences(parsed.data, problems);
   checkLimits(parsed.data, serverLimits(parsed.data), problems);
+  const writesEnabled = checkWritesSwitch(env, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: normalize(parsed.data) };
+  return { ok: true, config: normalize(parsed.data, writesEnabled) };
 }
 
 /** Parses YAML text and validates it. */

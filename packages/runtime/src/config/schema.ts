@@ -43,6 +43,9 @@ const LimitsSchema = z.strictObject({
     .optional()
     .describe('Serialized bytes a read returns at most.'),
   timeoutMs: int(100, 3_600_000).optional().describe('Milliseconds a statement may run.'),
+  maxAffectedRows: int(1, 1_000_000)
+    .optional()
+    .describe('Rows one write may change; over it the write is rolled back.'),
 });
 
 const TablePattern = z
@@ -52,14 +55,16 @@ const TablePattern = z
     'must be schema.table or schema.* (a wildcard stands for the whole table name)',
   );
 
-const PostgresSourceSchema = z.strictObject({
-  kind: z.literal('postgres'),
+const SourceSchema = z.strictObject({
+  kind: z
+    .enum(['postgres', 'mysql'])
+    .describe('postgres (PostgreSQL) or mysql (MySQL and MariaDB).'),
   url: z
     .string()
     .min(1)
     .optional()
     .describe(
-      'postgres://user@host:port/database; put it in an environment variable: ${DATABASE_URL}.',
+      'postgres://user@host:port/database or mysql://user@host:port/database; put it in an environment variable: ${DATABASE_URL}.',
     ),
   host: z.string().min(1).optional(),
   port: int(1, 65_535).optional(),
@@ -82,6 +87,12 @@ const PostgresSourceSchema = z.strictObject({
     .array(TablePattern)
     .min(1)
     .describe('The tables this source serves: schema.table or schema.* patterns.'),
+  writable: z
+    .array(TablePattern)
+    .optional()
+    .describe(
+      'The served tables write tools may change (default none: a read-only source). Writes also need server.readOnly: false, SQLWARDEN_ALLOW_WRITES=true and write: grants.',
+    ),
   limits: LimitsSchema.optional().describe(
     'Limits of this source; they can only lower the server limits.',
   ),
@@ -114,6 +125,61 @@ const QuotaLimitsSchema = z.strictObject({
   concurrency: int(1, 10_000).optional(),
 });
 
+const ParameterName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a parameter name: letters, digits and _');
+
+const ParameterSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('string'),
+    description: z.string().max(500).optional(),
+    optional: z.boolean().optional().describe('May be left out (bound as NULL).'),
+    default: z.string().optional(),
+    minLength: int(0, 65_536).optional(),
+    maxLength: int(1, 65_536).optional().describe('Default 4096.'),
+    pattern: z.string().optional().describe('A regular expression the whole value must match.'),
+    enum: z.array(z.string()).min(1).optional().describe('The only values allowed.'),
+  }),
+  z.strictObject({
+    type: z.literal('integer'),
+    description: z.string().max(500).optional(),
+    optional: z.boolean().optional(),
+    default: z.number().int().optional(),
+    minimum: z.number().int().optional(),
+    maximum: z.number().int().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('number'),
+    description: z.string().max(500).optional(),
+    optional: z.boolean().optional(),
+    default: z.number().optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('boolean'),
+    description: z.string().max(500).optional(),
+    optional: z.boolean().optional(),
+    default: z.boolean().optional(),
+  }),
+]);
+
+const DeclaredToolSchema = z.strictObject({
+  title: z.string().min(1).max(100).optional(),
+  description: z
+    .string()
+    .min(1)
+    .max(2000)
+    .describe('What the tool does, for the model that chooses it.'),
+  source: id.describe('The source the statement runs on.'),
+  kind: z.enum(['read', 'write']),
+  sql: z
+    .string()
+    .min(1)
+    .describe('One statement with :name placeholders, one per declared parameter.'),
+  parameters: z.record(ParameterName, ParameterSchema).optional(),
+});
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -127,7 +193,7 @@ export const ConfigSchema = z
       })
       .optional(),
     sources: z
-      .record(id, PostgresSourceSchema)
+      .record(id, SourceSchema)
       .refine((s) => Object.keys(s).length > 0, 'at least one source is needed'),
     roles: z.record(id, z.array(z.string())).optional(),
     principals: z.record(
@@ -145,6 +211,13 @@ export const ConfigSchema = z
           .optional(),
       })
       .optional(),
+    tools: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a tool name: lower-case letters, digits and _'),
+        DeclaredToolSchema,
+      )
+      .optional()
+      .describe('Purpose-built tools: a parameterized statement the model fills in.'),
     quotas: z
       .strictObject({
         perPrincipal: QuotaLimitsSchema.optional(),
@@ -169,4 +242,5 @@ export const ConfigSchema = z
 
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;
-export type PostgresSourceConfig = z.output<typeof PostgresSourceSchema>;
+export type SourceConfig = z.output<typeof SourceSchema>;
+export type DeclaredToolConfig = z.output<typeof DeclaredToolSchema>;

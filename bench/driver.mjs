@@ -207,6 +207,27 @@ export function textOf(result) {
     .join('\n');
 }
 
+/**
+ * One stderr line, shortened for a report: a JSON log line (pino and the
+ * like) becomes its `msg` and error message, anything else its first 200
+ * characters.
+ */
+export function summarizeLogLine(line) {
+  const text = line.trim();
+  if (text.startsWith('{')) {
+    try {
+      const entry = JSON.parse(text);
+      if (typeof entry.msg === 'string') {
+        const err = entry.err?.message ?? entry.error?.message;
+        return `${entry.msg}${err ? `: ${err}` : ''}`.slice(0, 200);
+      }
+    } catch {
+      // not JSON after all
+    }
+  }
+  return text.slice(0, 200);
+}
+
 export class McpDriver {
   /**
    * Spawns and connects a server. Throws (with the server's stderr tail) if it
@@ -228,12 +249,20 @@ export class McpDriver {
     } catch (error) {
       const exit = driver.exitDescription();
       await driver.close();
-      // One line: the error, how the process ended, the last stderr line.
-      const lastStderr = driver.stderrTail().trim().split('\n').pop()?.slice(0, 200);
+      // One line: the error, how the process ended, the first stderr line
+      // (usually the reason: a usage error, an unsupported DSN) and, if
+      // different, the last one (usually where a stack trace ends).
+      const first = driver.stderrFirstLine();
+      const last = summarizeLogLine(driver.stderrTail().trim().split('\n').pop() ?? '');
+      const stderr = first
+        ? `; stderr: ${first}${last && last !== first ? ` ... ${last}` : ''}`
+        : '';
       const err = new Error(
-        `${spec.name}: failed to start: ${error?.message ?? error} (${exit})${lastStderr ? `; stderr: ${lastStderr}` : ''}`,
+        `${spec.name}: failed to start: ${error?.message ?? error} (${exit})${stderr}`,
       );
       err.cause = error;
+      err.exit = exit;
+      err.stderrFirstLine = first;
       throw err;
     }
     return driver;
@@ -259,6 +288,7 @@ export class McpDriver {
     this.closed = false;
     this.stderrChunks = [];
     this.stderrBytes = 0;
+    this.stderrHead = '';
     this.peak = { hwmKb: 0, rssKb: 0 };
     this.inFlight = new Set();
     this.transport = new MeasuredStdioTransport(
@@ -280,8 +310,10 @@ export class McpDriver {
   }
 
   async connect() {
-    // Keep the last 16 KiB of the server's stderr (shown when it fails).
+    // Keep the first 4 KiB and the last 16 KiB of the server's stderr (shown
+    // when it fails).
     this.transport.stderr?.on('data', (chunk) => {
+      if (this.stderrHead.length < 4096) this.stderrHead += chunk.toString('utf8').slice(0, 4096);
       this.stderrChunks.push(chunk);
       this.stderrBytes += chunk.length;
       while (this.stderrBytes > 16_384 && this.stderrChunks.length > 1) {
@@ -354,6 +386,12 @@ export class McpDriver {
 
   stderrTail() {
     return Buffer.concat(this.stderrChunks).toString('utf8');
+  }
+
+  /** The first non-empty stderr line, summarized (see summarizeLogLine), or ''. */
+  stderrFirstLine() {
+    const line = this.stderrHead.split('\n').find((l) => l.trim() !== '') ?? '';
+    return summarizeLogLine(line);
   }
 
   /** The tool definition with this name, or undefined. */

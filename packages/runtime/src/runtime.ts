@@ -10,6 +10,7 @@
  * (DB_UNAVAILABLE) until the catalog is known, never checked without it.
  */
 import { randomUUID } from 'node:crypto';
+import { createMysqlAdapter } from '@sqlwarden/adapter-mysql';
 import { createPostgresAdapter, type PgModule } from '@sqlwarden/adapter-postgres';
 import {
   type AnyTool,
@@ -84,6 +85,28 @@ function createAdapter(
     config.server.limits.timeoutMs,
   );
   const password = c.password;
+  if (source.kind === 'mysql') {
+    return createMysqlAdapter(
+      {
+        source: source.id,
+        connection: {
+          ...(c.url !== undefined && { uri: c.url.reveal() }),
+          ...(c.host !== undefined && { host: c.host }),
+          ...(c.port !== undefined && { port: c.port }),
+          ...(c.database !== undefined && { database: c.database }),
+          ...(c.user !== undefined && { user: c.user }),
+          // A function: the password stays in its Secret until a connection opens.
+          ...(password !== undefined && { password: () => password.reveal() }),
+          ...(c.ssl !== undefined && { ssl: c.ssl }),
+        },
+        defaultSchema: source.defaultSchema,
+        statementTimeoutMs: timeoutMs,
+        pool: source.pool,
+        allowWrites: writesPossible(source, config),
+      },
+      { logger },
+    );
+  }
   return createPostgresAdapter(
     {
       source: source.id,

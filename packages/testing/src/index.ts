@@ -71,4 +71,16 @@ export async function createTestSchema(
   };
 }
 
+export {
+  CONFORMANCE_JSON,
+  CONFORMANCE_TEXT,
+  type ConformanceAdapterOptions,
+  type ConformanceExpectations,
+  type ConformanceFixture,
+  type ConformanceNamespace,
+  type ConformanceTarget,
+  describeAdapterConformance,
+  TYPE_COLUMNS,
+  type TypeColumn,
+} from './conformance.js';
 export { createThrowawayPostgres, type ThrowawayPostgres } from './postgres-cluster.js';

@@ -1,0 +1,621 @@
+/**
+ * The MySQL / MariaDB adapter: a pool per source (pool.ts), reads as one
+ * prepared statement in a read-only session (session.ts, read.ts), KILL
+ * QUERY on timeout, abort or an early stop (kill.ts), controlled writes in
+ * their own READ WRITE transaction, catalog queries (introspect.ts), and
+ * errors mapped to codes (errors.ts).
+ *
+ * Round trips per read, steady state: one (COM_STMT_EXECUTE of a statement
+ * this connection prepared before: mysql2 caches prepared statements per
+ * connection, by text). A text the connection has not prepared yet costs
+ * one more (COM_STMT_PREPARE; mysql2 waits for its answer before it sends
+ * the execute). A connection's session is set up once (one round trip when
+ * the pool opens it; the first connection of a source also asks for the
+ * server's version); a call whose time limit differs from the session's
+ * sets it first (one more, only when the value changes).
+ *
+ * Stopping a statement: MySQL has no cursor to close and no out-of-band
+ * cancel. When the rows or bytes limit is reached, the adapter stops
+ * reading (pause), destroys the socket (a server blocked writing rows to
+ * it ends at once) and sends KILL QUERY from a second connection (for a
+ * server still computing, which would notice the closed socket only when
+ * it next writes). On timeout or abort it does the same. The connection
+ * is never returned to the pool mid-result.
+ */
+import type {
+  DatabaseAdapter,
+  FunctionCatalog,
+  HealthStatus,
+  PrivilegeReport,
+  PrivilegeReportRequest,
+  ReadRequest,
+  ReadResult,
+  TableDescription,
+  TableRef,
+  TableSummary,
+  WriteRequest,
+  WriteResult,
+} from '@sqlwarden/core';
+import { SqlwardenError } from '@sqlwarden/core';
+import {
+  type AdapterLogger,
+  connectionOptions,
+  type MysqlAdapterConfig,
+  type MysqlConnection,
+  type MysqlField,
+  type MysqlModule,
+  type MysqlResultHeader,
+  type NormalizedConfig,
+  normalizeConfig,
+} from './config.js';
+import { isConnectionError, mapMysqlError, type StopReason } from './errors.js';
+import {
+  type CatalogClient,
+  describeTable,
+  functionCatalog,
+  listTables,
+  privilegeReport,
+} from './introspect.js';
+import { killQuery } from './kill.js';
+import { ConnectionPool, destroyConnection } from './pool.js';
+import { BoundedRead, geometryAsBytes, hasGeometry, toBindValue } from './read.js';
+import { flavorOf, type ServerFlavor, sessionSetup, setTimeoutStatement } from './session.js';
+
+/** How long past its time limit a statement may run before the adapter kills it itself. */
+const DEADLINE_SLACK_MS = 250;
+/** How long a kill (connect, KILL QUERY) may take before the adapter stops waiting for it. */
+const KILL_GRACE_MS = 2000;
+
+interface SessionState {
+  readonly flavor: ServerFlavor;
+  /** The time limit the session has now. */
+  timeoutMs: number;
+}
+
+/** What a statement's result is fed to, as it streams. */
+interface Sink {
+  fields(fields: readonly MysqlField[]): void;
+  /** False stops the transfer here. */
+  row(row: unknown[]): boolean;
+  header(header: MysqlResultHeader): void;
+}
+
+/** How a streamed statement ended: all of it, or stopped by the sink (the connection is paused mid-result). */
+type StreamEnd = 'complete' | 'stopped';
+
+export interface MysqlAdapterOptions {
+  readonly config: MysqlAdapterConfig;
+  /** The `mysql2` module (default: the peer dependency). */
+  readonly mysql: MysqlModule;
+  readonly logger?: AdapterLogger;
+}
+
+export class MysqlAdapter implements DatabaseAdapter {
+  readonly dialect = 'mysql' as const;
+  readonly source: string;
+  readonly #config: NormalizedConfig;
+  readonly #mysql: MysqlModule;
+  readonly #logger: AdapterLogger | undefined;
+  readonly #pool: ConnectionPool;
+  readonly #sessions = new WeakMap<MysqlConnection, Promise<SessionState>>();
+  /** Kills in flight (close waits for them). */
+  readonly #kills = new Set<Promise<void>>();
+  #flavor: Promise<ServerFlavor> | undefined;
+  #available = true;
+  #catalog: Promise<FunctionCatalog> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: MysqlAdapterOptions) {
+    this.#config = normalizeConfig(options.config);
+    this.source = this.#config.source;
+    this.#mysql = options.mysql;
+    this.#logger = options.logger;
+    this.#pool = new ConnectionPool({
+      open: () => this.#open(),
+      max: this.#config.pool.max,
+      idleTimeoutMs: this.#config.pool.idleTimeoutMs,
+      acquireTimeoutMs: this.#config.pool.connectionTimeoutMs,
+      onIdleError: (error) =>
+        this.#logger?.warn({ source: this.source, err: error }, 'idle database connection lost'),
+    });
+  }
+
+  /**
+   * The operator hears once when the database stops answering, with the
+   * cause's errno or code (a wrong password reads differently from a
+   * refused connection), and once when it answers again; clients get
+   * DB_UNAVAILABLE.
+   */
+  #unavailable(error: unknown): void {
+    if (!this.#available) return;
+    this.#available = false;
+    this.#logger?.warn(
+      { source: this.source, err: error },
+      'the database is unavailable; calls fail with DB_UNAVAILABLE until it answers',
+    );
+  }
+
+  #answered(): void {
+    if (this.#available) return;
+    this.#available = true;
+    this.#logger?.info({ source: this.source }, 'the database answers again');
+  }
+
+  /** Opens one connection (handshake and authentication done). Used by the pool and by kills. */
+  async #open(): Promise<MysqlConnection> {
+    let connection: MysqlConnection | undefined;
+    try {
+      connection = this.#mysql.createConnection(await connectionOptions(this.#config));
+      // Errors reach whoever uses the connection (pool, read, kill); an
+      // 'error' event without a listener would crash the process.
+      connection.on('error', () => {});
+      const opened = connection;
+      await new Promise<void>((resolve, reject) =>
+        opened.connect((error) => (error ? reject(error) : resolve())),
+      );
+      return connection;
+    } catch (error) {
+      if (connection !== undefined) destroyConnection(connection);
+      this.#unavailable(error);
+      throw error;
+    }
+  }
+
+  /** A connection with its session set up, or DB_UNAVAILABLE / QUERY_CANCELLED. */
+  async #checkout(signal: AbortSignal | undefined): Promise<{
+    connection: MysqlConnection;
+    session: SessionState;
+  }> {
+    if (this.#closed !== undefined)
+      throw new SqlwardenError('DB_UNAVAILABLE', 'The source is closed.');
+    let connection: MysqlConnection;
+    try {
+      connection = await this.#pool.acquire(signal);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'POOL_ABORTED') {
+        throw new SqlwardenError('QUERY_CANCELLED', 'The call was cancelled before it ran.', {
+          cause: error,
+        });
+      }
+      if (code === 'POOL_TIMEOUT' && this.#pool.size >= this.#config.pool.max) {
+        throw new SqlwardenError(
+          'DB_UNAVAILABLE',
+          `Every connection of this source is busy (${this.#config.pool.max}); try again shortly.`,
+          { cause: error },
+        );
+      }
+      // No connection could be opened: whatever the server answered (a refused
+      // connection, 1045, 1049, even 1044), the source cannot serve.
+      throw unavailable(error);
+    }
+    let session = this.#sessions.get(connection);
+    if (session === undefined) {
+      session = this.#setUp(connection);
+      this.#sessions.set(connection, session);
+    }
+    try {
+      const state = await session;
+      this.#answered();
+      return { connection, session: state };
+    } catch (error) {
+      // A session we could not set up is never used: it might not be read-only.
+      this.#pool.discard(connection);
+      this.#unavailable(error);
+      throw unavailable(error);
+    }
+  }
+
+  async #setUp(connection: MysqlConnection): Promise<SessionState> {
+    if (this.#flavor === undefined) {
+      const detected = text(connection, 'SELECT VERSION()').then((rows) =>
+        flavorOf(String(rows[0]?.[0] ?? '')),
+      );
+      this.#flavor = detected;
+      detected.catch(() => {
+        if (this.#flavor === detected) this.#flavor = undefined;
+      });
+    }
+    const flavor = await this.#flavor;
+    await text(
+      connection,
+      sessionSetup({ flavor, statementTimeoutMs: this.#config.statementTimeoutMs }),
+    );
+    return { flavor, timeoutMs: this.#config.statementTimeoutMs };
+  }
+
+  async #applyTimeout(connection: MysqlConnection, session: SessionState, timeoutMs: number) {
+    if (session.timeoutMs === timeoutMs) return;
+    await text(connection, setTimeoutStatement(session.flavor, timeoutMs));
+    session.timeoutMs = timeoutMs;
+  }
+
+  #kill(threadId: number | null): Promise<void> {
+    if (threadId === null) return Promise.resolve();
+    const kill: Promise<void> = killQuery({
+      open: () => this.#open(),
+      threadId,
+      graceMs: KILL_GRACE_MS,
+    }).finally(() => this.#kills.delete(kill));
+    this.#kills.add(kill);
+    return kill;
+  }
+
+  /**
+   * Runs `work` under the adapter's own deadline and the call's signal.
+   * Either one stops the statement and ends the call with the reason: the
+   * socket is destroyed first (a statement not sent yet, such as the
+   * EXECUTE behind a PREPARE, is then never sent, and a server writing rows
+   * stops at once), then KILL QUERY goes from a second connection (a
+   * server still computing). The connection is gone from the pool.
+   */
+  async #supervise<T>(options: {
+    readonly connection: MysqlConnection;
+    readonly signal: AbortSignal;
+    readonly timeoutMs: number;
+    readonly onStop: (reason: 'timeout' | 'abort') => void;
+    readonly work: () => Promise<T>;
+  }): Promise<T> {
+    const { connection } = options;
+    if (options.signal.aborted) {
+      options.onStop('abort');
+      throw new Error('statement stopped (abort) before it was sent');
+    }
+    let deadline: NodeJS.Timeout | undefined;
+    let abort: (() => void) | undefined;
+    let fired = false;
+    const stopped = new Promise<never>((_resolve, reject) => {
+      const fire = (reason: 'timeout' | 'abort') => {
+        if (fired) return;
+        fired = true;
+        options.onStop(reason);
+        const threadId = connection.threadId;
+        this.#pool.discard(connection);
+        void this.#kill(threadId).then(() => reject(new Error(`statement stopped (${reason})`)));
+      };
+      deadline = setTimeout(() => fire('timeout'), options.timeoutMs + DEADLINE_SLACK_MS);
+      abort = () => fire('abort');
+      options.signal.addEventListener('abort', abort, { once: true });
+    });
+    stopped.catch(() => {});
+    try {
+      return await Promise.race([options.work(), stopped]);
+    } finally {
+      clearTimeout(deadline);
+      if (abort !== undefined) options.signal.removeEventListener('abort', abort);
+    }
+  }
+
+  async read(request: ReadRequest): Promise<ReadResult> {
+    const values = bindValues(request.params);
+    const timeoutMs = Math.min(request.limits.timeoutMs, this.#config.statementTimeoutMs);
+    const { connection, session } = await this.#checkout(request.signal);
+    let discard = false;
+    let stopped: StopReason = null;
+    try {
+      await this.#applyTimeout(connection, session, timeoutMs);
+      const read = new BoundedRead({
+        maxRows: request.limits.maxRows,
+        maxBytes: request.limits.maxBytes,
+      });
+      const end = await this.#supervise({
+        connection,
+        signal: request.signal,
+        timeoutMs,
+        onStop: (reason) => {
+          stopped = reason;
+          discard = true;
+        },
+        work: () =>
+          stream(connection, request.sql, values, {
+            fields: (fields) => read.fields(fields),
+            row: (row) => read.row(row),
+            header: () => {},
+          }),
+      });
+      if (end === 'stopped') {
+        // A limit was reached mid-result: the rest of the result must never reach
+        // the next caller. The socket goes first (a server blocked writing rows ends
+        // at once); the kill, for a server still computing, runs in the background.
+        discard = true;
+        const threadId = connection.threadId;
+        this.#pool.discard(connection);
+        void this.#kill(threadId);
+      } else if (!read.resultSet) {
+        // Not a query (SET, DO...): the statement may have changed the session,
+        // so the connection is not reused. The guard lets no such statement through.
+        discard = true;
+      }
+      return read.result();
+    } catch (error) {
+      if (stopped !== null || isConnectionError(error)) {
+        discard = true;
+        if (stopped === null) this.#unavailable(error);
+      }
+      throw mapMysqlError(error, stopped, timeoutMs);
+    } finally {
+      if (discard) this.#pool.discard(connection);
+      else this.#pool.release(connection);
+    }
+  }
+
+  /**
+   * One INSERT, UPDATE or DELETE in its own transaction: START TRANSACTION
+   * READ WRITE (the session stays read-only for everything else), the
+   * statement prepared with its values, then COMMIT, or ROLLBACK for a dry
+   * run or a count over the ceiling. A timeout or abort kills the
+   * statement and discards the connection: the server rolls back the open
+   * transaction when the connection goes. Once COMMIT is sent the adapter
+   * waits for its answer (a COMMIT cannot be taken back).
+   */
+  async write(request: WriteRequest): Promise<WriteResult> {
+    if (!this.#config.allowWrites) {
+      throw new SqlwardenError(
+        'READ_ONLY',
+        'This source is read-only; writes are not enabled for it.',
+      );
+    }
+    const values = bindValues(request.params);
+    const timeoutMs = Math.min(request.timeoutMs, this.#config.statementTimeoutMs);
+    const { connection, session } = await this.#checkout(request.signal);
+    let discard = false;
+    let stopped: StopReason = null;
+    let open = false;
+    let committing = false;
+    try {
+      await this.#applyTimeout(connection, session, timeoutMs);
+      const affectedRows = await this.#supervise({
+        connection,
+        signal: request.signal,
+        timeoutMs,
+        onStop: (reason) => {
+          stopped = reason;
+          discard = true;
+        },
+        work: async () => {
+          await text(connection, 'START TRANSACTION READ WRITE');
+          open = true;
+          let affected = 0;
+          let rows = 0;
+          let resultSet = false;
+          await stream(connection, request.sql, values, {
+            // RETURNING (MariaDB) sends rows instead of a count: they are counted, not kept.
+            fields: () => {
+              resultSet = true;
+            },
+            row: () => {
+              rows++;
+              return true;
+            },
+            header: (header) => {
+              affected = header.affectedRows;
+            },
+          });
+          return resultSet ? rows : affected;
+        },
+      });
+      if (affectedRows > request.maxAffectedRows) {
+        await text(connection, 'ROLLBACK');
+        open = false;
+        throw new SqlwardenError(
+          'WRITE_LIMIT_EXCEEDED',
+          `The statement would change ${affectedRows} rows, more than the limit of ${request.maxAffectedRows}; nothing was changed. Narrow the WHERE clause.`,
+        );
+      }
+      if (request.dryRun) {
+        await text(connection, 'ROLLBACK');
+        open = false;
+        return { affectedRows, committed: false };
+      }
+      committing = true;
+      await text(connection, 'COMMIT');
+      open = false;
+      return { affectedRows, committed: true };
+    } catch (error) {
+      if (stopped !== null || isConnectionError(error)) {
+        discard = true;
+        if (stopped === null) this.#unavailable(error);
+        if (committing && stopped === null) {
+          throw new SqlwardenError(
+            'DB_UNAVAILABLE',
+            'The connection was lost while committing; the write may or may not have been applied.',
+            { cause: error },
+          );
+        }
+      } else if (open) {
+        // A statement that failed (a duplicate key, a lock wait) leaves its
+        // transaction open; nothing of it may be committed later.
+        try {
+          await text(connection, 'ROLLBACK');
+        } catch {
+          discard = true;
+        }
+      }
+      throw mapMysqlError(error, stopped, timeoutMs);
+    } finally {
+      if (discard) this.#pool.discard(connection);
+      else this.#pool.release(connection);
+    }
+  }
+
+  /** Runs catalog queries on a checked-out connection, mapping errors like reads do. */
+  async #catalogQuery<T>(
+    signal: AbortSignal | undefined,
+    run: (client: CatalogClient, session: SessionState) => Promise<T>,
+  ): Promise<T> {
+    const { connection, session } = await this.#checkout(signal);
+    let discard = false;
+    try {
+      return await run(
+        {
+          rows: (sql, values) => collect(connection, sql, values),
+          text: (sql) => text(connection, sql),
+        },
+        session,
+      );
+    } catch (error) {
+      discard = isConnectionError(error);
+      if (discard) this.#unavailable(error);
+      throw mapMysqlError(error, null, this.#config.statementTimeoutMs);
+    } finally {
+      if (discard) this.#pool.discard(connection);
+      else this.#pool.release(connection);
+    }
+  }
+
+  listTables(request: {
+    readonly schemas?: readonly string[];
+    readonly signal: AbortSignal;
+  }): Promise<TableSummary[]> {
+    return this.#catalogQuery(request.signal, (client) => listTables(client, request.schemas));
+  }
+
+  describeTable(request: {
+    readonly table: TableRef;
+    readonly signal: AbortSignal;
+  }): Promise<TableDescription | null> {
+    return this.#catalogQuery(request.signal, (client, session) =>
+      describeTable(client, request.table.schema, request.table.name, session.flavor),
+    );
+  }
+
+  /** Loaded once per source; a failed load is retried on the next call. */
+  functionCatalog(): Promise<FunctionCatalog> {
+    if (this.#catalog === undefined) {
+      const loading = this.#catalogQuery(undefined, (client) =>
+        functionCatalog(client, isConnectionError),
+      );
+      this.#catalog = loading;
+      loading.catch(() => {
+        if (this.#catalog === loading) this.#catalog = undefined;
+      });
+    }
+    return this.#catalog;
+  }
+
+  privilegeReport(request: PrivilegeReportRequest): Promise<PrivilegeReport> {
+    return this.#catalogQuery(undefined, (client) =>
+      privilegeReport(
+        client,
+        { source: this.source, defaultSchema: this.#config.defaultSchema },
+        request,
+      ),
+    );
+  }
+
+  async health(): Promise<HealthStatus> {
+    const started = performance.now();
+    try {
+      await this.#catalogQuery(undefined, (client) => client.rows('SELECT 1', []));
+      return { ok: true, latencyMs: performance.now() - started };
+    } catch {
+      return { ok: false, latencyMs: performance.now() - started };
+    }
+  }
+
+  /** Closes the pool and waits for kills in flight; idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#pool.end();
+      await Promise.allSettled([...this.#kills]);
+    })().catch((error: unknown) => {
+      this.#logger?.warn({ source: this.source, err: error }, 'closing the pool failed');
+    });
+    return this.#closed;
+  }
+}
+
+const unavailable = (cause: unknown) =>
+  new SqlwardenError('DB_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
+    cause,
+  });
+
+function bindValues(params: readonly unknown[]): Array<string | number | boolean | null> {
+  try {
+    return params.map(toBindValue);
+  } catch (error) {
+    throw new SqlwardenError('INVALID_INPUT', `Invalid parameter: ${(error as Error).message}.`);
+  }
+}
+
+/**
+ * Executes one prepared statement and feeds its result to `sink` as it
+ * arrives (mysql2's event mode: no rows are collected). Settles once: at
+ * the end of the result, at the first error (of the statement, or of the
+ * connection: mysql2 reports a lost connection on the connection, not on a
+ * command without a callback), or when the sink says stop; the connection
+ * is then paused mid-result and must be discarded.
+ */
+function stream(
+  connection: MysqlConnection,
+  sql: string,
+  values: readonly unknown[],
+  sink: Sink,
+): Promise<StreamEnd> {
+  return new Promise<StreamEnd>((resolve, reject) => {
+    let settled = false;
+    const settle = (finish: () => void) => {
+      if (settled) return;
+      settled = true;
+      connection.removeListener('error', onConnectionError);
+      finish();
+    };
+    const onConnectionError = (error: unknown) => settle(() => reject(error));
+    connection.on('error', onConnectionError);
+    let command: ReturnType<MysqlConnection['execute']>;
+    try {
+      command = connection.execute({ sql, values: [...values], rowsAsArray: true });
+    } catch (error) {
+      settle(() => reject(error));
+      return;
+    }
+    // Stays attached after settling: a late error must not be an unhandled 'error' event.
+    command.on('error', (error: unknown) => settle(() => reject(error)));
+    command.on('fields', (fields: readonly MysqlField[] | undefined, index?: number) => {
+      if (settled || fields === undefined || (index ?? 0) > 0) return;
+      if (hasGeometry(fields) && command.options !== undefined)
+        command.options.typeCast = geometryAsBytes;
+      sink.fields(fields);
+    });
+    command.on('result', (row: unknown, index?: number) => {
+      if (settled || (index ?? 0) > 0) return;
+      if (!Array.isArray(row)) {
+        sink.header(row as MysqlResultHeader);
+        return;
+      }
+      if (!sink.row(row)) {
+        // Stop handing packets over; the caller discards the connection.
+        connection.pause();
+        settle(() => resolve('stopped'));
+      }
+    });
+    command.on('end', () => settle(() => resolve('complete')));
+  });
+}
+
+/** One prepared statement of ours, all rows collected (catalog queries: small results). */
+function collect(
+  connection: MysqlConnection,
+  sql: string,
+  values: readonly unknown[],
+): Promise<unknown[][]> {
+  const rows: unknown[][] = [];
+  return stream(connection, sql, values, {
+    fields: () => {},
+    row: (row) => {
+      rows.push(row);
+      return true;
+    },
+    header: () => {},
+  }).then(() => rows);
+}
+
+/** One fixed text of ours over the text protocol (setup, SET, START TRANSACTION, COMMIT, SHOW GRANTS). */
+function text(connection: MysqlConnection, sql: string): Promise<unknown[][]> {
+  return new Promise((resolve, reject) => {
+    connection.query({ sql, rowsAsArray: true }, (error, result) => {
+      if (error) reject(error);
+      else resolve(Array.isArray(result) ? (result as unknown[][]) : []);
+    });
+  });
+}

@@ -1,0 +1,276 @@
+/**
+ * Configuration of a MySQL or MariaDB source, its normalization, and the
+ * structural subset of `mysql2` the adapter uses (the driver is a peer
+ * dependency; tests or embedders may pass their own module of the same
+ * shape).
+ *
+ * Parse, normalize, validate (STYLE.md): `MysqlAdapterConfig` is what a
+ * caller writes, `NormalizedConfig` what the adapter runs with, and
+ * `normalizeConfig` reports every problem at once, each naming its key.
+ */
+import type { EventEmitter } from 'node:events';
+import { ConfigError } from '@sqlwarden/core';
+
+export interface MysqlConnectionOptions {
+  /**
+   * `mysql://user@host:port/database` (or `mariadb://`). Only these parts
+   * are read: a query string is refused, because mysql2 would turn
+   * `?multipleStatements=true` into a driver option. Its password, if any,
+   * should come from the environment.
+   */
+  readonly uri?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  /** The database to open; when given it must be `defaultSchema` (the two are one thing in MySQL). */
+  readonly database?: string;
+  /** A function keeps the secret out of the config object: it is called each time a connection opens. */
+  readonly password?: () => string | Promise<string>;
+  readonly ssl?: boolean | { readonly rejectUnauthorized?: boolean; readonly ca?: string };
+}
+
+export interface MysqlPoolOptions {
+  /** Connections at most (default 10, as adapter-postgres). */
+  readonly max?: number;
+  /** Idle connections close after this (default 30 s). */
+  readonly idleTimeoutMs?: number;
+  /** Giving up on a connection (opening one, or waiting for a free one) after this is DB_UNAVAILABLE (default 5 s). */
+  readonly connectionTimeoutMs?: number;
+}
+
+export interface MysqlAdapterConfig {
+  /** The source id from the configuration. */
+  readonly source: string;
+  readonly connection: MysqlConnectionOptions;
+  /** The database unqualified names resolve to: every connection opens in it. */
+  readonly defaultSchema: string;
+  /**
+   * The source's statement time limit, set on every session: the ceiling.
+   * A call may ask for less (set per call when it differs), never more.
+   */
+  readonly statementTimeoutMs: number;
+  readonly pool?: MysqlPoolOptions;
+  /** Whether `write()` may run (default false: every write is READ_ONLY). */
+  readonly allowWrites?: boolean;
+  /** Sent as the `program_name` connection attribute (default "sqlwarden"). */
+  readonly applicationName?: string;
+}
+
+/** What the adapter may log: a structural subset of pino. */
+export interface AdapterLogger {
+  info(object: Record<string, unknown>, message: string): void;
+  warn(object: Record<string, unknown>, message: string): void;
+  error(object: Record<string, unknown>, message: string): void;
+}
+
+/** A column of a result set, as mysql2 describes it (ColumnDefinition). */
+export interface MysqlField {
+  readonly name: string;
+  readonly columnType: number;
+  readonly characterSet: number;
+  readonly columnLength: number;
+  readonly flags: number;
+  readonly decimals: number;
+  /** MariaDB extended metadata: `uuid`, `inet6`, `point`... */
+  readonly extendedTypeName?: string;
+  /** MariaDB extended metadata: `json` for JSON columns (LONGTEXT on the wire). */
+  readonly extendedFormat?: string;
+}
+
+/** The OK packet of a statement without a result set. */
+export interface MysqlResultHeader {
+  readonly affectedRows: number;
+}
+
+/**
+ * One command (a prepared statement's execution) in event mode: mysql2
+ * emits `fields` (undefined for an OK packet), `result` per row (or the OK
+ * packet), `error` and `end`; no rows are accumulated.
+ */
+export interface MysqlCommand extends EventEmitter {
+  /** Set by mysql2 when the command starts; read only to attach a parser option (read.ts). */
+  options?: Record<string, unknown>;
+}
+
+/** A mysql2 connection (callback API). */
+export interface MysqlConnection extends EventEmitter {
+  /** The server's connection id (what KILL takes), known once the handshake is done. */
+  readonly threadId: number | null;
+  connect(callback: (error: unknown) => void): void;
+  /**
+   * A prepared statement (binary protocol): prepared once per connection
+   * and text (mysql2 caches it), then executed. Without a callback, rows
+   * are emitted one by one and not kept; with one, they are collected.
+   */
+  execute(
+    options: { sql: string; values: unknown[]; rowsAsArray: boolean },
+    callback?: (error: unknown, rows: unknown) => void,
+  ): MysqlCommand;
+  /** The text protocol: for sqlwarden's own fixed texts only (session setup, KILL, COMMIT). */
+  query(
+    options: string | { sql: string; rowsAsArray?: boolean },
+    callback: (error: unknown, result: unknown) => void,
+  ): unknown;
+  /** Stops handing packets to commands (they are queued). */
+  pause(): void;
+  /** Marks the connection closing and ends the socket (FIN); later packets are ignored. */
+  destroy(): void;
+  /** Sends COM_QUIT, then closes. */
+  end(callback?: (error: unknown) => void): void;
+  /** The socket. Destroying it stops a server blocked writing a result (KILL QUERY does not). */
+  readonly stream?: { destroy(): void };
+}
+
+export interface MysqlModule {
+  createConnection(options: Record<string, unknown>): MysqlConnection;
+}
+
+/** The configuration the adapter runs with: defaults applied, URI taken apart, checked. */
+export interface NormalizedConfig {
+  readonly source: string;
+  readonly defaultSchema: string;
+  readonly statementTimeoutMs: number;
+  readonly allowWrites: boolean;
+  readonly applicationName: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string | undefined;
+  /** A password written in the URI (percent-decoded), if any. */
+  readonly uriPassword: string | undefined;
+  readonly password: (() => string | Promise<string>) | undefined;
+  readonly ssl:
+    | boolean
+    | { readonly rejectUnauthorized?: boolean; readonly ca?: string }
+    | undefined;
+  readonly pool: {
+    readonly max: number;
+    readonly idleTimeoutMs: number;
+    readonly connectionTimeoutMs: number;
+  };
+}
+
+const isPositiveInteger = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+
+/** Checks a source's configuration and applies the defaults; throws ConfigError with every problem. */
+export function normalizeConfig(config: MysqlAdapterConfig): NormalizedConfig {
+  const problems: string[] = [];
+  const connection = config.connection ?? {};
+  let host = connection.host;
+  let port = connection.port;
+  let user = connection.user;
+  let database = connection.database;
+  let uriPassword: string | undefined;
+  if (connection.uri !== undefined) {
+    if (host !== undefined || port !== undefined || user !== undefined || database !== undefined)
+      problems.push('connection.uri: give either a URI or host/port/user/database, not both');
+    let url: URL | undefined;
+    try {
+      url = new URL(connection.uri);
+    } catch {
+      problems.push('connection.uri: not a valid URL');
+    }
+    if (url !== undefined) {
+      if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:')
+        problems.push('connection.uri: the scheme must be mysql:// or mariadb://');
+      // mysql2 turns every query parameter into a driver option (multipleStatements,
+      // flags, typeCast...), and an option set in the URI would beat ours: refused.
+      if (url.search !== '')
+        problems.push(
+          'connection.uri: query parameters are not allowed (driver options come from the configuration, never the URL)',
+        );
+      host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      port = url.port === '' ? undefined : Number(url.port);
+      user = url.username === '' ? undefined : decodeURIComponent(url.username);
+      uriPassword = url.password === '' ? undefined : decodeURIComponent(url.password);
+      database = url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined;
+    }
+  }
+  if (typeof config.source !== 'string' || config.source === '')
+    problems.push('source: must be a non-empty string');
+  if (typeof config.defaultSchema !== 'string' || config.defaultSchema === '')
+    problems.push('defaultSchema: must name the database unqualified names resolve to');
+  if (database !== undefined && database !== config.defaultSchema)
+    problems.push(
+      `connection.database: the connection opens in defaultSchema (${config.defaultSchema}); the database given (${database}) must be the same`,
+    );
+  if (!isPositiveInteger(config.statementTimeoutMs))
+    problems.push('statementTimeoutMs: must be a positive integer (milliseconds)');
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    problems.push('connection.port: must be an integer from 1 to 65535');
+  if (connection.password !== undefined && typeof connection.password !== 'function')
+    problems.push(
+      'connection.password: must be a function returning the secret (never the secret itself)',
+    );
+  const pool = config.pool ?? {};
+  for (const key of ['max', 'idleTimeoutMs', 'connectionTimeoutMs'] as const) {
+    if (pool[key] !== undefined && !isPositiveInteger(pool[key]))
+      problems.push(`pool.${key}: must be a positive integer`);
+  }
+  if (config.allowWrites !== undefined && typeof config.allowWrites !== 'boolean')
+    problems.push('allowWrites: must be true or false');
+  if (problems.length > 0) throw new ConfigError(`MySQL source ${String(config.source)}`, problems);
+  return {
+    source: config.source,
+    defaultSchema: config.defaultSchema,
+    statementTimeoutMs: config.statementTimeoutMs,
+    allowWrites: config.allowWrites ?? false,
+    applicationName: config.applicationName ?? 'sqlwarden',
+    host: host ?? 'localhost',
+    port: port ?? 3306,
+    user,
+    uriPassword,
+    password: connection.password,
+    ssl: connection.ssl,
+    pool: {
+      max: pool.max ?? 10,
+      idleTimeoutMs: pool.idleTimeoutMs ?? 30_000,
+      connectionTimeoutMs: pool.connectionTimeoutMs ?? 5_000,
+    },
+  };
+}
+
+/**
+ * The mysql2 options of one new connection. Fixed here, whatever the
+ * configuration says:
+ *  - no multipleStatements, and the MULTI_STATEMENTS capability removed: a
+ *    text with `;` can never run as several statements;
+ *  - LOCAL_FILES removed: the server cannot ask for a client file (LOAD
+ *    DATA LOCAL);
+ *  - MULTI_RESULTS removed: a CALL that returns result sets fails (1312)
+ *    instead of streaming several;
+ *  - IGNORE_SPACE removed: the session's sql_mode is ours (session.ts);
+ *  - FOUND_ROWS kept: an UPDATE reports the rows it matched, so the write
+ *    ceiling counts every row the statement touched;
+ *  - values as the result contract wants them (read.ts): BIGINT and
+ *    DECIMAL as decimal text, dates as text, JSON as text.
+ * The password function is called here, once per connection.
+ */
+export async function connectionOptions(
+  config: NormalizedConfig,
+): Promise<Record<string, unknown>> {
+  const password = config.password !== undefined ? await config.password() : config.uriPassword;
+  return {
+    host: config.host,
+    port: config.port,
+    ...(config.user !== undefined && { user: config.user }),
+    ...(password !== undefined && { password }),
+    database: config.defaultSchema,
+    ...(config.ssl !== undefined &&
+      config.ssl !== false && { ssl: config.ssl === true ? {} : { ...config.ssl } }),
+    connectTimeout: config.pool.connectionTimeoutMs,
+    charset: 'UTF8MB4_UNICODE_CI',
+    multipleStatements: false,
+    flags: ['-MULTI_STATEMENTS', '-LOCAL_FILES', '-MULTI_RESULTS', '-IGNORE_SPACE'],
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    dateStrings: true,
+    jsonStrings: true,
+    timezone: 'Z',
+    // Each cached statement holds a server-side prepared statement; the server's
+    // max_prepared_stmt_count (16382 by default) is shared by every client.
+    maxPreparedStatements: 64,
+    connectAttributes: { program_name: config.applicationName },
+  };
+}

@@ -85,45 +85,32 @@ function createAdapter(
     config.server.limits.timeoutMs,
   );
   const password = c.password;
+  const connection = {
+    ...(c.host !== undefined && { host: c.host }),
+    ...(c.port !== undefined && { port: c.port }),
+    ...(c.database !== undefined && { database: c.database }),
+    ...(c.user !== undefined && { user: c.user }),
+    // A function: the password stays in its Secret until a connection opens.
+    ...(password !== undefined && { password: () => password.reveal() }),
+    ...(c.ssl !== undefined && { ssl: c.ssl }),
+  };
+  const common = {
+    source: source.id,
+    defaultSchema: source.defaultSchema,
+    statementTimeoutMs: timeoutMs,
+    pool: source.pool,
+    allowWrites: writesPossible(source, config),
+  };
   if (source.kind === 'mysql') {
     return createMysqlAdapter(
-      {
-        source: source.id,
-        connection: {
-          ...(c.url !== undefined && { uri: c.url.reveal() }),
-          ...(c.host !== undefined && { host: c.host }),
-          ...(c.port !== undefined && { port: c.port }),
-          ...(c.database !== undefined && { database: c.database }),
-          ...(c.user !== undefined && { user: c.user }),
-          // A function: the password stays in its Secret until a connection opens.
-          ...(password !== undefined && { password: () => password.reveal() }),
-          ...(c.ssl !== undefined && { ssl: c.ssl }),
-        },
-        defaultSchema: source.defaultSchema,
-        statementTimeoutMs: timeoutMs,
-        pool: source.pool,
-        allowWrites: writesPossible(source, config),
-      },
+      { ...common, connection: { ...connection, ...(c.url && { uri: c.url.reveal() }) } },
       { logger },
     );
   }
   return createPostgresAdapter(
     {
-      source: source.id,
-      connection: {
-        ...(c.url !== undefined && { connectionString: c.url.reveal() }),
-        ...(c.host !== undefined && { host: c.host }),
-        ...(c.port !== undefined && { port: c.port }),
-        ...(c.database !== undefined && { database: c.database }),
-        ...(c.user !== undefined && { user: c.user }),
-        // A function: the password stays in its Secret until a connection opens.
-        ...(password !== undefined && { password: () => password.reveal() }),
-        ...(c.ssl !== undefined && { ssl: c.ssl }),
-      },
-      defaultSchema: source.defaultSchema,
-      statementTimeoutMs: timeoutMs,
-      pool: source.pool,
-      allowWrites: writesPossible(source, config),
+      ...common,
+      connection: { ...connection, ...(c.url && { connectionString: c.url.reveal() }) },
     },
     { logger, ...(pg !== undefined && { pg }) },
   );

@@ -36,7 +36,12 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import { SqlwardenError } from '@sqlwarden/core';
+import {
+  databaseUnavailable,
+  OutageLog,
+  SqlwardenError,
+  writeLimitExceeded,
+} from '@sqlwarden/core';
 import {
   type AdapterLogger,
   connectionOptions,
@@ -101,7 +106,7 @@ export class MysqlAdapter implements DatabaseAdapter {
   /** Kills in flight (close waits for them). */
   readonly #kills = new Set<Promise<void>>();
   #flavor: Promise<ServerFlavor> | undefined;
-  #available = true;
+  readonly #outages: OutageLog;
   #catalog: Promise<FunctionCatalog> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -110,6 +115,7 @@ export class MysqlAdapter implements DatabaseAdapter {
     this.source = this.#config.source;
     this.#mysql = options.mysql;
     this.#logger = options.logger;
+    this.#outages = new OutageLog(this.source, options.logger);
     this.#pool = new ConnectionPool({
       open: () => this.#open(),
       max: this.#config.pool.max,
@@ -118,27 +124,6 @@ export class MysqlAdapter implements DatabaseAdapter {
       onIdleError: (error) =>
         this.#logger?.warn({ source: this.source, err: error }, 'idle database connection lost'),
     });
-  }
-
-  /**
-   * The operator hears once when the database stops answering, with the
-   * cause's errno or code (a wrong password reads differently from a
-   * refused connection), and once when it answers again; clients get
-   * DB_UNAVAILABLE.
-   */
-  #unavailable(error: unknown): void {
-    if (!this.#available) return;
-    this.#available = false;
-    this.#logger?.warn(
-      { source: this.source, err: error },
-      'the database is unavailable; calls fail with DB_UNAVAILABLE until it answers',
-    );
-  }
-
-  #answered(): void {
-    if (this.#available) return;
-    this.#available = true;
-    this.#logger?.info({ source: this.source }, 'the database answers again');
   }
 
   /** Opens one connection (handshake and authentication done). Used by the pool and by kills. */
@@ -156,7 +141,7 @@ export class MysqlAdapter implements DatabaseAdapter {
       return connection;
     } catch (error) {
       if (connection !== undefined) destroyConnection(connection);
-      this.#unavailable(error);
+      this.#outages.unavailable(error);
       throw error;
     }
   }
@@ -187,7 +172,7 @@ export class MysqlAdapter implements DatabaseAdapter {
       }
       // No connection could be opened: whatever the server answered (a refused
       // connection, 1045, 1049, even 1044), the source cannot serve.
-      throw unavailable(error);
+      throw databaseUnavailable(error);
     }
     let session = this.#sessions.get(connection);
     if (session === undefined) {
@@ -196,13 +181,13 @@ export class MysqlAdapter implements DatabaseAdapter {
     }
     try {
       const state = await session;
-      this.#answered();
+      this.#outages.answered();
       return { connection, session: state };
     } catch (error) {
       // A session we could not set up is never used: it might not be read-only.
       this.#pool.discard(connection);
-      this.#unavailable(error);
-      throw unavailable(error);
+      this.#outages.unavailable(error);
+      throw databaseUnavailable(error);
     }
   }
 
@@ -330,7 +315,7 @@ export class MysqlAdapter implements DatabaseAdapter {
     } catch (error) {
       if (stopped !== null || isConnectionError(error)) {
         discard = true;
-        if (stopped === null) this.#unavailable(error);
+        if (stopped === null) this.#outages.unavailable(error);
       }
       throw mapMysqlError(error, stopped, timeoutMs);
     } finally {
@@ -397,10 +382,7 @@ export class MysqlAdapter implements DatabaseAdapter {
       if (affectedRows > request.maxAffectedRows) {
         await text(connection, 'ROLLBACK');
         open = false;
-        throw new SqlwardenError(
-          'WRITE_LIMIT_EXCEEDED',
-          `The statement would change ${affectedRows} rows, more than the limit of ${request.maxAffectedRows}; nothing was changed. Narrow the WHERE clause.`,
-        );
+        throw writeLimitExceeded(affectedRows, request.maxAffectedRows);
       }
       if (request.dryRun) {
         await text(connection, 'ROLLBACK');
@@ -414,7 +396,7 @@ export class MysqlAdapter implements DatabaseAdapter {
     } catch (error) {
       if (stopped !== null || isConnectionError(error)) {
         discard = true;
-        if (stopped === null) this.#unavailable(error);
+        if (stopped === null) this.#outages.unavailable(error);
         if (committing && stopped === null) {
           throw new SqlwardenError(
             'DB_UNAVAILABLE',
@@ -455,7 +437,7 @@ export class MysqlAdapter implements DatabaseAdapter {
       );
     } catch (error) {
       discard = isConnectionError(error);
-      if (discard) this.#unavailable(error);
+      if (discard) this.#outages.unavailable(error);
       throw mapMysqlError(error, null, this.#config.statementTimeoutMs);
     } finally {
       if (discard) this.#pool.discard(connection);
@@ -524,11 +506,6 @@ export class MysqlAdapter implements DatabaseAdapter {
     return this.#closed;
   }
 }
-
-const unavailable = (cause: unknown) =>
-  new SqlwardenError('DB_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
-    cause,
-  });
 
 function bindValues(params: readonly unknown[]): Array<string | number | boolean | null> {
   try {

@@ -8,7 +8,7 @@
  * name), bounded and filtered. The driver error is kept as `cause` for the
  * operator log, whose serializer keeps its code, errno and SQLSTATE only.
  */
-import { SqlwardenError } from '@sqlwarden/core';
+import { databaseUnavailable, SqlwardenError } from '@sqlwarden/core';
 
 /** Why the adapter itself stopped a statement, if it did. */
 export type StopReason = 'timeout' | 'abort' | null;
@@ -110,11 +110,6 @@ export function isConnectionError(error: unknown): boolean {
   return field(error, 'fatal') === true;
 }
 
-const unavailable = (cause: unknown) =>
-  new SqlwardenError('DB_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
-    cause,
-  });
-
 export function mapMysqlError(
   error: unknown,
   stopped: StopReason,
@@ -136,7 +131,7 @@ export function mapMysqlError(
       { cause: error },
     );
   }
-  if (isConnectionError(error)) return unavailable(error);
+  if (isConnectionError(error)) return databaseUnavailable(error);
   const message = textField(error, 'sqlMessage') ?? textField(error, 'message');
   const failed = (text: string) => new SqlwardenError('QUERY_FAILED', text, { cause: error });
   switch (errno) {

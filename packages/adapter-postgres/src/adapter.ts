@@ -31,7 +31,7 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import { SqlwardenError } from '@sqlwarden/core';
+import { OutageLog, SqlwardenError, writeLimitExceeded } from '@sqlwarden/core';
 import { sendCancelRequest } from './cancel.js';
 import type {
   AdapterLogger,
@@ -72,7 +72,7 @@ export class PostgresAdapter implements DatabaseAdapter {
   readonly #config: PostgresAdapterConfig;
   readonly #pool: PgPool;
   readonly #logger: AdapterLogger | undefined;
-  #available = true;
+  readonly #outages: OutageLog;
   readonly #types = new TypeNames();
   readonly #clients = new WeakMap<PgPoolClient, ClientState>();
   #catalog: Promise<FunctionCatalog> | undefined;
@@ -83,6 +83,7 @@ export class PostgresAdapter implements DatabaseAdapter {
     this.source = config.source;
     this.#config = config;
     this.#logger = options.logger;
+    this.#outages = new OutageLog(this.source, options.logger);
     const connection = config.connection;
     this.#pool = new options.pg.Pool({
       ...(connection.connectionString !== undefined && {
@@ -106,26 +107,6 @@ export class PostgresAdapter implements DatabaseAdapter {
     });
   }
 
-  /**
-   * The operator hears once when the database stops answering, with the cause's
-   * SQLSTATE or errno (an expired password reads differently from a refused
-   * connection), and once when it answers again; clients get DB_UNAVAILABLE.
-   */
-  #unavailable(error: unknown): void {
-    if (!this.#available) return;
-    this.#available = false;
-    this.#logger?.warn(
-      { source: this.source, err: error },
-      'the database is unavailable; calls fail with DB_UNAVAILABLE until it answers',
-    );
-  }
-
-  #answered(): void {
-    if (this.#available) return;
-    this.#available = true;
-    this.#logger?.info({ source: this.source }, 'the database answers again');
-  }
-
   async #checkout(signal: AbortSignal | undefined): Promise<PgPoolClient> {
     if (this.#closed !== undefined)
       throw new SqlwardenError('DB_UNAVAILABLE', 'The source is closed.');
@@ -133,7 +114,7 @@ export class PostgresAdapter implements DatabaseAdapter {
     try {
       client = await this.#pool.connect();
     } catch (error) {
-      this.#unavailable(error);
+      this.#outages.unavailable(error);
       throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
     }
     if (signal?.aborted) {
@@ -157,10 +138,10 @@ export class PostgresAdapter implements DatabaseAdapter {
     } catch (error) {
       // A session we could not set up is never used: it might not be read-only.
       client.release(true);
-      if (isConnectionError(error)) this.#unavailable(error);
+      if (isConnectionError(error)) this.#outages.unavailable(error);
       throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
     }
-    this.#answered();
+    this.#outages.answered();
     return client;
   }
 
@@ -209,7 +190,7 @@ export class PostgresAdapter implements DatabaseAdapter {
     } catch (error) {
       if (isConnectionError(error)) {
         discard = true;
-        if (stopped === null) this.#unavailable(error);
+        if (stopped === null) this.#outages.unavailable(error);
       }
       throw mapPostgresError(error, stopped, timeoutMs);
     } finally {
@@ -365,10 +346,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       if (affectedRows > request.maxAffectedRows) {
         await client.query('ROLLBACK');
         open = false;
-        throw new SqlwardenError(
-          'WRITE_LIMIT_EXCEEDED',
-          `The statement would change ${affectedRows} rows, more than the limit of ${request.maxAffectedRows}; nothing was changed. Narrow the WHERE clause.`,
-        );
+        throw writeLimitExceeded(affectedRows, request.maxAffectedRows);
       }
       await client.query(request.dryRun ? 'ROLLBACK' : 'COMMIT');
       open = false;
@@ -383,7 +361,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       }
       if (isConnectionError(error)) {
         discard = true;
-        if (stopped === null) this.#unavailable(error);
+        if (stopped === null) this.#outages.unavailable(error);
       }
       throw mapPostgresError(error, stopped, timeoutMs);
     } finally {

@@ -6,7 +6,7 @@
  * table or column), bounded and filtered. The driver error is kept as
  * `cause` for the operator log, which serialises it without its message.
  */
-import { SqlwardenError } from '@sqlwarden/core';
+import { databaseUnavailable, SqlwardenError } from '@sqlwarden/core';
 
 /** Why the adapter itself stopped a statement, if it did. */
 export type StopReason = 'timeout' | 'abort' | null;
@@ -52,11 +52,6 @@ export function isConnectionError(error: unknown): boolean {
   return CONNECTION_MESSAGES.some((m) => message.startsWith(m));
 }
 
-const unavailable = (cause: unknown) =>
-  new SqlwardenError('DB_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
-    cause,
-  });
-
 export function mapPostgresError(
   error: unknown,
   stopped: StopReason,
@@ -84,7 +79,7 @@ export function mapPostgresError(
   if (code === '08P01') {
     return failed('The parameters do not match the statement: give one value for each $n.');
   }
-  if (isConnectionError(error)) return unavailable(error);
+  if (isConnectionError(error)) return databaseUnavailable(error);
   const message = field(error, 'message');
   switch (code) {
     case '25006':
@@ -132,7 +127,7 @@ export function mapPostgresError(
     case '3D000':
     case '28000':
     case '28P01':
-      return unavailable(error);
+      return databaseUnavailable(error);
     default:
       break;
   }
@@ -146,7 +141,7 @@ export function mapPostgresError(
         `The statement breaks a constraint${constraint ? ` (${constraint.slice(0, 63)})` : ''}.`,
       );
     }
-    if (klass === '53') return unavailable(error);
+    if (klass === '53') return databaseUnavailable(error);
     if (klass === '54')
       return failed(`The statement is too complex for the database (SQLSTATE ${code}).`);
     if (klass === '40')

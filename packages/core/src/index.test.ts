@@ -13,6 +13,7 @@ it('exports exactly the pinned public API', () => {
     'ErrorEnvelopeSchema',
     'ErrorPayloadSchema',
     'LIMIT_KEYS',
+    'OutageLog',
     'ReadResultSchema',
     'STAGES',
     'SessionContextSchema',
@@ -26,6 +27,7 @@ it('exports exactly the pinned public API', () => {
     'assertValidLimits',
     'boundMessage',
     'createToolRegistry',
+    'databaseUnavailable',
     'defineTool',
     'deny',
     'errorResult',
@@ -38,6 +40,7 @@ it('exports exactly the pinned public API', () => {
     'rowBytes',
     'successResult',
     'validateSessionContext',
+    'writeLimitExceeded',
   ]);
 });
 

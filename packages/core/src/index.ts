@@ -21,6 +21,8 @@ export type {
   WriteResult,
 } from './adapter.js';
 export { TABLE_KINDS } from './adapter.js';
+export type { OutageLogger } from './adapter-support.js';
+export { databaseUnavailable, OutageLog, writeLimitExceeded } from './adapter-support.js';
 export type { BoundaryDeps, BoundaryRequest } from './boundary.js';
 export { executeToolBoundary } from './boundary.js';
 export type { Allow, Decision, Denial, Outcome } from './decision.js';

@@ -1,0 +1,59 @@
+/**
+ * What every database adapter must say the same way, so that a client or an
+ * operator cannot tell the adapters apart by their words: the unavailable
+ * database, the write over its ceiling, and the operator's outage log.
+ */
+import { SqlwardenError } from './errors.js';
+
+/** A lost or refused connection, whatever the driver said (its error stays the cause, never sent). */
+export function databaseUnavailable(cause: unknown): SqlwardenError {
+  return new SqlwardenError('DB_UNAVAILABLE', 'The database is unavailable; try again shortly.', {
+    cause,
+  });
+}
+
+/** A write that changed more rows than its ceiling; the adapter has rolled it back. */
+export function writeLimitExceeded(affectedRows: number, limit: number): SqlwardenError {
+  return new SqlwardenError(
+    'WRITE_LIMIT_EXCEEDED',
+    `The statement would change ${affectedRows} rows, more than the limit of ${limit}; nothing was changed. Narrow the WHERE clause.`,
+  );
+}
+
+/** What the outage log writes to: a structural subset of pino. */
+export interface OutageLogger {
+  info(object: Record<string, unknown>, message: string): void;
+  warn(object: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * The operator hears once when a source's database stops answering, with the
+ * cause (its SQLSTATE or errno: an expired password reads differently from a
+ * refused connection), and once when it answers again. Clients get
+ * DB_UNAVAILABLE on every call in between.
+ */
+export class OutageLog {
+  #available = true;
+  readonly #source: string;
+  readonly #logger: OutageLogger | undefined;
+
+  constructor(source: string, logger: OutageLogger | undefined) {
+    this.#source = source;
+    this.#logger = logger;
+  }
+
+  unavailable(error: unknown): void {
+    if (!this.#available) return;
+    this.#available = false;
+    this.#logger?.warn(
+      { source: this.#source, err: error },
+      'the database is unavailable; calls fail with DB_UNAVAILABLE until it answers',
+    );
+  }
+
+  answered(): void {
+    if (this.#available) return;
+    this.#available = true;
+    this.#logger?.info({ source: this.#source }, 'the database answers again');
+  }
+}

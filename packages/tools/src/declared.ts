@@ -23,9 +23,15 @@ import { type AnyTool, defineTool, ReadResultSchema } from '@sqlwarden/core';
 import { bindNamedParameters, checkRead, checkWrite } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { WriteOutputSchema } from './execute-write.js';
-import { MAX_SQL_LENGTH } from './query-read.js';
 import type { SourceDirectory } from './sources.js';
-import { authorizeStatement, runRead, runWrite, sourceLimits } from './statement.js';
+import {
+  authorizeStatement,
+  DryRunArgument,
+  MAX_SQL_LENGTH,
+  runRead,
+  runWrite,
+  sourceLimits,
+} from './statement.js';
 
 export type DeclaredParameter =
   | {
@@ -157,10 +163,7 @@ export function declareTool(
     shape[name] = parameterSchema(parameter);
   }
   if (spec.kind === 'write') {
-    shape[DRY_RUN] = z
-      .boolean()
-      .optional()
-      .describe('Count the rows it would change, then roll back (default false).');
+    shape[DRY_RUN] = DryRunArgument;
   }
   const values = (input: Record<string, unknown>) => order.map((name) => input[name] ?? null);
   const tool = defineTool({

@@ -14,9 +14,15 @@
  */
 import { type AnyTool, defineTool } from '@sqlwarden/core';
 import { z } from 'zod';
-import { MAX_SQL_LENGTH, Param } from './query-read.js';
 import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
-import { authorizeStatement, runWrite, sourceLimits } from './statement.js';
+import {
+  authorizeStatement,
+  DryRunArgument,
+  MAX_SQL_LENGTH,
+  ParamsArgument,
+  runWrite,
+  sourceLimits,
+} from './statement.js';
 
 export const WriteOutputSchema = z.strictObject({
   affectedRows: z.number().int().nonnegative(),
@@ -38,15 +44,8 @@ export function executeWriteTool(directory: SourceDirectory): AnyTool {
         .min(1)
         .max(MAX_SQL_LENGTH)
         .describe('One INSERT, UPDATE or DELETE, without a trailing semicolon.'),
-      params: z
-        .array(Param)
-        .max(100)
-        .optional()
-        .describe("Values for the statement's parameters, in order."),
-      dryRun: z
-        .boolean()
-        .optional()
-        .describe('Count the rows it would change, then roll back (default false).'),
+      params: ParamsArgument,
+      dryRun: DryRunArgument,
     }),
     outputSchema: WriteOutputSchema,
     requires: (input) => {

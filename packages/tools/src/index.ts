@@ -13,11 +13,18 @@ export { DescribeTableOutputSchema, describeTableTool } from './describe-table.j
 export { executeWriteTool, WriteOutputSchema } from './execute-write.js';
 export { formatRows, formatTable, formatTables } from './format.js';
 export { ListTablesOutputSchema, listTablesTool, MAX_LISTED_TABLES } from './list-tables.js';
-export { MAX_SQL_LENGTH, Param, queryReadTool } from './query-read.js';
+export { queryReadTool } from './query-read.js';
 export type { GuardState, SourceBinding, SourceDirectory } from './sources.js';
 export { createSourceDirectory, resolveSource, SourceId, servedSchemas } from './sources.js';
 export type { AuthorizedStatement, StatementMode } from './statement.js';
-export { authorizeStatement, runRead, runWrite, sourceLimits } from './statement.js';
+export {
+  authorizeStatement,
+  MAX_SQL_LENGTH,
+  Param,
+  runRead,
+  runWrite,
+  sourceLimits,
+} from './statement.js';
 
 /** The reference read tools: list_tables, describe_table, query_read. */
 export function createReadTools(directory: SourceDirectory): AnyTool[] {

@@ -11,13 +11,13 @@
 import { type AnyTool, defineTool, ReadResultSchema } from '@sqlwarden/core';
 import { z } from 'zod';
 import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
-import { authorizeStatement, runRead, sourceLimits } from './statement.js';
-
-const Primitive = z.union([z.string().max(65_536), z.number(), z.boolean(), z.null()]);
-export const Param = z.union([Primitive, z.array(Primitive).max(10_000)]);
-
-/** The longest statement the tool accepts (the guard's own default). */
-export const MAX_SQL_LENGTH = 100_000;
+import {
+  authorizeStatement,
+  MAX_SQL_LENGTH,
+  ParamsArgument,
+  runRead,
+  sourceLimits,
+} from './statement.js';
 
 export function queryReadTool(directory: SourceDirectory): AnyTool {
   return defineTool({
@@ -33,11 +33,7 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
         .min(1)
         .max(MAX_SQL_LENGTH)
         .describe('One read-only statement, without a trailing semicolon.'),
-      params: z
-        .array(Param)
-        .max(100)
-        .optional()
-        .describe("Values for the statement's parameters, in order."),
+      params: ParamsArgument,
       maxRows: z
         .number()
         .int()

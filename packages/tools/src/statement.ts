@@ -26,10 +26,31 @@ import {
 } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
 import { type CheckedAnalysis, fingerprint } from '@sqlwarden/sql-guard';
+import { z } from 'zod';
 import { formatRows } from './format.js';
 import type { SourceBinding } from './sources.js';
 
 export type StatementMode = 'read' | 'write';
+
+/** The longest statement a tool accepts (the guard's own default). */
+export const MAX_SQL_LENGTH = 100_000;
+
+const Primitive = z.union([z.string().max(65_536), z.number(), z.boolean(), z.null()]);
+/** One bound value: a primitive, or a list of them (a PostgreSQL array). */
+export const Param = z.union([Primitive, z.array(Primitive).max(10_000)]);
+
+/** The `params` argument of the SQL tools. */
+export const ParamsArgument = z
+  .array(Param)
+  .max(100)
+  .optional()
+  .describe("Values for the statement's parameters, in order.");
+
+/** The `dryRun` argument of every write tool. */
+export const DryRunArgument = z
+  .boolean()
+  .optional()
+  .describe('Count the rows it would change, then roll back (default false).');
 
 export interface AuthorizedStatement {
   readonly ok: true;

@@ -13,8 +13,8 @@ import { Capture, postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadTools } from './index.js';
-import { MAX_SQL_LENGTH } from './query-read.js';
 import { createSourceDirectory, type GuardState, type SourceBinding } from './sources.js';
+import { MAX_SQL_LENGTH } from './statement.js';
 
 // The tools through the real boundary, the real capability policy and the
 // real PostgreSQL adapter, against the machine's PostgreSQL.

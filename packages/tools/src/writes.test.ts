@@ -13,8 +13,8 @@ import { Capture, createTestSchema, postgresTestUrl, type TestSchema } from '@sq
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeclaredToolSpec, declareTool } from './declared.js';
 import { executeWriteTool } from './execute-write.js';
-import { MAX_SQL_LENGTH } from './query-read.js';
 import { createSourceDirectory, type SourceBinding } from './sources.js';
+import { MAX_SQL_LENGTH } from './statement.js';
 
 // execute_write and declared tools through the real boundary, the real
 // capability policy and the real PostgreSQL adapter: every layer that must

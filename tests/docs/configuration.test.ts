@@ -109,6 +109,8 @@ describe('docs/configuration.md', () => {
         SHOP_DATABASE_URL: 'postgres://sqlwarden_reader:example-password@db.internal/shop',
         WAREHOUSE_PASSWORD: 'example-password',
         WAREHOUSE_CA_PEM: '-----BEGIN CERTIFICATE-----',
+        WAREHOUSE_CLIENT_CERT: '-----BEGIN CERTIFICATE-----',
+        WAREHOUSE_CLIENT_KEY: '-----BEGIN PRIVATE KEY-----',
       },
       envFile: false,
     });

@@ -19,7 +19,9 @@ import {
   type ConfigResult,
   createMcpServer,
   createRuntime,
+  kindOfUrl,
   loadConfigFile,
+  supportedSchemes,
   VERSION,
   validateConfig,
 } from '@sqlwarden/runtime';
@@ -44,6 +46,8 @@ Options:
                     SQLWARDEN_DSN, which keeps a password out of the process list)
   --allow PATTERNS  the tables the local principal may read, comma-separated
   --demo            the embedded demo database (no database to install)
+  --principal ID    the principal this session runs as (or SQLWARDEN_PRINCIPAL;
+                    default: transports.stdio.principal, or the only one)
   --dotenv FILE     read variables from FILE too (default: ./.env when present)
   --help            this text
   --version         the version
@@ -111,6 +115,14 @@ async function main(): Promise<number> {
         '',
         USAGE,
       ]);
+    const kind = kindOfUrl(dsn);
+    if (kind === undefined) {
+      // Only the scheme is shown: the rest of the URL may hold a password.
+      const scheme = /^([A-Za-z][A-Za-z0-9+.-]{0,20}):/.exec(dsn)?.[1];
+      return fail([
+        `sqlwarden-stdio: ${values.dsn !== undefined ? '--dsn' : 'SQLWARDEN_DSN'}: ${scheme === undefined ? 'not a URL' : `the scheme ${scheme}:// is not supported`}; use one of ${supportedSchemes()}`,
+      ]);
+    }
     const patterns = (values.allow ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -124,7 +136,7 @@ async function main(): Promise<number> {
       );
     }
     result = validateConfig(
-      dsnConfig(dsn, patterns),
+      dsnConfig(kind, patterns),
       loadEnvironment({ env: { ...process.env, SQLWARDEN_DSN: dsn }, envFile: false }),
     );
   }
@@ -137,13 +149,22 @@ async function main(): Promise<number> {
   }
   const { config } = result;
   if (levelFromEnv === undefined) logger.level = config.logging.level;
-  const principal = config.stdioPrincipal;
-  if (principal === undefined) {
+  const chosen = values.principal ?? base.get('SQLWARDEN_PRINCIPAL');
+  const principal = chosen ?? config.stdioPrincipal;
+  const known = Object.keys(config.principals);
+  if (principal === undefined || !known.includes(principal)) {
     await demo?.stop();
-    return fail([
-      'sqlwarden-stdio: the configuration has problems:',
-      '  - transports.stdio.principal: name the principal a stdio session runs as',
-    ]);
+    const from = values.principal !== undefined ? '--principal' : 'SQLWARDEN_PRINCIPAL';
+    return fail(
+      chosen === undefined
+        ? [
+            'sqlwarden-stdio: the configuration has problems:',
+            `  - transports.stdio.principal: name the principal a stdio session runs as (or pass --principal); principals: ${known.join(', ')}`,
+          ]
+        : [
+            `sqlwarden-stdio: ${from}: ${shownId(chosen)} is not a principal of this configuration; principals: ${known.join(', ')}`,
+          ],
+    );
   }
 
   let runtime: Awaited<ReturnType<typeof createRuntime>>;
@@ -196,6 +217,12 @@ async function main(): Promise<number> {
   return -1; // keep running
 }
 
+/** A principal id as the operator typed it, safe to print. */
+function shownId(id: string): string {
+  const clean = id.replace(/[^\w.-]/g, '?');
+  return clean.length > 64 ? `${clean.slice(0, 63)}…` : clean;
+}
+
 function parse() {
   return parseArgs({
     options: {
@@ -203,6 +230,7 @@ function parse() {
       dsn: { type: 'string' },
       allow: { type: 'string' },
       demo: { type: 'boolean' },
+      principal: { type: 'string' },
       dotenv: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },

@@ -3,20 +3,23 @@
  * objects and go through the same validation as a file; the URL is read
  * from a variable (${SQLWARDEN_DSN}), as a file would.
  */
+import type { UrlKind } from '@sqlwarden/runtime';
+
 const READ_TOOLS = ['tool:list_tables', 'tool:describe_table', 'tool:query_read'];
 
 /**
- * `--dsn URL --allow 'shop.*,sales.orders'`: one read-only source (PostgreSQL
- * for postgres:// or postgresql://, MySQL/MariaDB for mysql:// or
- * mariadb://); the local principal reads exactly those tables. Unqualified
- * names resolve to the first pattern's schema.
+ * `--dsn URL --allow 'shop.*,sales.orders'`: one read-only source of the
+ * URL's kind (PostgreSQL for postgres:// or postgresql://, MySQL/MariaDB for
+ * mysql:// or mariadb://; the caller has checked the scheme); the local
+ * principal reads exactly those tables. Unqualified names resolve to the
+ * first pattern's schema.
  */
-export function dsnConfig(dsn: string, patterns: readonly string[]): Record<string, unknown> {
+export function dsnConfig(kind: UrlKind, patterns: readonly string[]): Record<string, unknown> {
   const first = patterns[0] ?? '';
   return {
     sources: {
       main: {
-        kind: /^(mysql|mariadb):/i.test(dsn) ? 'mysql' : 'postgres',
+        kind,
         url: '${SQLWARDEN_DSN}',
         defaultSchema: first.includes('.') ? first.slice(0, first.indexOf('.')) : 'public',
         tables: [...patterns],

@@ -96,6 +96,36 @@ transports: { stdio: { principal: p } }
     expect(run.stderr).toContain('cannot read');
   });
 
+  it('a URL whose scheme is not served exits 2 with the supported schemes, and no password', async () => {
+    for (const [args, env, from] of [
+      [['--dsn', 'mssql://sa:hunter2@db.example/x', '--allow', 'dbo.*'], {}, '--dsn'],
+      [['--allow', 'dbo.*'], { SQLWARDEN_DSN: 'foo://u:hunter2@db/x' }, 'SQLWARDEN_DSN'],
+    ] as const) {
+      const run = await runCli([...args], { env: { ...env } });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `${from}: the scheme \\w+:// is not supported; use one of postgres://, postgresql://, mysql://, mariadb://`,
+        ),
+      );
+      expect(run.stderr).not.toContain('hunter2');
+      expect(run.stderr).not.toMatch(NO_STACK);
+    }
+  });
+
+  it('a URL with a driver option exits 2, naming the parameter', async () => {
+    const run = await runCli([
+      '--dsn',
+      'mysql://root@127.0.0.1:3306/test?multipleStatements=true',
+      '--allow',
+      'test.*',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      'sources.main.url: the query parameter multipleStatements is not allowed',
+    );
+  });
+
   it('a database that cannot be reached at start-up is reported without the password', async () => {
     const run = await runCli(['--dsn', 'postgres://app@127.0.0.1:1/app', '--allow', 'public.*'], {
       env: { PGPASSWORD: 'hunter2-secret' },
@@ -229,6 +259,41 @@ ${extra}`,
     } finally {
       await server.close();
     }
+  });
+
+  it('--principal and SQLWARDEN_PRINCIPAL choose the principal, over the config', async () => {
+    const file = config('vera');
+    const toolsOf = async (args: string[], env: Record<string, string> = {}) => {
+      const server = await startServer(['--config', file, ...args], {
+        E2E_DATABASE_URL: postgresTestUrl(),
+        ...env,
+      });
+      try {
+        return (await server.client.listTools()).tools.map((t) => t.name).sort();
+      } finally {
+        await server.close();
+      }
+    };
+    expect(await toolsOf([])).toEqual(['list_tables']);
+    expect(await toolsOf(['--principal', 'ann'])).toEqual(['list_tables', 'query_read']);
+    expect(await toolsOf([], { SQLWARDEN_PRINCIPAL: 'ann' })).toEqual([
+      'list_tables',
+      'query_read',
+    ]);
+    // The flag wins over the variable.
+    expect(await toolsOf(['--principal', 'vera'], { SQLWARDEN_PRINCIPAL: 'ann' })).toEqual([
+      'list_tables',
+    ]);
+  });
+
+  it('an unknown --principal exits 2 and lists the principals', async () => {
+    const run = await runCli(['--config', config('vera'), '--principal', 'mallory'], {
+      env: { E2E_DATABASE_URL: postgresTestUrl() },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--principal: mallory is not a principal of this configuration; principals: vera, ann',
+    );
   });
 
   it('takes the log level from the config, and SQLWARDEN_LOG_LEVEL over it', async () => {

@@ -65,6 +65,7 @@ import { killQuery } from './kill.js';
 import { ConnectionPool, destroyConnection } from './pool.js';
 import { BoundedRead, geometryAsBytes, hasGeometry, toBindValue } from './read.js';
 import { flavorOf, type ServerFlavor, sessionSetup, setTimeoutStatement } from './session.js';
+import { assertServerIdentity } from './tls.js';
 
 /** How long past its time limit a statement may run before the adapter kills it itself. */
 const DEADLINE_SLACK_MS = 250;
@@ -138,6 +139,7 @@ export class MysqlAdapter implements DatabaseAdapter {
       await new Promise<void>((resolve, reject) =>
         opened.connect((error) => (error ? reject(error) : resolve())),
       );
+      assertServerIdentity(this.#config, connection);
       return connection;
     } catch (error) {
       if (connection !== undefined) destroyConnection(connection);

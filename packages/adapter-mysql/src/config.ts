@@ -26,7 +26,20 @@ export interface MysqlConnectionOptions {
   readonly database?: string;
   /** A function keeps the secret out of the config object: it is called each time a connection opens. */
   readonly password?: () => string | Promise<string>;
-  readonly ssl?: boolean | { readonly rejectUnauthorized?: boolean; readonly ca?: string };
+  /** TLS: `true` verifies the certificate and the host name. */
+  readonly ssl?: boolean | TlsOptions;
+}
+
+/** TLS settings (libpq's sslmode, in parts), as adapter-postgres takes them too. */
+export interface TlsOptions {
+  /** Verify the certificate chain (default true; false is `sslmode=require`: encryption only). */
+  readonly rejectUnauthorized?: boolean;
+  /** Verify that the certificate names the host (default true; false is `sslmode=verify-ca`). */
+  readonly verifyHostname?: boolean;
+  /** PEM texts: the CA, and a client certificate with its key. */
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 export interface MysqlPoolOptions {
@@ -118,7 +131,7 @@ export interface MysqlConnection extends EventEmitter {
   /** Sends COM_QUIT, then closes. */
   end(callback?: (error: unknown) => void): void;
   /** The socket. Destroying it stops a server blocked writing a result (KILL QUERY does not). */
-  readonly stream?: { destroy(): void };
+  readonly stream?: { destroy(): void; getPeerCertificate?(detailed?: boolean): unknown };
 }
 
 export interface MysqlModule {
@@ -138,10 +151,7 @@ export interface NormalizedConfig {
   /** A password written in the URI (percent-decoded), if any. */
   readonly uriPassword: string | undefined;
   readonly password: (() => string | Promise<string>) | undefined;
-  readonly ssl:
-    | boolean
-    | { readonly rejectUnauthorized?: boolean; readonly ca?: string }
-    | undefined;
+  readonly ssl: boolean | TlsOptions | undefined;
   readonly pool: {
     readonly max: number;
     readonly idleTimeoutMs: number;
@@ -256,8 +266,7 @@ export async function connectionOptions(
     ...(config.user !== undefined && { user: config.user }),
     ...(password !== undefined && { password }),
     database: config.defaultSchema,
-    ...(config.ssl !== undefined &&
-      config.ssl !== false && { ssl: config.ssl === true ? {} : { ...config.ssl } }),
+    ...(config.ssl !== undefined && config.ssl !== false && { ssl: mysqlSslOption(config.ssl) }),
     connectTimeout: config.pool.connectionTimeoutMs,
     charset: 'UTF8MB4_UNICODE_CI',
     multipleStatements: false,
@@ -272,5 +281,22 @@ export async function connectionOptions(
     // max_prepared_stmt_count (16382 by default) is shared by every client.
     maxPreparedStatements: 64,
     connectAttributes: { program_name: config.applicationName },
+  };
+}
+
+/**
+ * mysql2's `ssl` option. mysql2 checks the host name only when told to
+ * (`verifyIdentity`); `true` here means what it means for PostgreSQL: the
+ * chain and the host name are verified.
+ */
+export function mysqlSslOption(ssl: true | TlsOptions): Record<string, unknown> {
+  const options: TlsOptions = ssl === true ? {} : ssl;
+  const rejectUnauthorized = options.rejectUnauthorized !== false;
+  return {
+    ...(options.ca !== undefined && { ca: options.ca }),
+    ...(options.cert !== undefined && { cert: options.cert }),
+    ...(options.key !== undefined && { key: options.key }),
+    rejectUnauthorized,
+    verifyIdentity: rejectUnauthorized && options.verifyHostname !== false,
   };
 }

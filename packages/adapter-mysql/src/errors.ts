@@ -8,7 +8,7 @@
  * name), bounded and filtered. The driver error is kept as `cause` for the
  * operator log, whose serializer keeps its code, errno and SQLSTATE only.
  */
-import { databaseUnavailable, SqlwardenError } from '@sqlwarden/core';
+import { databaseUnavailable, isTlsFailure, SqlwardenError } from '@sqlwarden/core';
 
 /** Why the adapter itself stopped a statement, if it did. */
 export type StopReason = 'timeout' | 'abort' | null;
@@ -101,6 +101,7 @@ function constraintName(message: string | undefined): string | undefined {
 }
 
 export function isConnectionError(error: unknown): boolean {
+  if (isTlsFailure(error)) return true;
   const code = textField(error, 'code');
   if (code !== undefined && NETWORK_CODES.has(code)) return true;
   const errno = errnoOf(error);

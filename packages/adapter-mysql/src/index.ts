@@ -13,6 +13,7 @@ export type {
   MysqlConnectionOptions,
   MysqlModule,
   MysqlPoolOptions,
+  TlsOptions,
 } from './config.js';
 export { mapMysqlError } from './errors.js';
 export type { ServerFlavor } from './session.js';

@@ -33,12 +33,13 @@ import type {
 } from '@sqlwarden/core';
 import { OutageLog, SqlwardenError, writeLimitExceeded } from '@sqlwarden/core';
 import { sendCancelRequest } from './cancel.js';
-import type {
-  AdapterLogger,
-  PgModule,
-  PgPool,
-  PgPoolClient,
-  PostgresAdapterConfig,
+import {
+  type AdapterLogger,
+  type PgModule,
+  type PgPool,
+  type PgPoolClient,
+  type PostgresAdapterConfig,
+  pgSslOption,
 } from './config.js';
 import { isConnectionError, mapPostgresError, type StopReason } from './errors.js';
 import { describeTable, functionCatalog, listTables, privilegeReport } from './introspect.js';
@@ -94,7 +95,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       ...(connection.user !== undefined && { user: connection.user }),
       ...(connection.database !== undefined && { database: connection.database }),
       ...(connection.password !== undefined && { password: connection.password }),
-      ...(connection.ssl !== undefined && { ssl: connection.ssl }),
+      ...(connection.ssl !== undefined && { ssl: pgSslOption(connection.ssl) }),
       application_name: config.applicationName ?? 'sqlwarden',
       max: config.pool?.max ?? 10,
       idleTimeoutMillis: config.pool?.idleTimeoutMs ?? 30_000,

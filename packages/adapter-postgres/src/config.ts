@@ -14,7 +14,32 @@ export interface PostgresConnectionOptions {
   readonly database?: string;
   /** A function keeps the secret out of the config object: it is called when a connection opens. */
   readonly password?: string | (() => string | Promise<string>);
-  readonly ssl?: boolean | { readonly rejectUnauthorized?: boolean; readonly ca?: string };
+  /** TLS: `true` verifies the certificate and the host name (Node's defaults). */
+  readonly ssl?: boolean | TlsOptions;
+}
+
+/** TLS settings both adapters take (libpq's sslmode, in parts). */
+export interface TlsOptions {
+  /** Verify the certificate chain (default true; false is `sslmode=require`: encryption only). */
+  readonly rejectUnauthorized?: boolean;
+  /** Verify that the certificate names the host (default true; false is `sslmode=verify-ca`). */
+  readonly verifyHostname?: boolean;
+  /** PEM texts: the CA, and a client certificate with its key. */
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** The `ssl` option of node-postgres (it passes the object to `tls.connect`). */
+export function pgSslOption(ssl: boolean | TlsOptions | undefined): boolean | object | undefined {
+  if (ssl === undefined || typeof ssl === 'boolean') return ssl;
+  const { verifyHostname, ...options } = ssl;
+  return {
+    ...options,
+    rejectUnauthorized: ssl.rejectUnauthorized !== false,
+    // verify-ca: the chain is verified, the host name is not.
+    ...(verifyHostname === false && { checkServerIdentity: () => undefined }),
+  };
 }
 
 export interface PostgresPoolOptions {

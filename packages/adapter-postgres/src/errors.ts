@@ -6,7 +6,7 @@
  * table or column), bounded and filtered. The driver error is kept as
  * `cause` for the operator log, which serialises it without its message.
  */
-import { databaseUnavailable, SqlwardenError } from '@sqlwarden/core';
+import { databaseUnavailable, isTlsFailure, SqlwardenError } from '@sqlwarden/core';
 
 /** Why the adapter itself stopped a statement, if it did. */
 export type StopReason = 'timeout' | 'abort' | null;
@@ -45,6 +45,7 @@ function quotedName(message: string | undefined): string | undefined {
 }
 
 export function isConnectionError(error: unknown): boolean {
+  if (isTlsFailure(error)) return true;
   const code = field(error, 'code');
   if (code !== undefined && NETWORK_CODES.has(code)) return true;
   if (code !== undefined && /^(08|57P0[1-4])/.test(code)) return true;

@@ -13,6 +13,7 @@ export type {
   PostgresAdapterConfig,
   PostgresConnectionOptions,
   PostgresPoolOptions,
+  TlsOptions,
 } from './config.js';
 export { mapPostgresError } from './errors.js';
 export { quoteIdent, sessionSetup } from './session.js';

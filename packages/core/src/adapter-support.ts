@@ -12,6 +12,27 @@ export function databaseUnavailable(cause: unknown): SqlwardenError {
   });
 }
 
+/**
+ * A TLS handshake that failed: a certificate that could not be verified, a
+ * host name it does not name, a server without TLS. Node's TLS and OpenSSL
+ * codes, and node-postgres's message for a server that refused TLS. The
+ * source cannot be reached as configured: DB_UNAVAILABLE, never INTERNAL.
+ */
+export function isTlsFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED|SELF_SIGNED_CERT|HOSTNAME_MISMATCH|HANDSHAKE_)/.test(
+      code,
+    )
+  ) {
+    return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return message === 'The server does not support SSL connections';
+}
+
 /** A write that changed more rows than its ceiling; the adapter has rolled it back. */
 export function writeLimitExceeded(affectedRows: number, limit: number): SqlwardenError {
   return new SqlwardenError(

@@ -34,6 +34,7 @@ it('exports exactly the pinned public API', () => {
     'executeToolBoundary',
     'isErrorCode',
     'isRetryable',
+    'isTlsFailure',
     'isToolName',
     'normalizeError',
     'resolveLimits',

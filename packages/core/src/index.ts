@@ -22,7 +22,12 @@ export type {
 } from './adapter.js';
 export { TABLE_KINDS } from './adapter.js';
 export type { OutageLogger } from './adapter-support.js';
-export { databaseUnavailable, OutageLog, writeLimitExceeded } from './adapter-support.js';
+export {
+  databaseUnavailable,
+  isTlsFailure,
+  OutageLog,
+  writeLimitExceeded,
+} from './adapter-support.js';
 export type { BoundaryDeps, BoundaryRequest } from './boundary.js';
 export { executeToolBoundary } from './boundary.js';
 export type { Allow, Decision, Denial, Outcome } from './decision.js';

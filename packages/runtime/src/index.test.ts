@@ -12,8 +12,10 @@ it('exports exactly the pinned public API', () => {
     'createMcpServer',
     'createRuntime',
     'describeTool',
+    'kindOfUrl',
     'loadConfigFile',
     'parseConfig',
+    'supportedSchemes',
     'validateConfig',
     'visibleTools',
   ]);

@@ -16,6 +16,8 @@ export {
 } from './config/load.js';
 export type { ParsedConfig, RawConfig } from './config/schema.js';
 export { ConfigSchema } from './config/schema.js';
+export type { UrlKind } from './config/url.js';
+export { kindOfUrl, supportedSchemes } from './config/url.js';
 export { createMcpServer, describeTool, VERSION, visibleTools } from './mcp.js';
 export type { Runtime, RuntimeOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';

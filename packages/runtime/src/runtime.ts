@@ -46,6 +46,7 @@ import {
 } from '@sqlwarden/tools';
 import type { Logger } from 'pino';
 import type { NormalizedConfig, NormalizedSource } from './config/load.js';
+import { isLoopbackHost } from './config/url.js';
 
 export interface RuntimeOptions {
   readonly config: NormalizedConfig;
@@ -237,6 +238,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     }),
   );
 
+  warnAboutPlainText(config, logger);
   const directory = createSourceDirectory(
     sources.map((s) => s.binding),
     config.server.defaultSource,
@@ -309,6 +311,33 @@ function toolsOf(config: NormalizedConfig, directory: SourceDirectory): AnyTool[
   }
   if (problems.length > 0) throw new ConfigError('the declared tools have problems', problems);
   return tools;
+}
+
+/**
+ * A source on another machine without TLS: its credentials and every row
+ * cross the network in clear text. Said once at start-up, naming the source
+ * and its host (never the URL). node-postgres turns TLS on from PGSSLMODE
+ * when the configuration says nothing; that counts as configured.
+ */
+function warnAboutPlainText(config: NormalizedConfig, logger: Logger) {
+  for (const source of config.sources) {
+    const { ssl, hostName } = source.connection;
+    if (ssl !== undefined && ssl !== false) continue;
+    if (isLoopbackHost(hostName)) continue;
+    const pgEnv = process.env.PGSSLMODE;
+    if (
+      ssl === undefined &&
+      source.kind === 'postgres' &&
+      pgEnv !== undefined &&
+      pgEnv !== 'disable'
+    ) {
+      continue;
+    }
+    logger.warn(
+      { source: source.id, host: hostName },
+      'TLS is off for a database on another host: its password and every row cross the network in clear text; add ?sslmode=verify-full to the URL or ssl: true (docs/configuration.md#tls)',
+    );
+  }
 }
 
 /** Writes configured but held off by another layer: said once at start-up, so nobody wonders. */

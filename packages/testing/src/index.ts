@@ -71,6 +71,7 @@ export async function createTestSchema(
   };
 }
 
+export { createTestCertificates, type TestCertificates } from './certificates.js';
 export {
   CONFORMANCE_JSON,
   CONFORMANCE_TEXT,
@@ -83,4 +84,14 @@ export {
   TYPE_COLUMNS,
   type TypeColumn,
 } from './conformance.js';
-export { createThrowawayPostgres, type ThrowawayPostgres } from './postgres-cluster.js';
+export {
+  createThrowawayMariadb,
+  type ThrowawayMariadb,
+  type ThrowawayMariadbOptions,
+} from './mariadb-server.js';
+export { freePort } from './ports.js';
+export {
+  createThrowawayPostgres,
+  type ThrowawayPostgres,
+  type ThrowawayPostgresOptions,
+} from './postgres-cluster.js';

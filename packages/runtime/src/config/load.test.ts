@@ -147,6 +147,100 @@ quotas:
     ]);
   });
 
+  it('reports schema problems and cross-check problems in the same run', () => {
+    const text = `
+sources:
+  main:
+    kind: postgres
+    url: \${DATABASE_URL}
+    tables: [public.*]
+    pool: { max: 0 }
+  other:
+    kind: postgres
+    url: \${DATABASE_URL}
+    tables: [sales.*]
+roles:
+  analyst: [tool:query_read, read:main:public.*, read:other:hr.*, read:ghost:x.*]
+principals:
+  local:
+    roles: [analyst, missing]
+    readOnly: maybe
+transports:
+  stdio: { principal: nobody }
+`;
+    expect(problemsOf(text)).toEqual([
+      expect.stringMatching(/^sources\.main\.pool\.max: /),
+      expect.stringMatching(/^principals\.local\.readOnly: /),
+      // Cross-checks on what the schema accepted; nothing said twice about main or local.
+      expect.stringMatching(
+        /^roles\.analyst\[2\]: "read:other:hr\.\*" can never apply: source other does not serve hr\.\*/,
+      ),
+      'roles.analyst[3]: "read:ghost:x.*" names source ghost, which is not configured',
+      'transports.stdio.principal: nobody is not defined under principals',
+    ]);
+  });
+
+  it('refuses a URL whose scheme sqlwarden does not serve, or of another kind', () => {
+    expect(problemsOf(MINIMAL, { DATABASE_URL: 'mssql://sa:pw@db/x' })).toEqual([
+      'sources.main.url: has the scheme mssql://, which sqlwarden does not serve; a postgres source takes postgres:// or postgresql:// (sqlwarden serves postgres://, postgresql://, mysql://, mariadb://)',
+    ]);
+    expect(problemsOf(MINIMAL, { DATABASE_URL: 'mysql://app@db/shop' })).toEqual([
+      expect.stringMatching(/^sources\.main\.url: is a mysql URL/),
+    ]);
+  });
+
+  it('takes TLS from the URL, and from ssl, and refuses both at once', () => {
+    const configOf = (text: string, url: string) => {
+      const result = parseConfig(text, env({ DATABASE_URL: url }));
+      if (!result.ok) throw new Error(result.problems.join('\n'));
+      return result.config.sources[0]?.connection;
+    };
+    const fromUrl = configOf(MINIMAL, 'postgres://app:pw@db.example/shop?sslmode=verify-ca');
+    expect(fromUrl?.ssl).toEqual({ rejectUnauthorized: true, verifyHostname: false });
+    // The driver gets the URL without its query string.
+    expect(fromUrl?.url?.reveal()).toBe('postgres://app:pw@db.example/shop');
+    expect(fromUrl?.hostName).toBe('db.example');
+    const withSsl = (ssl: string) =>
+      MINIMAL.replace('tables: [public.*]', `tables: [public.*]\n    ssl: ${ssl}`);
+    expect(configOf(withSsl('true'), 'postgres://app@db/shop')?.ssl).toEqual({
+      rejectUnauthorized: true,
+      verifyHostname: true,
+    });
+    expect(configOf(withSsl('{ mode: require }'), 'postgres://app@db/shop')?.ssl).toEqual({
+      rejectUnauthorized: false,
+      verifyHostname: false,
+    });
+    expect(configOf(withSsl('{ mode: verify-ca }'), 'postgres://app@db/shop')?.ssl).toEqual({
+      rejectUnauthorized: true,
+      verifyHostname: false,
+    });
+    expect(
+      problemsOf(withSsl('true'), { DATABASE_URL: 'postgres://app@db/shop?sslmode=require' }),
+    ).toEqual(['sources.main: give TLS either in the URL (sslmode) or in ssl, not both']);
+    expect(
+      problemsOf(withSsl('{ rejectUnauthorized: false }'), {
+        DATABASE_URL: 'postgres://app@db/shop',
+      }),
+    ).toEqual([expect.stringMatching(/^sources\.main\.ssl: /)]);
+    expect(
+      problemsOf(withSsl('{ cert: CERT, key: PLAINKEY }'), {
+        DATABASE_URL: 'postgres://app@db/shop',
+      }),
+    ).toEqual([
+      'sources.main.ssl.key: write it as ${VARIABLE} and set the variable; private keys never go in the file',
+    ]);
+  });
+
+  it('refuses driver options in a URL', () => {
+    expect(
+      problemsOf(MINIMAL.replace('kind: postgres', 'kind: mysql').replace(/public/g, 'shop'), {
+        DATABASE_URL: 'mysql://app@db/shop?multipleStatements=true',
+      }),
+    ).toEqual([
+      'sources.main.url: the query parameter multipleStatements is not allowed; a URL may only carry TLS settings (sslmode, sslrootcert, sslcert, sslkey, ssl)',
+    ]);
+  });
+
   it('reports a malformed table pattern and a wrong type with their keys', () => {
     expect(problemsOf(MINIMAL.replace('[public.*]', '["*.orders", 42]'))).toEqual([
       expect.stringMatching(/^sources\.main\.tables\[0\]: must be schema\.table or schema\.\*/),

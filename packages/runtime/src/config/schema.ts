@@ -74,9 +74,22 @@ const SourceSchema = z.strictObject({
   ssl: z
     .union([
       z.boolean(),
-      z.strictObject({ rejectUnauthorized: z.boolean().optional(), ca: z.string().optional() }),
+      z.strictObject({
+        mode: z
+          .enum(['require', 'verify-ca', 'verify-full'])
+          .optional()
+          .describe(
+            'What TLS verifies: require (encryption only), verify-ca (the certificate chain), verify-full (chain and host name; the default).',
+          ),
+        ca: z.string().optional().describe('The CA certificate as PEM text, e.g. ${PG_CA_PEM}.'),
+        cert: z.string().optional().describe('A client certificate as PEM text.'),
+        key: z.string().optional().describe("The client certificate's key as PEM text: ${VAR}."),
+      }),
     ])
-    .optional(),
+    .optional()
+    .describe(
+      'TLS to the database: true (verify-full), false (off), or an object. A URL may carry sslmode instead.',
+    ),
   defaultSchema: z
     .string()
     .min(1)

@@ -1,0 +1,333 @@
+/**
+ * The cross-checks that a schema cannot express: the secrets rule, source
+ * URLs (scheme, TLS), references between sections, grants that can never
+ * apply, limits that would raise a limit, the writes switch. Each problem
+ * names its key. `broken` holds the entries the schema already refused
+ * (`sources.main`, `roles.analyst`...): a reference to one of them is not
+ * reported again as missing, so one mistake reads as one problem.
+ */
+import { DEFAULT_LIMITS, type ExecutionLimits } from '@sqlwarden/core';
+import { type Environment, parseCapability, Secret } from '@sqlwarden/security';
+import type { ParsedConfig, SourceConfig } from './schema.js';
+import { parseSourceUrl, type SourceTls, tlsFromMode } from './url.js';
+
+/** The built-in tools (the runtime registers them; execute_write only where writes can happen). */
+export const KNOWN_TOOLS = [
+  'list_tables',
+  'describe_table',
+  'query_read',
+  'execute_write',
+] as const;
+
+/** The environment switch every write needs, on top of the configuration. */
+export const WRITES_SWITCH = 'SQLWARDEN_ALLOW_WRITES';
+
+/** A source's connection, checked: the URL without its TLS parameters, TLS as the adapters take it. */
+export interface SourceConnection {
+  readonly url?: Secret;
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+  readonly user?: string;
+  readonly password?: Secret;
+  /** TLS: undefined when the configuration says nothing (the driver's default: off). */
+  readonly ssl?: SourceTls;
+  /** The host the source connects to, for the plain-text warning ('' for the driver's default). */
+  readonly hostName: string;
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The `ssl` key as the adapters take it. */
+function tlsOfConfig(
+  ssl: NonNullable<SourceConfig['ssl']>,
+  key: string,
+  problems: string[],
+): SourceTls {
+  if (ssl === true) return tlsFromMode('verify-full');
+  if (ssl === false) return false;
+  if ((ssl.cert === undefined) !== (ssl.key === undefined)) {
+    problems.push(`${key}: a client certificate needs both cert and key`);
+  }
+  return tlsFromMode(ssl.mode ?? 'verify-full', {
+    ...(ssl.ca !== undefined && { ca: ssl.ca }),
+    ...(ssl.cert !== undefined && { cert: ssl.cert }),
+    ...(ssl.key !== undefined && { key: ssl.key }),
+  });
+}
+
+/**
+ * The secrets rule and the connection of every source: a password (or a URL
+ * holding one, or a TLS key) only from the environment; url or host, not
+ * both; the URL's scheme matching the source's kind; TLS from the URL or
+ * from `ssl`, not both.
+ */
+export function checkSources(
+  config: ParsedConfig,
+  fromEnv: ReadonlySet<string>,
+  problems: string[],
+): Map<string, SourceConnection> {
+  const connections = new Map<string, SourceConnection>();
+  for (const [id, source] of Object.entries(config.sources)) {
+    const at = `sources.${id}`;
+    if (source.password !== undefined && !fromEnv.has(`${at}.password`)) {
+      problems.push(
+        `${at}.password: write it as \${VARIABLE} and set the variable; passwords never go in the file`,
+      );
+    }
+    if (
+      typeof source.ssl === 'object' &&
+      source.ssl.key !== undefined &&
+      !fromEnv.has(`${at}.ssl.key`)
+    ) {
+      problems.push(
+        `${at}.ssl.key: write it as \${VARIABLE} and set the variable; private keys never go in the file`,
+      );
+    }
+    if (source.url === undefined && source.host === undefined) {
+      problems.push(`${at}: give url, or host (with port, database, user as needed)`);
+    }
+    if (
+      source.url !== undefined &&
+      (source.host !== undefined || source.port !== undefined || source.database !== undefined)
+    ) {
+      problems.push(`${at}: give either url or host/port/database, not both`);
+    }
+    let ssl = source.ssl === undefined ? undefined : tlsOfConfig(source.ssl, `${at}.ssl`, problems);
+    let url: Secret | undefined;
+    let hostName = source.host ?? '';
+    if (source.url !== undefined) {
+      if (hasPassword(source.url) && !fromEnv.has(`${at}.url`)) {
+        problems.push(
+          `${at}.url: holds a password; put the whole URL in an environment variable (url: \${DATABASE_URL})`,
+        );
+      }
+      const parsed = parseSourceUrl(source.url, source.kind, `${at}.url`);
+      if (!parsed.ok) {
+        problems.push(...parsed.problems);
+      } else {
+        if (parsed.tls !== undefined && source.ssl !== undefined) {
+          problems.push(`${at}: give TLS either in the URL (sslmode) or in ssl, not both`);
+        }
+        ssl = parsed.tls ?? ssl;
+        url = new Secret(`${at}.url`, parsed.url);
+        hostName = parsed.host;
+      }
+    }
+    connections.set(id, {
+      ...(url !== undefined && { url }),
+      ...(source.host !== undefined && { host: source.host }),
+      ...(source.port !== undefined && { port: source.port }),
+      ...(source.database !== undefined && { database: source.database }),
+      ...(source.user !== undefined && { user: source.user }),
+      ...(source.password !== undefined && {
+        password: new Secret(`${at}.password`, source.password),
+      }),
+      ...(ssl !== undefined && { ssl }),
+      hostName,
+    });
+  }
+  return connections;
+}
+
+/** Whether a grant's schema.table part can ever match a table the source serves. */
+function overlaps(patterns: readonly string[], schema: string, table: string): boolean {
+  return patterns.some((pattern) => {
+    const dot = pattern.indexOf('.');
+    const pSchema = pattern.slice(0, dot);
+    const pTable = pattern.slice(dot + 1);
+    const schemaOk = schema === '*' || pSchema === schema;
+    const tableOk = table === '*' || pTable === '*' || pTable === table;
+    return schemaOk && tableOk;
+  });
+}
+
+function checkGrants(
+  key: string,
+  grants: readonly string[],
+  config: ParsedConfig,
+  broken: ReadonlySet<string>,
+  problems: string[],
+) {
+  grants.forEach((grant, i) => {
+    const parsed = parseCapability(grant);
+    if (!parsed.ok) {
+      problems.push(`${key}[${i}]: "${grant}" ${parsed.problem}`);
+      return;
+    }
+    const { action, segments } = parsed.capability;
+    if (action === 'tool') return;
+    const [source = '*', schema = '*', table = '*'] = segments;
+    if (source === '*' || broken.has(`sources.${source}`)) return;
+    const configured = config.sources[source];
+    if (configured === undefined) {
+      problems.push(`${key}[${i}]: "${grant}" names source ${source}, which is not configured`);
+      return;
+    }
+    if (!overlaps(configured.tables, schema, table)) {
+      problems.push(
+        `${key}[${i}]: "${grant}" can never apply: source ${source} does not serve ${schema}.${table} (its tables: ${configured.tables.join(', ')})`,
+      );
+    }
+  });
+}
+
+/** The database a MySQL source connects to, from `database` or the URL's path. */
+export function mysqlDatabase(source: SourceConfig): string | undefined {
+  if (source.database !== undefined) return source.database;
+  if (source.url === undefined) return undefined;
+  try {
+    const path = decodeURIComponent(new URL(source.url).pathname.slice(1));
+    return path === '' ? undefined : path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a name is defined in a section, or was there but refused by the schema. */
+function defined(
+  section: Readonly<Record<string, unknown>> | undefined,
+  prefix: string,
+  name: string,
+  broken: ReadonlySet<string>,
+): boolean {
+  return (section !== undefined && Object.hasOwn(section, name)) || broken.has(`${prefix}.${name}`);
+}
+
+export function checkReferences(
+  config: ParsedConfig,
+  broken: ReadonlySet<string>,
+  problems: string[],
+) {
+  const roles = config.roles ?? {};
+  for (const [name, grants] of Object.entries(roles))
+    checkGrants(`roles.${name}`, grants, config, broken, problems);
+  for (const [id, principal] of Object.entries(config.principals)) {
+    (principal.roles ?? []).forEach((role, i) => {
+      if (!defined(roles, 'roles', role, broken))
+        problems.push(`principals.${id}.roles[${i}]: role ${role} is not defined under roles`);
+    });
+    checkGrants(
+      `principals.${id}.capabilities`,
+      principal.capabilities ?? [],
+      config,
+      broken,
+      problems,
+    );
+  }
+  const stdio = config.transports?.stdio?.principal;
+  if (stdio !== undefined && !defined(config.principals, 'principals', stdio, broken)) {
+    problems.push(`transports.stdio.principal: ${stdio} is not defined under principals`);
+  }
+  const defaultSource = config.server?.defaultSource;
+  if (defaultSource !== undefined && !defined(config.sources, 'sources', defaultSource, broken)) {
+    problems.push(`server.defaultSource: ${defaultSource} is not defined under sources`);
+  }
+  const toolNames = [...KNOWN_TOOLS, ...Object.keys(config.tools ?? {})];
+  for (const tool of Object.keys(config.quotas?.tools ?? {})) {
+    if (!toolNames.includes(tool) && !broken.has(`tools.${tool}`)) {
+      problems.push(
+        `quotas.tools.${tool}: there is no tool of that name (tools: ${toolNames.join(', ')})`,
+      );
+    }
+  }
+  for (const [name, tool] of Object.entries(config.tools ?? {})) {
+    if ((KNOWN_TOOLS as readonly string[]).includes(name)) {
+      problems.push(`tools.${name}: the name of a built-in tool; choose another`);
+    }
+    const source = config.sources[tool.source];
+    if (source === undefined) {
+      if (!broken.has(`sources.${tool.source}`))
+        problems.push(`tools.${name}.source: ${tool.source} is not defined under sources`);
+    } else if (tool.kind === 'write' && (source.writable ?? []).length === 0) {
+      problems.push(
+        `tools.${name}.kind: a write tool needs writable tables on source ${tool.source} (sources.${tool.source}.writable)`,
+      );
+    }
+    for (const [param, spec] of Object.entries(tool.parameters ?? {})) {
+      const at = `tools.${name}.parameters.${param}`;
+      if (spec.type === 'string' && spec.pattern !== undefined) {
+        try {
+          new RegExp(spec.pattern, 'u');
+        } catch {
+          problems.push(`${at}.pattern: not a valid regular expression`);
+        }
+      }
+      if (
+        (spec.type === 'integer' || spec.type === 'number') &&
+        spec.minimum !== undefined &&
+        spec.maximum !== undefined &&
+        spec.minimum > spec.maximum
+      ) {
+        problems.push(`${at}: minimum is above maximum`);
+      }
+      if (spec.default !== undefined && spec.optional === true) {
+        problems.push(`${at}: give a default or optional, not both`);
+      }
+    }
+  }
+  for (const [id, source] of Object.entries(config.sources)) {
+    (source.writable ?? []).forEach((pattern, i) => {
+      const dot = pattern.indexOf('.');
+      const schema = pattern.slice(0, dot);
+      const table = pattern.slice(dot + 1);
+      const served = source.tables.some((t) => {
+        const tDot = t.indexOf('.');
+        return (
+          t.slice(0, tDot) === schema && (t.slice(tDot + 1) === '*' || t.slice(tDot + 1) === table)
+        );
+      });
+      if (!served) {
+        problems.push(
+          `sources.${id}.writable[${i}]: ${pattern} is not among the tables the source serves (sources.${id}.tables)`,
+        );
+      }
+    });
+    if (
+      source.kind === 'mysql' &&
+      source.defaultSchema === undefined &&
+      mysqlDatabase(source) === undefined
+    ) {
+      problems.push(
+        `sources.${id}: name the database (in the URL, database, or defaultSchema); MySQL resolves unqualified tables there`,
+      );
+    }
+  }
+}
+
+export function checkWritesSwitch(env: Environment, problems: string[]): boolean {
+  const value = env.get(WRITES_SWITCH);
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  problems.push(`${WRITES_SWITCH}: must be true or false (it is "${value.slice(0, 20)}")`);
+  return false;
+}
+
+export function serverLimits(config: ParsedConfig): ExecutionLimits {
+  const limits = config.server?.limits ?? {};
+  return {
+    maxRows: limits.maxRows ?? DEFAULT_LIMITS.maxRows,
+    maxBytes: limits.maxBytes ?? DEFAULT_LIMITS.maxBytes,
+    timeoutMs: limits.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+    maxAffectedRows: limits.maxAffectedRows ?? DEFAULT_LIMITS.maxAffectedRows,
+  };
+}
+
+export function checkLimits(config: ParsedConfig, server: ExecutionLimits, problems: string[]) {
+  for (const [id, source] of Object.entries(config.sources)) {
+    for (const key of ['maxRows', 'maxBytes', 'timeoutMs', 'maxAffectedRows'] as const) {
+      const value = source.limits?.[key];
+      if (value !== undefined && value > server[key]) {
+        problems.push(
+          `sources.${id}.limits.${key}: ${value} is above server.limits.${key} (${server[key]}); a source can only lower a limit`,
+        );
+      }
+    }
+  }
+}

@@ -393,6 +393,45 @@ describe('limits', () => {
   });
 });
 
+describe('memory bounded per value (the frame gate)', () => {
+  it('answers the rows that fit when later rows pass maxBytes', async () => {
+    const result = await read("SELECT REPEAT('y', 100000) AS v FROM seq_1_to_200", [], {
+      maxBytes: 1_048_576,
+    });
+    expect(result).toMatchObject({ truncated: true, truncatedReason: 'maxBytes' });
+    expect(result.rowCount).toBe(10);
+    expect((await read('SELECT 1 AS ok')).rows).toEqual([[1]]);
+  });
+
+  it('never reads a row wider than what the call may receive, however it is split in packets', async () => {
+    // 30 values of 16 MB: a 480 MB row, sent as a chain of 16 MiB packets.
+    const wide = Array.from({ length: 30 }, (_, i) => `REPEAT('x', 16000000) AS c${i}`).join(', ');
+    const marker = 'wide_row_marker';
+    const result = await read(`SELECT 1 AS ${marker}, ${wide}`, [], {
+      maxBytes: 1_048_576,
+      timeoutMs: 30_000,
+    });
+    expect(result).toMatchObject({ rowCount: 0, truncated: true, truncatedReason: 'maxBytes' });
+    expect(result.columns).toHaveLength(31);
+    expect(await eventually(async () => (await db.running(marker)) === 0)).toBe(true);
+    expect((await read('SELECT 2 AS ok')).rows).toEqual([[2]]);
+  }, 60_000);
+
+  it('keeps the rows before a row too wide, and stops there', async () => {
+    const result = await read(
+      "SELECT seq AS n, IF(seq = 3, REPEAT('z', 5000000), 'small') AS v FROM seq_1_to_5 ORDER BY seq",
+      [],
+      { maxBytes: 1_048_576 },
+    );
+    // seq is a BIGINT UNSIGNED: decimal text (the value contract).
+    expect(result.rows).toEqual([
+      ['1', 'small'],
+      ['2', 'small'],
+    ]);
+    expect(result).toMatchObject({ truncated: true, truncatedReason: 'maxBytes' });
+  });
+});
+
 describe('time limits and cancellation', () => {
   const HEAVY =
     'SELECT COUNT(*) AS heavy_marker_TAG FROM seq_1_to_100000 a, seq_1_to_100000 b WHERE a.seq <> b.seq';

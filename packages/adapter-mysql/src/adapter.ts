@@ -38,6 +38,9 @@ import type {
 } from '@sqlwarden/core';
 import {
   databaseUnavailable,
+  type FrameProtocol,
+  type GatedStream,
+  installFrameGate,
   OutageLog,
   SqlwardenError,
   writeLimitExceeded,
@@ -89,6 +92,36 @@ interface Sink {
 /** How a streamed statement ended: all of it, or stopped by the sink (the connection is paused mid-result). */
 type StreamEnd = 'complete' | 'stopped';
 
+/** Lets the frame gate end the streamed statement it stopped (set by `stream` while it runs). */
+interface StreamControl {
+  stop?: (error: Error | undefined) => void;
+}
+
+/**
+ * MySQL's framing: a 3-byte little-endian payload length and a sequence
+ * number. A payload of 0xFFFFFF bytes continues in the next packet.
+ */
+const MYSQL_FRAMES: FrameProtocol = {
+  headerLength: 4,
+  bodyLength: (header) => header.readUIntLE(0, 3),
+};
+const MAX_PACKET_PAYLOAD = 0xffffff;
+/**
+ * The largest logical packet a connection takes outside a bounded read
+ * (session set-up, catalog queries, writes): their rows are small; a larger
+ * one means something is wrong, and the connection is stopped.
+ */
+const IDLE_PACKET_LIMIT = 64 * 1024 * 1024;
+
+/** The frame gate's view of one connection. */
+interface WireState {
+  /** The bounded read running on the connection, asked about each packet. */
+  read: BoundedRead | undefined;
+  /** The statement being streamed, which a stop ends. */
+  control: StreamControl | undefined;
+  stopped(): boolean;
+}
+
 export interface MysqlAdapterOptions {
   readonly config: MysqlAdapterConfig;
   /** The `mysql2` module (default: the peer dependency). */
@@ -104,6 +137,7 @@ export class MysqlAdapter implements DatabaseAdapter {
   readonly #logger: AdapterLogger | undefined;
   readonly #pool: ConnectionPool;
   readonly #sessions = new WeakMap<MysqlConnection, Promise<SessionState>>();
+  readonly #wire = new WeakMap<MysqlConnection, WireState>();
   /** Kills in flight (close waits for them). */
   readonly #kills = new Set<Promise<void>>();
   #flavor: Promise<ServerFlavor> | undefined;
@@ -140,12 +174,43 @@ export class MysqlAdapter implements DatabaseAdapter {
         opened.connect((error) => (error ? reject(error) : resolve())),
       );
       assertServerIdentity(this.#config, connection);
+      this.#gate(connection);
       return connection;
     } catch (error) {
       if (connection !== undefined) destroyConnection(connection);
       this.#outages.unavailable(error);
       throw error;
     }
+  }
+
+  /**
+   * The frame gate (core's wire.ts) on a connection that just finished its
+   * handshake (TLS included: the stream is then the TLS socket): no packet
+   * is parsed past what the running call may receive.
+   */
+  #gate(connection: MysqlConnection) {
+    const state: WireState = { read: undefined, control: undefined, stopped: () => false };
+    const stream = connection.stream as GatedStream | undefined;
+    if (stream !== undefined && typeof stream.listeners === 'function') {
+      // The length of the logical packet being read (a chain of full packets, then the rest).
+      let chained = 0;
+      state.stopped = installFrameGate(stream, MYSQL_FRAMES, {
+        admit: (_header, length) => {
+          const logical = chained + length;
+          chained = length === MAX_PACKET_PAYLOAD ? logical : 0;
+          return state.read !== undefined
+            ? state.read.admit(logical)
+            : logical <= IDLE_PACKET_LIMIT;
+        },
+        onStop: (error) => {
+          state.read?.stop();
+          if (state.control?.stop !== undefined) state.control.stop(error);
+          else if (error !== undefined)
+            this.#logger?.warn({ source: this.source, err: error }, 'a connection was stopped');
+        },
+      });
+    }
+    this.#wire.set(connection, state);
   }
 
   /** A connection with its session set up, or DB_UNAVAILABLE / QUERY_CANCELLED. */
@@ -277,6 +342,7 @@ export class MysqlAdapter implements DatabaseAdapter {
     const values = bindValues(request.params);
     const timeoutMs = Math.min(request.limits.timeoutMs, this.#config.statementTimeoutMs);
     const { connection, session } = await this.#checkout(request.signal);
+    const wire = this.#wire.get(connection);
     let discard = false;
     let stopped: StopReason = null;
     try {
@@ -285,21 +351,40 @@ export class MysqlAdapter implements DatabaseAdapter {
         maxRows: request.limits.maxRows,
         maxBytes: request.limits.maxBytes,
       });
-      const end = await this.#supervise({
-        connection,
-        signal: request.signal,
-        timeoutMs,
-        onStop: (reason) => {
-          stopped = reason;
-          discard = true;
-        },
-        work: () =>
-          stream(connection, request.sql, values, {
-            fields: (fields) => read.fields(fields),
-            row: (row) => read.row(row),
-            header: () => {},
-          }),
-      });
+      const control: StreamControl = {};
+      if (wire !== undefined) {
+        wire.read = read;
+        wire.control = control;
+      }
+      let end: StreamEnd;
+      try {
+        end = await this.#supervise({
+          connection,
+          signal: request.signal,
+          timeoutMs,
+          onStop: (reason) => {
+            stopped = reason;
+            discard = true;
+          },
+          work: () =>
+            stream(
+              connection,
+              request.sql,
+              values,
+              {
+                fields: (fields) => read.fields(fields),
+                row: (row) => read.row(row),
+                header: () => {},
+              },
+              control,
+            ),
+        });
+      } finally {
+        if (wire !== undefined) {
+          wire.read = undefined;
+          wire.control = undefined;
+        }
+      }
       if (end === 'stopped') {
         // A limit was reached mid-result: the rest of the result must never reach
         // the next caller. The socket goes first (a server blocked writing rows ends
@@ -315,13 +400,17 @@ export class MysqlAdapter implements DatabaseAdapter {
       }
       return read.result();
     } catch (error) {
-      if (stopped !== null || isConnectionError(error)) {
+      if (wire?.stopped() === true) {
+        // The gate stopped the connection under a failing parser: this call fails, alone.
+        discard = true;
+        void this.#kill(connection.threadId);
+      } else if (stopped !== null || isConnectionError(error)) {
         discard = true;
         if (stopped === null) this.#outages.unavailable(error);
       }
       throw mapMysqlError(error, stopped, timeoutMs);
     } finally {
-      if (discard) this.#pool.discard(connection);
+      if (discard || wire?.stopped() === true) this.#pool.discard(connection);
       else this.#pool.release(connection);
     }
   }
@@ -530,6 +619,7 @@ function stream(
   sql: string,
   values: readonly unknown[],
   sink: Sink,
+  control?: StreamControl,
 ): Promise<StreamEnd> {
   return new Promise<StreamEnd>((resolve, reject) => {
     let settled = false;
@@ -539,6 +629,12 @@ function stream(
       connection.removeListener('error', onConnectionError);
       finish();
     };
+    if (control !== undefined) {
+      // The frame gate stopped the transfer: the rows kept so far are the answer,
+      // or the parser failed under it and the call fails.
+      control.stop = (error) =>
+        settle(() => (error === undefined ? resolve('stopped') : reject(error)));
+    }
     const onConnectionError = (error: unknown) => settle(() => reject(error));
     connection.on('error', onConnectionError);
     let command: ReturnType<MysqlConnection['execute']>;

@@ -134,6 +134,7 @@ const mariadb: ConformanceTarget = {
   },
 
   // 10^10 pairs from MariaDB's sequence engine: minutes of work, no sleep function.
+  wideText: (length) => `repeat('x', ${length})`,
   heavyQuery: (marker) =>
     `SELECT COUNT(*) AS ${marker} FROM seq_1_to_100000 a, seq_1_to_100000 b WHERE a.seq <> b.seq`,
 

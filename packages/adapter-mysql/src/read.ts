@@ -8,7 +8,8 @@
  * mapped values), ends the read. MySQL has no portal to suspend and
  * mysql2 no cursor to close, so the caller then stops the transfer itself
  * (adapter.ts: pause, destroy the socket, KILL QUERY). Nothing past the
- * limit is kept, so memory stays flat whatever the table's size.
+ * limit is kept, so memory stays flat whatever the table's size, and a
+ * row too wide to fit is never parsed at all (`admit`, the frame gate).
  *
  * Values (mysql2 options set in config.ts: supportBigNumbers +
  * bigNumberStrings, dateStrings, jsonStrings):
@@ -29,7 +30,12 @@
  *  - GEOMETRY: `\x` + hex of the server's bytes (SRID + WKB);
  *  - everything else (CHAR, VARCHAR, TEXT, ENUM, SET, UUID...): the text.
  */
-import { type ReadResult, rowBytes, type TruncationReason } from '@sqlwarden/core';
+import {
+  FRAME_SLACK_BYTES,
+  type ReadResult,
+  rowBytes,
+  type TruncationReason,
+} from '@sqlwarden/core';
 import type { MysqlField } from './config.js';
 
 /** mysql2 / protocol column type codes (include/mysql_com.h `enum_field_types`). */
@@ -321,6 +327,26 @@ export class BoundedRead {
     this.resultSet = true;
     this.#columns = fields.map((field) => ({ name: field.name, type: typeName(field) }));
     this.#convert = fields.map(converterFor);
+  }
+
+  /**
+   * Whether a packet of the result whose payload is `length` bytes (a row
+   * longer than 16 MiB comes as a chain of packets: the length so far) may
+   * be parsed, from its length alone: the frame gate (core's wire.ts) asks
+   * before mysql2 buffers it. A row's binary form is larger than its JSON
+   * by at most its framing (a null bitmap, length prefixes, fixed-width
+   * numbers shorter as text): FRAME_SLACK_BYTES covers MySQL's 4096 columns.
+   * Rows admitted but not parsed yet are not in the budget: a refusal is
+   * always right. False ends the read; `stop()` then says why.
+   */
+  admit(length: number): boolean {
+    if (this.#reason === 'maxBytes') return false;
+    return length <= this.#limits.maxBytes - this.#bytes + FRAME_SLACK_BYTES;
+  }
+
+  /** The frame gate stopped the transfer: the read ends with the rows kept. */
+  stop(): void {
+    this.#reason ??= this.#rows.length >= this.#limits.maxRows ? 'maxRows' : 'maxBytes';
   }
 
   /** Takes one row (mysql2's array, mapped in place); false when the read must stop here. */

@@ -230,6 +230,68 @@ describe('limits', () => {
   });
 });
 
+describe('memory bounded per value (the frame gate)', () => {
+  it('answers the rows that fit when later rows pass maxBytes, not a timeout', async () => {
+    // 200 rows of 100 kB: about 10 fit in 1 MiB; the rest must not be read.
+    const result = await read("SELECT repeat('y', 100000) AS v FROM generate_series(1, 200)");
+    expect(result).toMatchObject({ truncated: true, truncatedReason: 'maxBytes' });
+    expect(result.rowCount).toBe(10);
+    expect(Buffer.byteLength(JSON.stringify(result.rows))).toBeLessThanOrEqual(LIMITS.maxBytes);
+    expect((await read('SELECT 1 AS ok')).rows).toEqual([[1]]);
+  });
+
+  it('never reads a value wider than what the call may receive', async () => {
+    const result = await read("SELECT repeat('x', 100000000) AS big");
+    expect(result).toMatchObject({
+      rowCount: 0,
+      truncated: true,
+      truncatedReason: 'maxBytes',
+      columns: [{ name: 'big', type: 'text' }],
+    });
+    expect((await read('SELECT 2 AS ok')).rows).toEqual([[2]]);
+  });
+
+  it('keeps the rows before a row too wide, and stops there', async () => {
+    const result = await read(
+      "SELECT n, CASE WHEN n = 3 THEN repeat('z', 20000000) ELSE 'small' END AS v FROM generate_series(1, 5) n ORDER BY n",
+    );
+    expect(result.rows).toEqual([
+      [1, 'small'],
+      [2, 'small'],
+    ]);
+    expect(result).toMatchObject({ truncated: true, truncatedReason: 'maxBytes' });
+  });
+
+  it('turns a value past what the driver can hold into INTERNAL for that call, and goes on', async () => {
+    // Admitted (maxBytes is 1 GiB), then too long for a JavaScript string: the
+    // driver throws in its socket handler, which would end the process.
+    const patient = newAdapter({ timeoutMs: 60_000 });
+    try {
+      const error = await patient
+        .read({
+          sql: "SELECT repeat('x', 540000000) AS big",
+          params: [],
+          limits: { ...LIMITS, maxBytes: 1_073_741_824, timeoutMs: 60_000 },
+          signal: signal(),
+        })
+        .then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+      expect(SqlwardenError.is(error) && error.code).toBe('INTERNAL');
+      const next = await patient.read({
+        sql: 'SELECT 3 AS ok',
+        params: [],
+        limits: LIMITS,
+        signal: signal(),
+      });
+      expect(next.rows).toEqual([[3]]);
+    } finally {
+      await patient.close();
+    }
+  }, 60_000);
+});
+
 describe('time limits and cancellation', () => {
   const HEAVY = 'SELECT count(*) FROM generate_series(1, 500000000) AS heavy_marker_TAG';
 

@@ -31,7 +31,14 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import { OutageLog, SqlwardenError, writeLimitExceeded } from '@sqlwarden/core';
+import {
+  FRAME_SLACK_BYTES,
+  type FrameProtocol,
+  installFrameGate,
+  OutageLog,
+  SqlwardenError,
+  writeLimitExceeded,
+} from '@sqlwarden/core';
 import { sendCancelRequest } from './cancel.js';
 import {
   type AdapterLogger,
@@ -43,7 +50,7 @@ import {
 } from './config.js';
 import { isConnectionError, mapPostgresError, type StopReason } from './errors.js';
 import { describeTable, functionCatalog, listTables, privilegeReport } from './introspect.js';
-import { BoundedRead, toReadResult, toWireValue } from './read.js';
+import { BoundedRead, type ReadOutcome, toReadResult, toWireValue } from './read.js';
 import { sessionSetup } from './session.js';
 import { TypeNames } from './types.js';
 
@@ -51,13 +58,33 @@ import { TypeNames } from './types.js';
 const DEADLINE_SLACK_MS = 250;
 /** How long a cancelled statement may take to stop before its socket is closed. */
 const CANCEL_GRACE_MS = 2000;
-/** Rows past the byte budget still streaming: cancel once this much was dropped. */
-const OVERFLOW_CANCEL_BYTES = 8 * 1024 * 1024;
+/**
+ * The largest message a connection takes outside a bounded read (catalog
+ * queries, writes, session set-up): their results are small; a larger one
+ * means something is wrong, and the connection is stopped.
+ */
+const IDLE_MESSAGE_LIMIT = 64 * 1024 * 1024;
+/** Every message type a PostgreSQL server sends (protocol 3.0, "Message Formats"). */
+const BACKEND_TYPES = new Set([...'123ACDEGHIKNRSTVWZcdnstv'].map((c) => c.charCodeAt(0)));
+const DATA_ROW = 'D'.charCodeAt(0);
+
+/** PostgreSQL's framing: a type byte and a 4-byte length that counts itself. */
+const PG_FRAMES: FrameProtocol = {
+  headerLength: 5,
+  bodyLength(header) {
+    const length = header.readInt32BE(1);
+    return BACKEND_TYPES.has(header[0] as number) && length >= 4 ? length - 4 : undefined;
+  },
+};
 
 interface ClientState {
   /** The statement_timeout the session has now. */
   timeoutMs: number;
   setup: Promise<void>;
+  /** The bounded read running on the connection, which the frame gate asks about each row. */
+  read: BoundedRead | undefined;
+  /** Whether the frame gate stopped the connection (it is then never reused). */
+  stopped(): boolean;
 }
 
 export interface PostgresAdapterOptions {
@@ -124,6 +151,7 @@ export class PostgresAdapter implements DatabaseAdapter {
     }
     let state = this.#clients.get(client);
     if (state === undefined) {
+      state = this.#track(client);
       const setup = client.query(
         sessionSetup({
           statementTimeoutMs: this.#config.statementTimeoutMs,
@@ -131,8 +159,7 @@ export class PostgresAdapter implements DatabaseAdapter {
           applicationName: this.#config.applicationName ?? 'sqlwarden',
         }),
       ) as Promise<unknown>;
-      state = { timeoutMs: this.#config.statementTimeoutMs, setup: setup.then(() => undefined) };
-      this.#clients.set(client, state);
+      state.setup = setup.then(() => undefined);
     }
     try {
       await state.setup;
@@ -146,6 +173,43 @@ export class PostgresAdapter implements DatabaseAdapter {
     return client;
   }
 
+  /**
+   * A connection seen for the first time: an error listener for its life (a
+   * server that goes away sends a FATAL message to an idle connection too;
+   * node-postgres emits it as an 'error' event, which without a listener ends
+   * the process), and the frame gate on its socket (core's wire.ts).
+   */
+  #track(client: PgPoolClient): ClientState {
+    client.on('error', () => {
+      // The call in flight gets the error through its query; an idle
+      // connection is dropped by the pool. Nothing else to do here.
+    });
+    let stopped: () => boolean = () => false;
+    const state: ClientState = {
+      timeoutMs: this.#config.statementTimeoutMs,
+      setup: Promise.resolve(),
+      read: undefined,
+      stopped: () => stopped(),
+    };
+    const stream = client.connection?.stream;
+    if (stream !== undefined) {
+      stopped = installFrameGate(stream, PG_FRAMES, {
+        admit: (header, bodyLength) => {
+          const read = state.read;
+          if (read !== undefined && header[0] === DATA_ROW) return read.admit(bodyLength);
+          return bodyLength <= IDLE_MESSAGE_LIMIT + (read === undefined ? 0 : FRAME_SLACK_BYTES);
+        },
+        onStop: (error) => {
+          if (state.read !== undefined) state.read.finish(error);
+          else if (error !== undefined)
+            this.#logger?.warn({ source: this.source, err: error }, 'a connection was stopped');
+        },
+      });
+    }
+    this.#clients.set(client, state);
+    return state;
+  }
+
   async read(request: ReadRequest): Promise<ReadResult> {
     let values: Array<string | null>;
     try {
@@ -155,6 +219,7 @@ export class PostgresAdapter implements DatabaseAdapter {
     }
     const timeoutMs = Math.min(request.limits.timeoutMs, this.#config.statementTimeoutMs);
     const client = await this.#checkout(request.signal);
+    const state = this.#clients.get(client);
     let discard = false;
     let stopped: StopReason = null;
     try {
@@ -169,26 +234,35 @@ export class PostgresAdapter implements DatabaseAdapter {
         discard = true;
         void this.#cancel(client);
       };
-      read.onOverflow = (dropped) => {
-        // The byte budget is spent and rows keep streaming: stop the transfer.
-        if (dropped > OVERFLOW_CANCEL_BYTES) {
-          discard = true;
-          void this.#cancel(client);
-        }
-      };
-      const outcome = await this.#supervise(
-        () => {
-          client.query(read);
-          return read.done;
-        },
-        request.signal,
-        timeoutMs,
-        stop,
-      );
-      const oids = outcome.fields.map((f) => f.dataTypeID);
-      await this.#types.resolve(client, oids);
+      if (state !== undefined) state.read = read;
+      let outcome: ReadOutcome;
+      try {
+        outcome = await this.#supervise(
+          () => {
+            client.query(read);
+            return read.done;
+          },
+          request.signal,
+          timeoutMs,
+          stop,
+        );
+      } finally {
+        if (state !== undefined) state.read = undefined;
+      }
+      if (state?.stopped() === true) {
+        // The gate stopped the transfer mid-result: the connection's parser
+        // stands mid-message, so it goes, and the server stops computing.
+        discard = true;
+        void this.#cancel(client);
+      } else {
+        await this.#types.resolve(
+          client,
+          outcome.fields.map((f) => f.dataTypeID),
+        );
+      }
       return toReadResult(outcome, (oid) => this.#types.name(oid));
     } catch (error) {
+      if (state?.stopped() === true) discard = true;
       if (isConnectionError(error)) {
         discard = true;
         if (stopped === null) this.#outages.unavailable(error);

@@ -4,6 +4,7 @@
  * pass their own module of the same shape).
  */
 import type { EventEmitter } from 'node:events';
+import type { GatedStream } from '@sqlwarden/core';
 
 export interface PostgresConnectionOptions {
   /** A libpq-style URL (postgres://user@host:port/db). Its password, if any, should come from the environment. */
@@ -114,6 +115,8 @@ export interface PgPoolClient extends EventEmitter {
   release(destroy?: boolean | Error): void;
   readonly processID?: number | null;
   readonly secretKey?: number | null;
+  /** node-postgres's Connection: its socket carries the frame gate (core's wire.ts). */
+  readonly connection?: { readonly stream: GatedStream };
 }
 
 export interface PgPool extends EventEmitter {

@@ -127,6 +127,7 @@ const postgres: ConformanceTarget = {
   },
 
   // 10^10 rows from two small generated sets: minutes of work, no sleep function.
+  wideText: (length) => `repeat('x', ${length})`,
   heavyQuery: (marker) =>
     `SELECT count(*) AS ${marker} FROM generate_series(1, 100000) AS a, generate_series(1, 100000) AS b`,
 

@@ -12,15 +12,27 @@
  *    (the portal is suspended); the Sync right behind it ends the implicit
  *    transaction and drops the portal. A million-row table costs
  *    maxRows + 1 rows, not a million.
- *  - Rows are parsed and counted as they arrive; past maxRows or maxBytes
- *    they are dropped, not kept, so memory stays flat.
+ *  - Rows are parsed and counted as they arrive. Before a DataRow reaches
+ *    the driver's parser, `admit` decides from its length alone (the frame
+ *    gate, core's wire.ts) whether it can still fit: one that cannot, or any
+ *    row once the bytes are spent, ends the read with the rows kept so far
+ *    (truncated, maxBytes), and the adapter drops the connection. A value
+ *    is never materialised past what the call may receive, however wide.
+ *    The row after maxRows is let through when it is small (the portal then
+ *    suspends and the connection stays usable), and stops the read too when
+ *    it is not.
  *
  * Values: int2/int4/oid and finite float4/float8 become numbers, bool a
  * boolean; everything else (int8, numeric, dates and times, bytea, json,
  * arrays, enums) stays the exact text the server sent, since JSON cannot
  * hold them exactly. The session runs with TimeZone UTC and DateStyle ISO.
  */
-import { type ReadResult, rowBytes, type TruncationReason } from '@sqlwarden/core';
+import {
+  FRAME_SLACK_BYTES,
+  type ReadResult,
+  rowBytes,
+  type TruncationReason,
+} from '@sqlwarden/core';
 import type { PgConnection, PgFieldDescription, PgSubmittable } from './config.js';
 
 const INTEGER_OIDS = new Set([21, 23, 26]); // int2, int4, oid
@@ -72,8 +84,6 @@ export interface ReadOutcome {
   readonly rows: unknown[][];
   readonly truncated: boolean;
   readonly truncatedReason?: TruncationReason;
-  /** Bytes the dropped rows would have added: the overshoot past maxBytes. */
-  readonly droppedBytes: number;
 }
 
 export class BoundedRead implements PgSubmittable {
@@ -84,11 +94,12 @@ export class BoundedRead implements PgSubmittable {
   #parsers: Parser[] = [];
   #rows: unknown[][] = [];
   #bytes = 0;
-  #dropped = 0;
   #reason: TruncationReason | undefined;
   #settled = false;
-  /** Told when the rows past the byte budget keep coming (the adapter may cancel). */
-  onOverflow: ((droppedBytes: number) => void) | undefined;
+  /** DataRows the frame gate admitted, parsed or not. */
+  #admitted = 0;
+  /** Whether the RowDescription was parsed (admit needs the column count). */
+  #described = false;
 
   constructor(
     private readonly text: string,
@@ -118,15 +129,35 @@ export class BoundedRead implements PgSubmittable {
   }
 
   handleRowDescription(message: { fields: PgFieldDescription[] }): void {
+    this.#described = true;
     this.#fields = message.fields;
     this.#parsers = message.fields.map((f) => parserFor(f.dataTypeID));
   }
 
-  handleDataRow(message: { fields: Array<string | null> }): void {
-    if (this.#reason !== undefined) {
-      this.#countDropped(message.fields);
-      return;
+  /**
+   * Whether a DataRow whose message body is `bodyLength` bytes may be parsed,
+   * from its length alone. Its values take at least `bodyLength - 2 - 4 *
+   * columns` bytes (a 2-byte count, then a 4-byte length before each value),
+   * and every such byte is at least one byte of the row's JSON (rowBytes).
+   * False ends the read here: `finish()` then settles it with the rows kept.
+   */
+  admit(bodyLength: number): boolean | 'sync' {
+    if (this.#reason === 'maxBytes') return false;
+    // Rows admitted but not parsed yet (later in the same chunk) are not in
+    // #bytes: the budget left is over-estimated, so a refusal is always right.
+    if (!this.#described) return 'sync';
+    this.#admitted += 1;
+    if (this.#admitted > this.limits.maxRows) {
+      // The row after maxRows (Execute asked for maxRows + 1): dropped, not kept.
+      return bodyLength <= FRAME_SLACK_BYTES;
     }
+    // Refused: the rows before it (parsed after this answer) are still kept;
+    // finish() then says maxBytes.
+    return bodyLength - 2 - 4 * this.#fields.length <= this.limits.maxBytes - this.#bytes;
+  }
+
+  handleDataRow(message: { fields: Array<string | null> }): void {
+    if (this.#reason !== undefined) return;
     if (this.#rows.length >= this.limits.maxRows) {
       this.#reason = 'maxRows';
       return;
@@ -137,16 +168,24 @@ export class BoundedRead implements PgSubmittable {
     const size = rowBytes(row);
     if (this.#bytes + size > this.limits.maxBytes) {
       this.#reason = 'maxBytes';
-      this.#dropped += size;
       return;
     }
     this.#bytes += size;
     this.#rows.push(row);
   }
 
-  #countDropped(fields: Array<string | null>) {
-    for (const raw of fields) this.#dropped += raw === null ? 4 : raw.length + 2;
-    this.onOverflow?.(this.#dropped);
+  /**
+   * Settles the read now with the rows kept (the connection was stopped by
+   * the frame gate), or with `error` when the connection failed under it.
+   */
+  finish(error?: unknown): void {
+    if (this.#settled) return;
+    if (error !== undefined) {
+      this.handleError(error);
+      return;
+    }
+    this.#reason ??= this.#admitted > this.limits.maxRows ? 'maxRows' : 'maxBytes';
+    this.handleReadyForQuery();
   }
 
   handlePortalSuspended(): void {
@@ -181,7 +220,6 @@ export class BoundedRead implements PgSubmittable {
       rows: this.#rows,
       truncated: this.#reason !== undefined,
       ...(this.#reason !== undefined && { truncatedReason: this.#reason }),
-      droppedBytes: this.#dropped,
     });
   }
 }

@@ -83,3 +83,5 @@ export type {
   ToolRegistry,
 } from './tool.js';
 export { annotationsFor, createToolRegistry, defineTool, isToolName, TOOL_KINDS } from './tool.js';
+export type { FrameGateHooks, FrameProtocol, GatedStream } from './wire.js';
+export { FRAME_SLACK_BYTES, FrameOutOfStepError, installFrameGate } from './wire.js';

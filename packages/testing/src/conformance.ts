@@ -195,6 +195,12 @@ export interface ConformanceTarget {
    */
   heavyQuery(marker: string): string;
   /**
+   * An expression of `length` characters of text computed by the server
+   * (`repeat('x', n)`), for the checks that one wide value never costs the
+   * process more than the call may receive.
+   */
+  wideText(length: number): string;
+  /**
    * How many statements whose text holds `marker` are running now in the
    * adapter's sessions, seen from the admin connection (pg_stat_activity,
    * information_schema.PROCESSLIST); the admin's own session is excluded.
@@ -747,6 +753,31 @@ export function describeAdapterConformance(target: ConformanceTarget): void {
         });
         expect(cut).toMatchObject({ rowCount: 10, truncated: true, truncatedReason: 'maxBytes' });
       });
+
+      it('answers the rows that fit when later rows pass maxBytes (100 kB rows, 1 MiB)', async () => {
+        const result = await read(
+          `SELECT id, ${target.wideText(100_000)} AS v FROM cf_many WHERE id <= 200 ORDER BY id`,
+        );
+        expect(result.rows.map((row) => row[0])).toEqual(
+          Array.from({ length: 10 }, (_, i) => i + 1),
+        );
+        expect(result).toMatchObject({ truncated: true, truncatedReason: 'maxBytes' });
+        expect((await read('SELECT id FROM cf_many WHERE id = 1')).rows).toEqual([[1]]);
+      });
+
+      it('never reads a value wider than the call may receive (one 10 MB value), and goes on', async () => {
+        const result = await read(
+          `SELECT id, ${target.wideText(10_000_000)} AS v FROM cf_many WHERE id <= 3 ORDER BY id`,
+          [],
+          { timeoutMs: 30_000 },
+        );
+        expect(result).toMatchObject({
+          rows: [],
+          truncated: true,
+          truncatedReason: 'maxBytes',
+        });
+        expect((await read('SELECT id FROM cf_many WHERE id = 2')).rows).toEqual([[2]]);
+      }, 60_000);
 
       it('returns no rows, truncated, when the first row alone is over maxBytes', async () => {
         const result = await read('SELECT id, payload FROM cf_wide ORDER BY id', [], {

@@ -14,6 +14,7 @@ import {
   ErrorPayloadSchema,
   executeToolBoundary,
   SqlwardenError,
+  sourceBusy,
   type ToolCallResult,
 } from '@sqlwarden/core';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +106,12 @@ const SCENARIOS: Record<ErrorCode, Scenario> = {
       s.adapter.onRead = throwing(
         new SqlwardenError('DB_UNAVAILABLE', 'The database is unavailable.'),
       );
+      return s.call('fake_read', VALID_INPUT.fake_read);
+    },
+  },
+  SOURCE_BUSY: {
+    run: (s) => {
+      s.adapter.onRead = throwing(sourceBusy(10, 500));
       return s.call('fake_read', VALID_INPUT.fake_read);
     },
   },

@@ -393,6 +393,29 @@ describe('limits', () => {
   });
 });
 
+describe("the session's share of the server", () => {
+  it('lowers per-statement buffers and temporary tables to their caps, never raising one', async () => {
+    const names = [
+      'tmp_table_size',
+      'max_heap_table_size',
+      'sort_buffer_size',
+      'join_buffer_size',
+      'group_concat_max_len',
+      'tmp_disk_table_size',
+    ];
+    const [globals] = await db.admin.query(
+      `SELECT ${names.map((n) => `@@GLOBAL.${n}`).join(', ')}`,
+    );
+    const global = Object.values((globals as Array<Record<string, unknown>>)[0] ?? {}).map(Number);
+    const session = (await read(`SELECT ${names.map((n) => `@@SESSION.${n}`).join(', ')}`))
+      .rows[0] as unknown[];
+    const caps = [16_777_216, 16_777_216, 2_097_152, 1_048_576, 1_048_576, 1_073_741_824];
+    names.forEach((name, i) => {
+      expect(Number(session[i]), name).toBe(Math.min(global[i] as number, caps[i] as number));
+    });
+  });
+});
+
 describe('memory bounded per value (the frame gate)', () => {
   it('answers the rows that fit when later rows pass maxBytes', async () => {
     const result = await read("SELECT REPEAT('y', 100000) AS v FROM seq_1_to_200", [], {
@@ -513,7 +536,7 @@ describe('time limits and cancellation', () => {
     );
   });
 
-  it('answers DB_UNAVAILABLE when every connection stays busy past connectionTimeoutMs', async () => {
+  it('answers SOURCE_BUSY (not DB_UNAVAILABLE) when every connection stays busy past connectionTimeoutMs', async () => {
     const small = db.adapter({ pool: { max: 1, connectionTimeoutMs: 300 } });
     const controller = new AbortController();
     try {
@@ -522,7 +545,7 @@ describe('time limits and cancellation', () => {
       );
       expect(await eventually(async () => (await db.running('busy_marker')) === 1)).toBe(true);
       const error = await errorOf(read('SELECT 1', [], {}, undefined, small));
-      expect(error).toMatchObject({ code: 'DB_UNAVAILABLE' });
+      expect(error).toMatchObject({ code: 'SOURCE_BUSY', retryAfterMs: 1000 });
       expect(error.message).toMatch(/busy/);
       controller.abort();
       expect(await busy).toBe('QUERY_CANCELLED');

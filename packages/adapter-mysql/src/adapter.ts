@@ -43,6 +43,7 @@ import {
   installFrameGate,
   OutageLog,
   SqlwardenError,
+  sourceBusy,
   writeLimitExceeded,
 } from '@sqlwarden/core';
 import {
@@ -70,6 +71,8 @@ import { BoundedRead, geometryAsBytes, hasGeometry, toBindValue } from './read.j
 import { flavorOf, type ServerFlavor, sessionSetup, setTimeoutStatement } from './session.js';
 import { assertServerIdentity } from './tls.js';
 
+/** What a call refused for a busy source is told to wait before it tries again. */
+const SOURCE_BUSY_RETRY_MS = 1000;
 /** How long past its time limit a statement may run before the adapter kills it itself. */
 const DEADLINE_SLACK_MS = 250;
 /** How long a kill (connect, KILL QUERY) may take before the adapter stops waiting for it. */
@@ -231,11 +234,8 @@ export class MysqlAdapter implements DatabaseAdapter {
         });
       }
       if (code === 'POOL_TIMEOUT' && this.#pool.size >= this.#config.pool.max) {
-        throw new SqlwardenError(
-          'DB_UNAVAILABLE',
-          `Every connection of this source is busy (${this.#config.pool.max}); try again shortly.`,
-          { cause: error },
-        );
+        // A healthy database, a busy source: never an outage.
+        throw sourceBusy(this.#config.pool.max, SOURCE_BUSY_RETRY_MS);
       }
       // No connection could be opened: whatever the server answered (a refused
       // connection, 1045, 1049, even 1044), the source cannot serve.

@@ -88,11 +88,20 @@ describe('configuration', () => {
 
 describe('session setup', () => {
   it('is one SET statement per flavor', () => {
+    const cap = (name: string, n: number) =>
+      `${name} = IF(@@SESSION.${name} > ${n}, ${n}, @@SESSION.${name})`;
+    const caps = [
+      cap('tmp_table_size', 16777216),
+      cap('max_heap_table_size', 16777216),
+      cap('sort_buffer_size', 2097152),
+      cap('join_buffer_size', 1048576),
+      cap('group_concat_max_len', 1048576),
+    ].join(', ');
     expect(sessionSetup({ flavor: 'mariadb', statementTimeoutMs: 2500 })).toBe(
-      "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, tx_read_only = 1, max_statement_time = 2.500",
+      `SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, tx_read_only = 1, max_statement_time = 2.500, ${caps}, ${cap('tmp_disk_table_size', 1073741824)}`,
     );
     expect(sessionSetup({ flavor: 'mysql', statementTimeoutMs: 2500 })).toBe(
-      "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, transaction_read_only = 1, max_execution_time = 2500",
+      `SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, transaction_read_only = 1, max_execution_time = 2500, ${caps}`,
     );
     expect(setTimeoutStatement('mysql', 300)).toBe('SET SESSION max_execution_time = 300');
     expect(() => sessionSetup({ flavor: 'mysql', statementTimeoutMs: Number.NaN })).toThrow(

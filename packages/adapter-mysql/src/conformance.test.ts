@@ -59,7 +59,7 @@ const mariadb: ConformanceTarget = {
       connection: { uri: urlOf(options.namespace) },
       defaultSchema: options.namespace,
       statementTimeoutMs: options.statementTimeoutMs,
-      pool: { max: options.poolSize, connectionTimeoutMs: 5000 },
+      pool: { max: options.poolSize, connectionTimeoutMs: options.acquireTimeoutMs },
       allowWrites: options.allowWrites,
     });
   },

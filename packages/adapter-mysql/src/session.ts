@@ -24,8 +24,26 @@
  *  - the time limit: MariaDB `max_statement_time` (seconds, fractional, every
  *    statement); MySQL `max_execution_time` (milliseconds, read-only SELECTs
  *    only).
- * The text is ours: fixed words and an integer (never client input).
+ *  - what one statement may take of the server, as far as a session can say
+ *    (SESSION_CAPS): in-memory temporary tables, sort and join buffers,
+ *    GROUP_CONCAT's result, and on MariaDB the on-disk temporary tables
+ *    (`tmp_disk_table_size`). Each is lowered to its cap, never raised (an
+ *    account or server set lower keeps its value). What a session cannot set
+ *    (connections per account, MySQL's temporary disk space) is the
+ *    account's or the server's: see the least-privilege recipe in docs/mysql.md.
+ * The text is ours: fixed words and integers (never client input).
  */
+
+/** Ceilings on per-statement resources, in bytes: each is lowered to these, never raised. */
+export const SESSION_CAPS = {
+  tmp_table_size: 16 * 1024 * 1024,
+  max_heap_table_size: 16 * 1024 * 1024,
+  sort_buffer_size: 2 * 1024 * 1024,
+  join_buffer_size: 1024 * 1024,
+  group_concat_max_len: 1024 * 1024,
+} as const;
+/** MariaDB only: the on-disk temporary tables of one statement. */
+export const MARIADB_TMP_DISK_CAP = 1024 * 1024 * 1024;
 
 export type ServerFlavor = 'mariadb' | 'mysql';
 
@@ -53,6 +71,15 @@ export function timeoutAssignment(flavor: ServerFlavor, timeoutMs: number): stri
     : `max_execution_time = ${ms}`;
 }
 
+/**
+ * `name = min(current, cap)`. With IF, not LEAST: in a SET, MariaDB 10.11
+ * evaluates LEAST of an unsigned 2^64-1 (tmp_disk_table_size's "no limit")
+ * and a signed number as -1 (and clamps it to the minimum).
+ */
+function lowered(name: string, cap: number): string {
+  return `${name} = IF(@@SESSION.${name} > ${cap}, ${cap}, @@SESSION.${name})`;
+}
+
 export function sessionSetup(options: {
   readonly flavor: ServerFlavor;
   readonly statementTimeoutMs: number;
@@ -65,6 +92,8 @@ export function sessionSetup(options: {
     'autocommit = 1',
     readOnly,
     timeoutAssignment(options.flavor, options.statementTimeoutMs),
+    ...Object.entries(SESSION_CAPS).map(([name, cap]) => lowered(name, cap)),
+    ...(options.flavor === 'mariadb' ? [lowered('tmp_disk_table_size', MARIADB_TMP_DISK_CAP)] : []),
   ].join(', ');
 }
 

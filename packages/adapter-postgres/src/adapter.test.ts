@@ -230,6 +230,66 @@ describe('limits', () => {
   });
 });
 
+describe("the session's share of the server", () => {
+  const CAPPED = `${SCHEMA}_cap`;
+  beforeAll(async () => {
+    await admin.query(`CREATE ROLE ${CAPPED} LOGIN`);
+    await admin.query(`GRANT USAGE ON SCHEMA ${SCHEMA} TO ${CAPPED}`);
+    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA ${SCHEMA} TO ${CAPPED}`);
+  });
+  afterAll(async () => {
+    await admin.query(`DROP OWNED BY ${CAPPED}`);
+    await admin.query(`DROP ROLE IF EXISTS ${CAPPED}`);
+  });
+
+  it('lowers work_mem and hash_mem_multiplier to their caps, never raising them', async () => {
+    const settings =
+      "SELECT current_setting('work_mem'), current_setting('hash_mem_multiplier'), current_setting('idle_in_transaction_session_timeout')";
+    // The test role's own work_mem is above the cap, then below it.
+    const rowOf = async (on: PostgresAdapter) =>
+      (await on.read({ sql: settings, params: [], limits: LIMITS, signal: signal() })).rows[0];
+    // Role settings apply when a connection opens: each adapter reads right after the ALTER.
+    await admin.query(`ALTER ROLE ${CAPPED} SET work_mem = '256MB'`);
+    const high = newAdapter({ user: CAPPED });
+    const low = newAdapter({ user: CAPPED });
+    try {
+      expect(await rowOf(high)).toEqual(['16MB', '2', '10s']);
+      await admin.query(`ALTER ROLE ${CAPPED} SET work_mem = '1MB'`);
+      expect((await rowOf(low))?.[0]).toBe('1MB');
+    } finally {
+      await high.close();
+      await low.close();
+      await admin.query(`ALTER ROLE ${CAPPED} RESET work_mem`);
+    }
+  });
+
+  it("a role's temp_file_limit (the recipe's) ends a statement that spills too much: QUERY_FAILED, not an outage", async () => {
+    await admin.query(`ALTER ROLE ${CAPPED} SET temp_file_limit = '1MB'`);
+    await admin.query(`ALTER ROLE ${CAPPED} SET work_mem = '64kB'`);
+    const limited = newAdapter({ user: CAPPED });
+    try {
+      // A full sort of 200 000 rows with 64 kB of work_mem spills far past 1 MB.
+      const error = await limited
+        .read({
+          sql: 'SELECT n, md5(n::text) AS h FROM numbers ORDER BY h',
+          params: [],
+          limits: LIMITS,
+          signal: signal(),
+        })
+        .then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+      expect(SqlwardenError.is(error) && error.code).toBe('QUERY_FAILED');
+      expect(SqlwardenError.is(error) && error.message).toMatch(/temporary/);
+    } finally {
+      await limited.close();
+      await admin.query(`ALTER ROLE ${CAPPED} RESET temp_file_limit`);
+      await admin.query(`ALTER ROLE ${CAPPED} RESET work_mem`);
+    }
+  });
+});
+
 describe('memory bounded per value (the frame gate)', () => {
   it('answers the rows that fit when later rows pass maxBytes, not a timeout', async () => {
     // 200 rows of 100 kB: about 10 fit in 1 MiB; the rest must not be read.

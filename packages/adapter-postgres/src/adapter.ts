@@ -37,6 +37,7 @@ import {
   installFrameGate,
   OutageLog,
   SqlwardenError,
+  sourceBusy,
   writeLimitExceeded,
 } from '@sqlwarden/core';
 import { sendCancelRequest } from './cancel.js';
@@ -56,6 +57,10 @@ import { TypeNames } from './types.js';
 
 /** How long past its time limit a statement may run before the adapter cancels it itself. */
 const DEADLINE_SLACK_MS = 250;
+/** Connections per source unless configured (as node-postgres). */
+const DEFAULT_POOL_SIZE = 10;
+/** What a call refused for a busy source is told to wait before it tries again. */
+const SOURCE_BUSY_RETRY_MS = 1000;
 /** How long a cancelled statement may take to stop before its socket is closed. */
 const CANCEL_GRACE_MS = 2000;
 /**
@@ -124,7 +129,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       ...(connection.password !== undefined && { password: connection.password }),
       ...(connection.ssl !== undefined && { ssl: pgSslOption(connection.ssl) }),
       application_name: config.applicationName ?? 'sqlwarden',
-      max: config.pool?.max ?? 10,
+      max: config.pool?.max ?? DEFAULT_POOL_SIZE,
       idleTimeoutMillis: config.pool?.idleTimeoutMs ?? 30_000,
       connectionTimeoutMillis: config.pool?.connectionTimeoutMs ?? 5_000,
     });
@@ -142,6 +147,12 @@ export class PostgresAdapter implements DatabaseAdapter {
     try {
       client = await this.#pool.connect();
     } catch (error) {
+      // Waited for a free connection as long as allowed, with every one busy:
+      // a healthy database, a busy source (never an outage).
+      const max = this.#config.pool?.max ?? DEFAULT_POOL_SIZE;
+      if (this.#pool.totalCount >= max && this.#pool.idleCount === 0) {
+        throw sourceBusy(max, SOURCE_BUSY_RETRY_MS);
+      }
       this.#outages.unavailable(error);
       throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
     }

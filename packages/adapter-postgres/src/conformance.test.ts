@@ -47,7 +47,7 @@ const postgres: ConformanceTarget = {
       connection: { connectionString: postgresTestUrl() },
       defaultSchema: options.namespace,
       statementTimeoutMs: options.statementTimeoutMs,
-      pool: { max: options.poolSize, connectionTimeoutMs: 5000 },
+      pool: { max: options.poolSize, connectionTimeoutMs: options.acquireTimeoutMs },
       allowWrites: options.allowWrites,
     });
   },

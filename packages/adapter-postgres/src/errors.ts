@@ -142,6 +142,12 @@ export function mapPostgresError(
         `The statement breaks a constraint${constraint ? ` (${constraint.slice(0, 63)})` : ''}.`,
       );
     }
+    // 53400: a configured limit of the role or server (temp_file_limit...) that
+    // this statement passed; the database is fine.
+    if (code === '53400')
+      return failed(
+        'The statement needed more temporary disk or memory than this source allows; narrow it (a WHERE clause, fewer rows to sort or group).',
+      );
     if (klass === '53') return databaseUnavailable(error);
     if (klass === '54')
       return failed(`The statement is too complex for the database (SQLSTATE ${code}).`);

@@ -33,6 +33,19 @@ export function isTlsFailure(error: unknown): boolean {
   return message === 'The server does not support SSL connections';
 }
 
+/**
+ * Every connection of a source stayed busy for as long as a call may wait
+ * for one: the database is healthy (never DB_UNAVAILABLE, never an outage
+ * for the operator), the call did not run, and it can be sent again.
+ */
+export function sourceBusy(connections: number, retryAfterMs: number): SqlwardenError {
+  return new SqlwardenError(
+    'SOURCE_BUSY',
+    `Every connection of this source (${connections}) is busy with other calls; the call did not run. Try again in ${retryAfterMs} ms.`,
+    { retryAfterMs },
+  );
+}
+
 /** A write that changed more rows than its ceiling; the adapter has rolled it back. */
 export function writeLimitExceeded(affectedRows: number, limit: number): SqlwardenError {
   return new SqlwardenError(

@@ -29,6 +29,7 @@ describe('the error code table', () => {
       WRITE_LIMIT_EXCEEDED: false,
       NOT_FOUND: false,
       DB_UNAVAILABLE: true,
+      SOURCE_BUSY: true,
       INTERNAL: false,
     });
   });

@@ -79,10 +79,18 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: 'The named object does not exist or is not visible to this principal.',
   },
-  /** The database cannot be reached (connection refused, lost, pool exhausted). */
+  /** The database cannot be reached (connection refused, lost, unable to authenticate). */
   DB_UNAVAILABLE: {
     retryable: true,
     meaning: 'The database is unavailable; retry later.',
+  },
+  /**
+   * Every connection of the source stayed busy with other calls for as long as
+   * a call may wait for one. The database is healthy; the call never ran.
+   */
+  SOURCE_BUSY: {
+    retryable: true,
+    meaning: 'Every connection to the database is busy with other calls; retry after retryAfterMs.',
   },
   /** Anything unexpected. Details are kept server-side; the client sees this sentence only. */
   INTERNAL: {

@@ -42,6 +42,7 @@ it('exports exactly the pinned public API', () => {
     'normalizeError',
     'resolveLimits',
     'rowBytes',
+    'sourceBusy',
     'successResult',
     'validateSessionContext',
     'writeLimitExceeded',

@@ -26,6 +26,7 @@ export {
   databaseUnavailable,
   isTlsFailure,
   OutageLog,
+  sourceBusy,
   writeLimitExceeded,
 } from './adapter-support.js';
 export type { BoundaryDeps, BoundaryRequest } from './boundary.js';

@@ -51,6 +51,8 @@ export interface ConformanceAdapterOptions {
   readonly statementTimeoutMs: number;
   /** Connections at most. */
   readonly poolSize: number;
+  /** How long a call waits for a free connection (or a new one to open), in ms. */
+  readonly acquireTimeoutMs: number;
   /** Whether `write()` may write (false: every write is `READ_ONLY`). */
   readonly allowWrites: boolean;
 }
@@ -371,6 +373,7 @@ export function describeAdapterConformance(target: ConformanceTarget): void {
         namespace: ns.name,
         statementTimeoutMs: STATEMENT_TIMEOUT_MS,
         poolSize: POOL_SIZE,
+        acquireTimeoutMs: 5000,
         allowWrites: false,
         ...options,
       });
@@ -426,6 +429,7 @@ export function describeAdapterConformance(target: ConformanceTarget): void {
         namespace: ns.name,
         statementTimeoutMs: STATEMENT_TIMEOUT_MS,
         poolSize: POOL_SIZE,
+        acquireTimeoutMs: 5000,
         allowWrites: false,
       });
     });
@@ -867,6 +871,35 @@ export function describeAdapterConformance(target: ConformanceTarget): void {
         expect(await pending).toBe('QUERY_CANCELLED');
         expect(await settled(mark), 'the statement left the server').toBe(true);
         expect((await read('SELECT id FROM cf_parent ORDER BY id')).rows).toEqual([[1], [2]]);
+      });
+
+      it('answers SOURCE_BUSY with retryAfterMs when every connection stays busy, and no outage', async () => {
+        const small = await makeAdapter({ poolSize: 1, acquireTimeoutMs: 300 });
+        const mark = marker('busy');
+        const controller = new AbortController();
+        const holding = attempt(
+          target.heavyQuery(mark),
+          [],
+          {},
+          { signal: controller.signal, on: small },
+        );
+        expect(await started(mark), 'the statement reached the server').toBe(true);
+        const error = await small
+          .read({
+            sql: 'SELECT id FROM cf_parent',
+            params: [],
+            limits: LIMITS,
+            signal: new AbortController().signal,
+          })
+          .then(
+            () => undefined,
+            (caught: unknown) => caught as { code?: string; retryAfterMs?: number },
+          );
+        expect(error?.code).toBe('SOURCE_BUSY');
+        expect(error?.retryAfterMs).toBeGreaterThan(0);
+        controller.abort();
+        expect(await holding).toBe('QUERY_CANCELLED');
+        expect(await attempt('SELECT id FROM cf_parent', [], {}, { on: small })).toBe('ok');
       });
 
       it('does not run a read whose signal is already aborted', async () => {

@@ -12,8 +12,6 @@
  * problem listed.
  */
 import { parseArgs } from 'node:util';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError } from '@sqlwarden/core';
 import {
   type ConfigResult,
@@ -32,8 +30,9 @@ import {
   redactConnectionString,
   serializeError,
 } from '@sqlwarden/security';
-import { demoConfig, dsnConfig } from './configs.js';
+import { DEFAULT_DSN_QUOTA, type DsnQuota, demoConfig, dsnConfig } from './configs.js';
 import { type DemoDatabase, startDemoDatabase } from './demo.js';
+import { StdioLineTransport } from './transport.js';
 
 const USAGE = `Usage:
   sqlwarden-stdio --config FILE
@@ -48,6 +47,9 @@ Options:
   --demo            the embedded demo database (no database to install)
   --principal ID    the principal this session runs as (or SQLWARDEN_PRINCIPAL;
                     default: transports.stdio.principal, or the only one)
+  --rate N          with --dsn: calls per second the principal may make
+                    (bursts of 2N; default 10)
+  --concurrency N   with --dsn: calls the principal may run at once (default 4)
   --dotenv FILE     read variables from FILE too (default: ./.env when present)
   --help            this text
   --version         the version
@@ -74,6 +76,14 @@ async function main(): Promise<number> {
   if (values.help) return fail([USAGE], 0);
   if (values.version) return fail([VERSION], 0);
 
+  if (
+    (values.rate !== undefined || values.concurrency !== undefined) &&
+    (values.config !== undefined || values.demo === true)
+  ) {
+    return fail([
+      'sqlwarden-stdio: --rate and --concurrency go with --dsn; a configuration file sets quotas under quotas:',
+    ]);
+  }
   const modes = [
     values.config !== undefined,
     values.dsn !== undefined || values.allow !== undefined,
@@ -123,6 +133,8 @@ async function main(): Promise<number> {
         `sqlwarden-stdio: ${values.dsn !== undefined ? '--dsn' : 'SQLWARDEN_DSN'}: ${scheme === undefined ? 'not a URL' : `the scheme ${scheme}:// is not supported`}; use one of ${supportedSchemes()}`,
       ]);
     }
+    const quota = dsnQuota(values.rate, values.concurrency);
+    if (typeof quota === 'string') return fail([`sqlwarden-stdio: ${quota}`]);
     const patterns = (values.allow ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -136,7 +148,7 @@ async function main(): Promise<number> {
       );
     }
     result = validateConfig(
-      dsnConfig(kind, patterns),
+      dsnConfig(kind, patterns, quota),
       loadEnvironment({ env: { ...process.env, SQLWARDEN_DSN: dsn }, envFile: false }),
     );
   }
@@ -182,7 +194,7 @@ async function main(): Promise<number> {
     throw error;
   }
   const server = createMcpServer(runtime, runtime.session('stdio', principal));
-  const transport = new TurnBatchingStdioTransport();
+  const transport = new StdioLineTransport();
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
@@ -217,6 +229,17 @@ async function main(): Promise<number> {
   return -1; // keep running
 }
 
+/** The --dsn quota from the flags, or what is wrong with them. */
+function dsnQuota(rate: string | undefined, concurrency: string | undefined): DsnQuota | string {
+  const perSecond = rate === undefined ? DEFAULT_DSN_QUOTA.perSecond : Number(rate);
+  if (!(Number.isFinite(perSecond) && perSecond > 0 && perSecond <= 1_000_000))
+    return '--rate must be a number of calls per second above 0 (e.g. 10, or 0.5 for one every 2 s)';
+  const slots = concurrency === undefined ? DEFAULT_DSN_QUOTA.concurrency : Number(concurrency);
+  if (!(Number.isSafeInteger(slots) && slots >= 1 && slots <= 10_000))
+    return '--concurrency must be a whole number from 1 to 10000';
+  return { perSecond, concurrency: slots };
+}
+
 /** A principal id as the operator typed it, safe to print. */
 function shownId(id: string): string {
   const clean = id.replace(/[^\w.-]/g, '?');
@@ -231,6 +254,8 @@ function parse() {
       allow: { type: 'string' },
       demo: { type: 'boolean' },
       principal: { type: 'string' },
+      rate: { type: 'string' },
+      concurrency: { type: 'string' },
       dotenv: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
@@ -246,6 +271,16 @@ process.on('unhandledRejection', (error) => {
   );
 });
 
+// The last line of defence: an exception no call caught (thrown from a driver's
+// event handler, say) is logged and the server goes on serving the other calls.
+// The failures known to come from one call (a driver's parser on one connection)
+// are caught where they happen and fail that call alone (core's wire.ts).
+process.on('uncaughtException', (error) => {
+  process.stderr.write(
+    `${JSON.stringify({ level: 60, msg: 'uncaught exception; the server goes on', err: serializeError(error) })}\n`,
+  );
+});
+
 main().then(
   (code) => {
     if (code >= 0) process.exit(code);
@@ -257,27 +292,3 @@ main().then(
     process.exit(1);
   },
 );
-
-/**
- * The SDK's stdio transport, with the responses finished in one event-loop
- * turn written to stdout in one system call: stdout is corked at the first
- * send of a turn and uncorked when the turn ends (setImmediate). No response
- * waits longer than the turn it was finished in; under load, several parallel
- * calls finish per turn and the client reads them in one chunk.
- */
-class TurnBatchingStdioTransport extends StdioServerTransport {
-  #corked = false;
-  readonly #uncork = () => {
-    this.#corked = false;
-    process.stdout.uncork();
-  };
-
-  override send(message: JSONRPCMessage): Promise<void> {
-    if (!this.#corked) {
-      this.#corked = true;
-      process.stdout.cork();
-      setImmediate(this.#uncork);
-    }
-    return super.send(message);
-  }
-}

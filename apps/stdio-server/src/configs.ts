@@ -5,6 +5,19 @@
  */
 import type { UrlKind } from '@sqlwarden/runtime';
 
+/** The quota of the --dsn principal: calls per second (burst twice that) and calls at once. */
+export interface DsnQuota {
+  readonly perSecond: number;
+  readonly concurrency: number;
+}
+
+/**
+ * An agent on --dsn is still an agent: 10 calls a second sustained (bursts of
+ * 20) and 4 at once, enough for any conversation and too little to hammer a
+ * database. `--rate` and `--concurrency` change them.
+ */
+export const DEFAULT_DSN_QUOTA: DsnQuota = { perSecond: 10, concurrency: 4 };
+
 const READ_TOOLS = ['tool:list_tables', 'tool:describe_table', 'tool:query_read'];
 
 /**
@@ -14,9 +27,19 @@ const READ_TOOLS = ['tool:list_tables', 'tool:describe_table', 'tool:query_read'
  * principal reads exactly those tables. Unqualified names resolve to the
  * first pattern's schema.
  */
-export function dsnConfig(kind: UrlKind, patterns: readonly string[]): Record<string, unknown> {
+export function dsnConfig(
+  kind: UrlKind,
+  patterns: readonly string[],
+  quota: DsnQuota = DEFAULT_DSN_QUOTA,
+): Record<string, unknown> {
   const first = patterns[0] ?? '';
   return {
+    quotas: {
+      perPrincipal: {
+        rate: { burst: Math.max(1, Math.ceil(quota.perSecond * 2)), perSecond: quota.perSecond },
+        concurrency: quota.concurrency,
+      },
+    },
     sources: {
       main: {
         kind,

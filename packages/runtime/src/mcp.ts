@@ -94,14 +94,54 @@ export async function visibleTools(runtime: Runtime, session: SessionContext): P
   return visible;
 }
 
+/**
+ * tools/call as the SDK routes it, with params checked here instead of by
+ * the SDK's schema: a ZodError thrown there reaches the client as -32603
+ * with zod's whole dump; here a bad request is -32602 naming the field.
+ */
+const LooseCallToolRequestSchema = z.object({
+  method: z.literal('tools/call'),
+  params: z.unknown(),
+});
+
+/** tools/call's params, or -32602 naming what is wrong (never echoing a value). */
+function callParams(params: unknown): z.output<typeof CallToolRequestSchema>['params'] {
+  const parsed = CallToolRequestSchema.shape.params.safeParse(params);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = ['params', ...(issue?.path ?? [])].join('.');
+  const what =
+    path === 'params.arguments'
+      ? 'must be an object of named arguments (or left out)'
+      : path === 'params.name'
+        ? 'must be the name of a tool (a string)'
+        : 'is not valid';
+  throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call request: ${path} ${what}.`);
+}
+
+/**
+ * Requests before the handshake are refused (MCP 2025-11-25: the client
+ * sends initialize first; until the server has answered it, only pings).
+ * Without this, a tools/call sent first ran and answered rows.
+ */
+function assertInitialized(server: McpServer) {
+  if (server.server.getClientVersion() === undefined) {
+    throw new McpError(
+      ErrorCode.InvalidRequest,
+      'The session is not initialized: send initialize (and notifications/initialized) first.',
+    );
+  }
+}
+
 export function createMcpServer(runtime: Runtime, session: SessionContext): McpServer {
   const server = new McpServer(
     { name: runtime.config.server.name, title: 'sqlwarden', version: VERSION },
     { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
-  server.server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: (await visibleTools(runtime, session)).map(describeTool),
-  }));
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => {
+    assertInitialized(server);
+    return { tools: (await visibleTools(runtime, session)).map(describeTool) };
+  });
   // Registered with Protocol's setRequestHandler, the public method the low-
   // level Server overrides: the override parses every tools/call request a
   // second time and the result a third, with zod, to check what this handler
@@ -110,14 +150,16 @@ export function createMcpServer(runtime: Runtime, session: SessionContext): McpS
   // parsed once against CallToolRequestSchema. Saves about 10 us per call.
   Protocol.prototype.setRequestHandler.call(
     server.server,
-    CallToolRequestSchema,
+    LooseCallToolRequestSchema,
     async (request, extra) => {
+      assertInitialized(server);
+      const params = callParams(request.params);
       const result = await executeToolBoundary(
         {
           requestId: randomUUID(),
           context: session,
-          tool: request.params.name,
-          input: request.params.arguments ?? {},
+          tool: params.name,
+          input: params.arguments ?? {},
           signal: extra.signal,
         },
         runtime.deps,

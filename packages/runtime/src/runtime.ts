@@ -29,6 +29,7 @@ import {
   createLogger,
   createQuotaGate,
   type LogDestination,
+  MIN_SCRUBBABLE_LENGTH,
   type PinoAuditSink,
   serializeError,
 } from '@sqlwarden/security';
@@ -45,6 +46,7 @@ import {
   type SourceDirectory,
 } from '@sqlwarden/tools';
 import type { Logger } from 'pino';
+import { MIN_STRONG_PASSWORD_LENGTH } from './config/checks.js';
 import type { NormalizedConfig, NormalizedSource } from './config/load.js';
 import { isLoopbackHost } from './config/url.js';
 
@@ -239,6 +241,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   );
 
   warnAboutPlainText(config, logger);
+  warnAboutWeakPasswords(config, logger);
   const directory = createSourceDirectory(
     sources.map((s) => s.binding),
     config.server.defaultSource,
@@ -337,6 +340,22 @@ function warnAboutPlainText(config: NormalizedConfig, logger: Logger) {
       { source: source.id, host: hostName },
       'TLS is off for a database on another host: its password and every row cross the network in clear text; add ?sslmode=verify-full to the URL or ssl: true (docs/configuration.md#tls)',
     );
+  }
+}
+
+/**
+ * Short passwords: guessable, and under 4 characters not even scrubbed from
+ * the logs (replacing every occurrence of such a string would destroy them).
+ * Said once at start-up, naming the key and the length, never the value.
+ */
+function warnAboutWeakPasswords(config: NormalizedConfig, logger: Logger) {
+  for (const source of config.sources) {
+    for (const [key, length] of source.connection.weakPasswords) {
+      logger.warn(
+        { source: source.id, key, length },
+        `the password in ${key} has ${length} characters: use a long random one (${MIN_STRONG_PASSWORD_LENGTH} or more)${length < MIN_SCRUBBABLE_LENGTH ? '; one this short cannot even be scrubbed from the logs' : ''}`,
+      );
+    }
   }
 }
 

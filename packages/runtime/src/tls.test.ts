@@ -135,8 +135,8 @@ describe.each(['postgres', 'mysql'] as const)('TLS from the URL (%s)', (kind) =>
   });
 });
 
-describe('the plain-text warning', () => {
-  async function warnings(url: string): Promise<string[]> {
+describe('start-up warnings', () => {
+  async function warnings(url: string, prefix = 'TLS is off'): Promise<string[]> {
     const operator = new Capture();
     const config = assertConfig(
       validateConfig(
@@ -161,10 +161,11 @@ describe('the plain-text warning', () => {
       catalogTimeoutMs: 1000,
     });
     await runtime.close();
-    return operator
-      .lines()
-      .filter((line) => String(line.msg).startsWith('TLS is off'))
-      .map((line) => `${line.source}@${line.host}`);
+    const lines = operator.lines();
+    expect(JSON.stringify(lines)).not.toContain('hunter2');
+    return lines
+      .filter((line) => String(line.msg).startsWith(prefix))
+      .map((line) => (prefix === 'TLS is off' ? `${line.source}@${line.host}` : String(line.msg)));
   }
 
   it('warns when a source on another host has TLS off, naming the host but not the URL', async () => {
@@ -174,5 +175,16 @@ describe('the plain-text warning', () => {
     ]);
     expect(await warnings('postgres://app@192.0.2.1:5432/shop?sslmode=require')).toEqual([]);
     expect(await warnings(`postgres://postgres@127.0.0.1:${postgres.port}/postgres`)).toEqual([]);
+  });
+
+  it('warns about a short password, naming the key and its length, never the value', async () => {
+    const weak = (url: string) => warnings(url, 'the password in');
+    expect(await weak('postgres://app:abc@127.0.0.1:1/shop')).toEqual([
+      'the password in sources.main.url has 3 characters: use a long random one (12 or more); one this short cannot even be scrubbed from the logs',
+    ]);
+    expect(await weak('postgres://app:hunter2@127.0.0.1:1/shop')).toEqual([
+      'the password in sources.main.url has 7 characters: use a long random one (12 or more)',
+    ]);
+    expect(await weak('postgres://app:a-long-random-password@127.0.0.1:1/shop')).toEqual([]);
   });
 });

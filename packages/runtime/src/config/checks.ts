@@ -34,13 +34,22 @@ export interface SourceConnection {
   readonly ssl?: SourceTls;
   /** The host the source connects to, for the plain-text warning ('' for the driver's default). */
   readonly hostName: string;
+  /** Keys whose password is shorter than a strong one (warned about at start-up), with its length. */
+  readonly weakPasswords: ReadonlyArray<readonly [string, number]>;
 }
 
-function hasPassword(url: string): boolean {
+/**
+ * Passwords shorter than this are warned about at start-up: guessable, and
+ * under MIN_SCRUBBABLE_LENGTH (4) not even scrubbed from logs.
+ */
+export const MIN_STRONG_PASSWORD_LENGTH = 12;
+
+/** The password of a URL, decoded; '' when it has none or is not a URL. */
+function urlPassword(url: string): string {
   try {
-    return new URL(url).password !== '';
+    return decodeURIComponent(new URL(url).password);
   } catch {
-    return false;
+    return '';
   }
 }
 
@@ -103,7 +112,7 @@ export function checkSources(
     let url: Secret | undefined;
     let hostName = source.host ?? '';
     if (source.url !== undefined) {
-      if (hasPassword(source.url) && !fromEnv.has(`${at}.url`)) {
+      if (urlPassword(source.url) !== '' && !fromEnv.has(`${at}.url`)) {
         problems.push(
           `${at}.url: holds a password; put the whole URL in an environment variable (url: \${DATABASE_URL})`,
         );
@@ -120,6 +129,17 @@ export function checkSources(
         hostName = parsed.host;
       }
     }
+    const weakPasswords: Array<readonly [string, number]> = [];
+    const passwords: Array<readonly [string, string]> = [
+      [`${at}.password`, source.password ?? ''],
+      [`${at}.url`, source.url === undefined ? '' : urlPassword(source.url)],
+    ];
+    for (const [key, password] of passwords) {
+      if (password === '') continue;
+      // Registered on its own too: a log line may hold the password without the URL around it.
+      new Secret(`${key} password`, password);
+      if (password.length < MIN_STRONG_PASSWORD_LENGTH) weakPasswords.push([key, password.length]);
+    }
     connections.set(id, {
       ...(url !== undefined && { url }),
       ...(source.host !== undefined && { host: source.host }),
@@ -131,6 +151,7 @@ export function checkSources(
       }),
       ...(ssl !== undefined && { ssl }),
       hostName,
+      weakPasswords,
     });
   }
   return connections;

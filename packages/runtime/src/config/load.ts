@@ -45,6 +45,8 @@ export interface NormalizedSource {
     readonly ssl?: SourceTls;
     /** The host the source connects to ('' for the driver's default), for the plain-text warning. */
     readonly hostName: string;
+    /** Keys whose password is short (warned about at start-up), with its length: never the value. */
+    readonly weakPasswords: ReadonlyArray<readonly [string, number]>;
   };
   readonly defaultSchema: string;
   readonly tables: readonly string[];
@@ -125,7 +127,7 @@ function normalize(
     sources: Object.entries(config.sources).map(([id, s]) => ({
       id,
       kind: s.kind,
-      connection: connections.get(id) ?? { hostName: '' },
+      connection: connections.get(id) ?? { hostName: '', weakPasswords: [] },
       defaultSchema: s.defaultSchema ?? (s.kind === 'mysql' ? (mysqlDatabase(s) ?? '') : 'public'),
       tables: s.tables,
       writable: s.writable ?? [],

@@ -115,11 +115,11 @@ export class PostgresAdapter implements DatabaseAdapter {
       client = await this.#pool.connect();
     } catch (error) {
       this.#outages.unavailable(error);
-      throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
+      throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     }
     if (signal?.aborted) {
       client.release();
-      throw mapPostgresError(new Error('aborted'), 'abort', 0);
+      throw mapPostgresError(new Error('aborted'), { stopped: 'abort', timeoutMs: 0 });
     }
     let state = this.#clients.get(client);
     if (state === undefined) {
@@ -139,7 +139,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       // A session we could not set up is never used: it might not be read-only.
       client.release(true);
       if (isConnectionError(error)) this.#outages.unavailable(error);
-      throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
+      throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     }
     this.#outages.answered();
     return client;
@@ -192,7 +192,7 @@ export class PostgresAdapter implements DatabaseAdapter {
         discard = true;
         if (stopped === null) this.#outages.unavailable(error);
       }
-      throw mapPostgresError(error, stopped, timeoutMs);
+      throw mapPostgresError(error, { stopped, timeoutMs, sql: request.sql });
     } finally {
       client.release(discard);
     }
@@ -262,7 +262,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       return await run(client);
     } catch (error) {
       discard = isConnectionError(error);
-      throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
+      throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     } finally {
       client.release(discard);
     }
@@ -363,7 +363,7 @@ export class PostgresAdapter implements DatabaseAdapter {
         discard = true;
         if (stopped === null) this.#outages.unavailable(error);
       }
-      throw mapPostgresError(error, stopped, timeoutMs);
+      throw mapPostgresError(error, { stopped, timeoutMs, sql: request.sql });
     } finally {
       client.release(discard);
     }

@@ -14,6 +14,7 @@ export type {
   PostgresConnectionOptions,
   PostgresPoolOptions,
 } from './config.js';
+export type { PostgresErrorContext, StopReason } from './errors.js';
 export { mapPostgresError } from './errors.js';
 export { quoteIdent, sessionSetup } from './session.js';
 

@@ -429,7 +429,7 @@ function syntaxError(error: unknown, message: string, statement: StatementText):
   const line = Number(m[2]);
   // The excerpt is the rest of the statement, cut at 80 characters: a token
   // whose rest is exactly the excerpt wins over one that only starts like it.
-  const onLine = statement.tokens().filter((t) => statement.locate(t.start).line === line);
+  const onLine = statement.tokens().filter((t) => statement.lineOf(t.start) === line);
   const token =
     onLine.find((t) => statement.excerptAt(t.start, fragment) === 'rest') ??
     onLine.find((t) => statement.excerptAt(t.start, fragment) === 'prefix');

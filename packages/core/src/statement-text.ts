@@ -138,6 +138,8 @@ export class StatementText {
   readonly #sql: string;
   readonly #tokens: readonly StatementToken[];
   #byName: Map<string, StatementToken[]> | undefined;
+  /** Offsets where lines start (computed once: locating every token stays linear). */
+  #lineStarts: number[] | undefined;
 
   constructor(sql: string, tokens: readonly StatementToken[]) {
     this.#sql = sql;
@@ -329,14 +331,34 @@ export class StatementText {
     return !this.#tokens.some((t) => t.kind !== 'comment' && t.end > offset);
   }
 
+  /** The line (from 1) of an offset. */
+  lineOf(offset: number): number {
+    if (this.#lineStarts === undefined) {
+      this.#lineStarts = [0];
+      for (let i = this.#sql.indexOf('\n'); i >= 0; i = this.#sql.indexOf('\n', i + 1)) {
+        this.#lineStarts.push(i + 1);
+      }
+    }
+    const starts = this.#lineStarts;
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((starts[mid] ?? 0) <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low + 1;
+  }
+
   /** Line and character (code points, from 1) of an offset. */
   locate(offset: number): StatementLocation {
-    const before = this.#sql.slice(0, Math.max(0, Math.min(offset, this.#sql.length)));
-    const lineStart = before.lastIndexOf('\n') + 1;
+    const at = Math.max(0, Math.min(offset, this.#sql.length));
+    const line = this.lineOf(at);
+    const lineStart = this.#lineStarts?.[line - 1] ?? 0;
     return {
-      line: before.split('\n').length,
-      character: [...before.slice(lineStart)].length + 1,
-      multiline: this.#sql.includes('\n'),
+      line,
+      character: [...this.#sql.slice(lineStart, at)].length + 1,
+      multiline: (this.#lineStarts?.length ?? 1) > 1,
     };
   }
 

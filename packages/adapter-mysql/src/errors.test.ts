@@ -239,8 +239,8 @@ describe('errors from the real server', () => {
       'Table ordres does not exist: check the tables with list_tables.',
     ],
     [
-      "SELECT o.status, count(*) FROM orders o WHERE o.note <> 'LITCANARY' GROUP BY o.customer_id",
-      [],
+      "SELECT o.status, count(*) FROM orders o WHERE o.note <> 'LITCANARY' OR o.note = ? GROUP BY o.customer_id",
+      ['PARAMCANARY'],
       'QUERY_FAILED',
       'Column o.status must appear in GROUP BY or be used in an aggregate function (such as max or count).',
     ],
@@ -257,8 +257,8 @@ describe('errors from the real server', () => {
       'An aggregate function is used where it is not allowed: filter on aggregates in HAVING, not WHERE, and do not nest them.',
     ],
     [
-      "SELECT foo(1, 'LITCANARY')",
-      [],
+      "SELECT foo(?, 'LITCANARY')",
+      ['PARAMCANARY'],
       'QUERY_FAILED',
       'Function foo does not exist: check its name.',
     ],
@@ -269,8 +269,8 @@ describe('errors from the real server', () => {
       'Function concat_ws is called with the wrong number of arguments: check how many it takes.',
     ],
     [
-      "SELECT * FORM orders WHERE status = 'LITCANARY'",
-      [],
+      "SELECT * FORM orders WHERE status = 'LITCANARY' OR status = ?",
+      ['PARAMCANARY'],
       'QUERY_FAILED',
       'Syntax error near the word FORM (character 10): fix the statement there.',
     ],

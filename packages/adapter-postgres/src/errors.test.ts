@@ -191,8 +191,8 @@ describe('errors from the real server', () => {
       'A column the statement names does not exist: check the columns with describe_table.',
     ],
     [
-      "SELECT * FROM ordres WHERE status = 'LITCANARY'",
-      [],
+      "SELECT * FROM ordres WHERE status = 'LITCANARY' OR status = $1",
+      ['PARAMCANARY'],
       'NOT_FOUND',
       'Table ordres does not exist: check the tables with list_tables.',
     ],
@@ -221,8 +221,8 @@ describe('errors from the real server', () => {
       'x is not a table or alias of the FROM clause: add it to FROM (or a JOIN), or use the alias it has there.',
     ],
     [
-      "SELECT status, count(*) FROM orders WHERE note <> 'LITCANARY' GROUP BY customer_id",
-      [],
+      "SELECT status, count(*) FROM orders WHERE note <> 'LITCANARY' OR note = $1 GROUP BY customer_id",
+      ['PARAMCANARY'],
       'QUERY_FAILED',
       'Column orders.status must appear in GROUP BY or be used in an aggregate function (such as max or count).',
     ],
@@ -239,10 +239,10 @@ describe('errors from the real server', () => {
       'Aggregate functions cannot be nested: aggregate in a subquery, then aggregate its result.',
     ],
     [
-      "SELECT foo(1, 'LITCANARY')",
-      [],
+      "SELECT foo(1, 'LITCANARY', $1::text)",
+      ['PARAMCANARY'],
       'QUERY_FAILED',
-      'Function foo(integer, unknown) does not exist: check its name, or cast the arguments to the types it takes.',
+      'Function foo(integer, unknown, text) does not exist: check its name, or cast the arguments to the types it takes.',
     ],
     [
       'SELECT round(1.5::float8, 2)',
@@ -311,8 +311,8 @@ describe('errors from the real server', () => {
       'A value is out of range for type numeric(5,2): use smaller values, or cast to a wider type (such as bigint or numeric).',
     ],
     [
-      "SELECT * FORM orders WHERE status = 'LITCANARY'",
-      [],
+      "SELECT * FORM orders WHERE status = 'LITCANARY' OR status = $1",
+      ['PARAMCANARY'],
       'QUERY_FAILED',
       'Syntax error near the word FORM (character 10): fix the statement there.',
     ],

@@ -408,7 +408,12 @@ export class MysqlAdapter implements DatabaseAdapter {
         discard = true;
         if (stopped === null) this.#outages.unavailable(error);
       }
-      throw mapMysqlError(error, stopped, timeoutMs);
+      throw mapMysqlError(error, {
+        stopped,
+        timeoutMs,
+        sql: request.sql,
+        paramCount: request.params.length,
+      });
     } finally {
       if (discard || wire?.stopped() === true) this.#pool.discard(connection);
       else this.#pool.release(connection);
@@ -504,7 +509,12 @@ export class MysqlAdapter implements DatabaseAdapter {
           discard = true;
         }
       }
-      throw mapMysqlError(error, stopped, timeoutMs);
+      throw mapMysqlError(error, {
+        stopped,
+        timeoutMs,
+        sql: request.sql,
+        paramCount: request.params.length,
+      });
     } finally {
       if (discard) this.#pool.discard(connection);
       else this.#pool.release(connection);
@@ -529,7 +539,7 @@ export class MysqlAdapter implements DatabaseAdapter {
     } catch (error) {
       discard = isConnectionError(error);
       if (discard) this.#outages.unavailable(error);
-      throw mapMysqlError(error, null, this.#config.statementTimeoutMs);
+      throw mapMysqlError(error, { timeoutMs: this.#config.statementTimeoutMs });
     } finally {
       if (discard) this.#pool.discard(connection);
       else this.#pool.release(connection);

@@ -98,10 +98,10 @@ describe('session setup', () => {
       cap('group_concat_max_len', 1048576),
     ].join(', ');
     expect(sessionSetup({ flavor: 'mariadb', statementTimeoutMs: 2500 })).toBe(
-      `SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, tx_read_only = 1, max_statement_time = 2.500, ${caps}, ${cap('tmp_disk_table_size', 1073741824)}`,
+      `SET SESSION sql_mode = 'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, tx_read_only = 1, max_statement_time = 2.500, ${caps}, ${cap('tmp_disk_table_size', 1073741824)}`,
     );
     expect(sessionSetup({ flavor: 'mysql', statementTimeoutMs: 2500 })).toBe(
-      `SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, transaction_read_only = 1, max_execution_time = 2500, ${caps}`,
+      `SET SESSION sql_mode = 'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', NAMES utf8mb4, time_zone = '+00:00', autocommit = 1, transaction_read_only = 1, max_execution_time = 2500, ${caps}`,
     );
     expect(setTimeoutStatement('mysql', 300)).toBe('SET SESSION max_execution_time = 300');
     expect(() => sessionSetup({ flavor: 'mysql', statementTimeoutMs: Number.NaN })).toThrow(

@@ -1,17 +1,50 @@
 /**
- * MySQL and MariaDB errors to sqlwarden codes. A server message can quote
- * values ("Duplicate entry '4111-1111-...' for key ..."), file paths and
- * parts of the statement, and mysql2 hangs the statement text on the
- * error (`sql`); none of it crosses to the client. Messages here are
- * written from the errno (and SQLSTATE class), with at most an identifier
- * the server named (the missing table or column, a key or constraint
- * name), bounded and filtered. The driver error is kept as `cause` for the
- * operator log, whose serializer keeps its code, errno and SQLSTATE only.
+ * MySQL and MariaDB errors to sqlwarden codes and messages. A server
+ * message can quote parameter values, string literals and stored values
+ * ("Duplicate entry '4111-1111-...' for key ...", "Truncated incorrect
+ * DOUBLE value: 'new'"), the account and host, file paths and parts of the
+ * statement, and mysql2 hangs the statement text on the error (`sql`);
+ * none of it crosses to the client. The message is chosen by errno (never
+ * by SQLSTATE first: MySQL answers an ambiguous column, errno 1052, with
+ * SQLSTATE 23000, the class of constraint violations) and written by
+ * @sqlwarden/core's `statementFailure`, the same words for every adapter.
+ * What it names goes through the rule of `StatementText` (core): a name the
+ * server quoted is shown only when the statement's own text holds it as an
+ * identifier, spelled as the statement spells it; a place as line and
+ * character, and the word there only when it is a bare word of the
+ * statement. The driver error is kept as `cause` for the operator log,
+ * whose serializer keeps its code, errno and SQLSTATE only.
  */
-import { databaseUnavailable, isTlsFailure, SqlwardenError } from '@sqlwarden/core';
+import {
+  databaseUnavailable,
+  isTlsFailure,
+  type ObjectKind,
+  SqlwardenError,
+  type StatementName,
+  StatementText,
+  statementFailure,
+  type WriteCommand,
+} from '@sqlwarden/core';
+import { mysqlStatementText } from './statement-text.js';
 
 /** Why the adapter itself stopped a statement, if it did. */
 export type StopReason = 'timeout' | 'abort' | null;
+
+/** What the mapper needs besides the error. */
+export interface MysqlErrorContext {
+  /** Why the adapter stopped the statement itself, if it did. */
+  readonly stopped?: StopReason;
+  /** The call's time limit, for the QUERY_TIMEOUT message. */
+  readonly timeoutMs: number;
+  /**
+   * The statement the agent sent, when the error is about it: messages may
+   * name what its text holds. Left out for the adapter's own statements
+   * (catalog queries, session set-up): then nothing is named.
+   */
+  readonly sql?: string;
+  /** How many values came with the statement (to say how many were expected on errno 1210). */
+  readonly paramCount?: number;
+}
 
 /** Node's socket errors and mysql2's own codes for a connection that is gone or never came. */
 const NETWORK_CODES = new Set([
@@ -51,11 +84,28 @@ const UNAVAILABLE_ERRNOS = new Set([
   4031, // MySQL: disconnected by the server for inactivity
 ]);
 
-const DATA_ERRNOS = new Set([1264, 1265, 1292, 1366, 1367, 1406, 1365, 1690, 3140, 4038]);
+/** Data errors whose SQLSTATE is not class 22 (HY000 and friends): the class-22 fallback. */
+const DATA_ERRNOS = new Set([1265, 1292, 1366, 1367, 1406, 1264, 1365, 1690, 3140, 4038]);
+/** Constraint errors whose SQLSTATE is not class 23 (3819 is HY000): the class-23 fallback. */
 const CONSTRAINT_ERRNOS = new Set([
   1022, 1048, 1062, 1216, 1217, 1364, 1451, 1452, 1557, 1586, 3819, 4025,
 ]);
+/** Access denied to an object: table, column, database, a privilege, a routine. */
 const FORBIDDEN_ERRNOS = new Set([1044, 1142, 1143, 1227, 1370]);
+/** MySQL 8's ICU regular expression errors (ER_REGEXP_*), and MariaDB's 1139. */
+const REGEX_ERRNOS = new Set([
+  1139, 3685, 3688, 3689, 3690, 3691, 3692, 3693, 3694, 3695, 3696, 3697,
+]);
+
+const WRITE_COMMANDS: Readonly<Record<string, WriteCommand>> = {
+  INSERT: 'INSERT',
+  REPLACE: 'INSERT',
+  UPDATE: 'UPDATE',
+  DELETE: 'DELETE',
+  CREATE: 'CREATE',
+  DROP: 'DROP',
+  ALTER: 'ALTER',
+};
 
 function field(error: unknown, name: string): unknown {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -73,31 +123,16 @@ function errnoOf(error: unknown): number | undefined {
   return typeof value === 'number' && value > 0 ? value : undefined;
 }
 
-const NAME = /^[\p{L}\p{N}_$. -]{1,129}$/u;
-
-/** An identifier the server quoted, if it looks like one (never a value). */
-function safeName(candidate: string | undefined): string | undefined {
-  return candidate !== undefined && NAME.test(candidate) ? candidate : undefined;
-}
-
-/** The first '...'-quoted identifier of a server message: the object the agent named. */
-function quotedName(message: string | undefined): string | undefined {
-  return safeName(message === undefined ? undefined : /'([^']{1,129})'/u.exec(message)?.[1]);
-}
-
-/** The key of "Duplicate entry '...' for key 'k'" (the last quoted name: the entry holds the value). */
-function keyName(message: string | undefined): string | undefined {
-  return safeName(
-    message === undefined ? undefined : /for key '([^']{1,129})'$/u.exec(message)?.[1],
-  );
-}
-
-/** The constraint of a foreign key or CHECK message: CONSTRAINT `fk` ... or constraint 'c'. */
-function constraintName(message: string | undefined): string | undefined {
-  if (message === undefined) return undefined;
-  const match =
-    /CONSTRAINT `([^`]{1,64})`/u.exec(message) ?? /[Cc]onstraint '([^']{1,64})'/u.exec(message);
-  return safeName(match?.[1]);
+/** `db`.`t`.`c`, 'db.t.c' or 'c' as a dotted name ("db.t.c"), for the rule to keep what the statement holds. */
+function dotted(quoted: string | undefined): string | undefined {
+  if (quoted === undefined) return undefined;
+  if (quoted.startsWith('`')) {
+    const parts = [...quoted.matchAll(/`((?:[^`]|``)*)`/g)].map((p) =>
+      (p[1] ?? '').replaceAll('``', '`'),
+    );
+    return parts.length === 0 ? undefined : parts.join('.');
+  }
+  return quoted.replace(/^'(.*)'$/s, '$1');
 }
 
 export function isConnectionError(error: unknown): boolean {
@@ -111,13 +146,9 @@ export function isConnectionError(error: unknown): boolean {
   return field(error, 'fatal') === true;
 }
 
-export function mapMysqlError(
-  error: unknown,
-  stopped: StopReason,
-  timeoutMs: number,
-): SqlwardenError {
+export function mapMysqlError(error: unknown, context: MysqlErrorContext): SqlwardenError {
   if (SqlwardenError.is(error)) return error;
-  if (stopped === 'abort') {
+  if (context.stopped === 'abort') {
     return new SqlwardenError(
       'QUERY_CANCELLED',
       'The call was cancelled; the statement was stopped on the server (KILL QUERY).',
@@ -125,16 +156,46 @@ export function mapMysqlError(
     );
   }
   const errno = errnoOf(error);
-  if (stopped === 'timeout' || errno === 1969 || errno === 3024) {
+  if (context.stopped === 'timeout' || errno === 1969 || errno === 3024) {
     return new SqlwardenError(
       'QUERY_TIMEOUT',
-      `The statement ran past its time limit of ${timeoutMs} ms and was stopped on the server; narrow it (a WHERE clause, fewer joins, a LIMIT).`,
+      `The statement ran past its time limit of ${context.timeoutMs} ms and was stopped on the server; narrow it (a WHERE clause, fewer joins, a LIMIT).`,
       { cause: error },
     );
   }
   if (isConnectionError(error)) return databaseUnavailable(error);
-  const message = textField(error, 'sqlMessage') ?? textField(error, 'message');
-  const failed = (text: string) => new SqlwardenError('QUERY_FAILED', text, { cause: error });
+  if (errno === undefined) {
+    return new SqlwardenError('INTERNAL', 'The database adapter failed unexpectedly.', {
+      cause: error,
+    });
+  }
+  const statement =
+    context.sql === undefined ? StatementText.EMPTY : mysqlStatementText(context.sql);
+  const sqlState = textField(error, 'sqlState');
+  const state = sqlState !== undefined && /^[0-9A-Z]{5}$/.test(sqlState) ? sqlState : undefined;
+  const described = describeServerError(error, errno, statement, context);
+  if (described !== undefined) return described;
+  if (FORBIDDEN_ERRNOS.has(errno)) return statementFailure.forbidden(error);
+  const reference = `errno ${errno}${state === undefined ? '' : `, SQLSTATE ${state}`}`;
+  const klass = DATA_ERRNOS.has(errno) ? '22' : CONSTRAINT_ERRNOS.has(errno) ? '23' : state;
+  return statementFailure.bySqlState(error, klass, reference);
+}
+
+/**
+ * The message for a server error, or undefined for the fallback. Each
+ * regular expression reads the server's message only to find which name it
+ * is about; only what `statement` lets through is used.
+ */
+function describeServerError(
+  error: unknown,
+  errno: number,
+  statement: StatementText,
+  context: MysqlErrorContext,
+): SqlwardenError | undefined {
+  const message = textField(error, 'sqlMessage') ?? textField(error, 'message') ?? '';
+  const name = (candidate: string | undefined) => statement.name(dotted(candidate));
+  let m: RegExpExecArray | null;
+  if (REGEX_ERRNOS.has(errno)) return statementFailure.invalidRegex(error);
   switch (errno) {
     case 1317:
       // Interrupted, and not by this adapter (an operator's KILL QUERY, a server limit).
@@ -145,87 +206,243 @@ export function mapMysqlError(
       );
     case 1792:
     case 1836:
-      return new SqlwardenError(
-        'READ_ONLY',
-        'The statement tried to write; reads run in read-only transactions.',
-        { cause: error },
+      return statementFailure.readOnly(error, firstCommand(statement));
+    case 1052:
+      m = /^Column '(.+)' in .+ is ambiguous$/s.exec(message);
+      return statementFailure.ambiguousColumn(
+        error,
+        name(m?.[1]),
+        m === null ? [] : statement.qualifiers(),
       );
-    case 1146: {
-      const name = quotedName(message);
-      return new SqlwardenError(
-        'NOT_FOUND',
-        `A table the statement names does not exist${name ? `: ${name}` : ''}; check it with list_tables.`,
-        { cause: error },
-      );
-    }
-    case 1054: {
-      const name = quotedName(message);
-      return failed(
-        `A column the statement names does not exist${name ? `: ${name}` : ''}; check it with describe_table.`,
-      );
-    }
-    case 1064:
-    case 1149:
-      return failed('The database could not parse the statement; check its syntax.');
-    case 1210:
-      return failed('The parameters do not match the statement: give one value for each ?.');
+    case 1054:
+      m = /^Unknown column '(.+)' in '(.+)'$/s.exec(message);
+      if (m !== null && /^\d+$/.test(m[1] ?? '')) {
+        const clause = m[2] === 'group statement' || m[2] === 'GROUP BY' ? 'GROUP BY' : 'ORDER BY';
+        return statementFailure.positionNotInSelectList(error, clause);
+      }
+      return statementFailure.unknownColumn(error, name(m?.[1]));
+    case 1146:
+    case 1051:
+    case 1109:
+      m = /^(?:Table|Unknown table) '(.+?)'(?: doesn't exist| in [\w ]+)?$/s.exec(message);
+      return statementFailure.unknownTable(error, name(m?.[1]));
+    case 1055:
+      m =
+        /^'(.+)' isn't in GROUP BY$/s.exec(message) ??
+        /nonaggregated column '(.+?)' which is not functionally dependent/s.exec(message);
+      return statementFailure.notGrouped(error, name(m?.[1]));
+    case 1140:
+      m = /contains nonaggregated column '(.+?)'; this is incompatible/s.exec(message);
+      return m === null
+        ? statementFailure.aggregatesWithoutGroupBy(error)
+        : statementFailure.notGrouped(error, name(m[1]));
+    case 1111:
+      return statementFailure.misusedAggregate(error);
+    case 4015:
+      // MariaDB: "Window function is allowed only in SELECT list and ORDER BY clause"
+      return statementFailure.windowNotAllowed(error, undefined);
     case 1305:
     case 1630:
-      return failed('A function the statement calls does not exist; check its name.');
+      m = /^(?:FUNCTION|PROCEDURE) (.+?) does not exist/s.exec(message);
+      return statementFailure.unknownFunction(error, name(m?.[1]));
     case 1582:
+      m = /function '(.+)'$/s.exec(message);
+      return statementFailure.argumentCount(error, name(m?.[1]));
     case 1583:
-      return failed('A function is called with the wrong number or kind of arguments.');
-    case 1295:
-      return failed('This kind of statement cannot run as a prepared statement.');
-    case 1312:
-      return failed('A procedure that returns rows cannot be called here.');
-    case 1178:
-    case 1235:
-      return failed('The statement uses a feature this database does not support.');
-    case 1205:
-      return failed(
-        'The statement waited too long for a lock held by another transaction; try again.',
-      );
-    case 1213:
-      return failed(
-        'The transaction was rolled back by the database to break a deadlock; try again.',
-      );
+    case 1584:
+      m = /function '(.+)'$/s.exec(message);
+      return statementFailure.argumentKinds(error, name(m?.[1]));
+    case 4161:
+      m = /^Unknown data type: '(.+)'$/s.exec(message);
+      return statementFailure.unknownType(error, name(m?.[1]));
+    case 1064:
+      return syntaxError(error, message, statement);
+    case 1149:
+      return statementFailure.syntaxError(error);
+    case 1210:
+      return statementFailure.parameterCount(error, {
+        ...(context.sql !== undefined && { expected: statement.placeholders() }),
+        ...(context.paramCount !== undefined && { given: context.paramCount }),
+        placeholder: '?',
+      });
+    case 1242:
+      return statementFailure.subqueryRows(error);
+    case 1241:
+      return statementFailure.subqueryColumns(error);
+    case 1222:
+      return statementFailure.setOperationColumns(error);
+    case 1136:
+      return statementFailure.insertColumnCount(error);
+    case 1110:
+    case 1060:
+      m = /^(?:Column '(.+)' specified twice|Duplicate column name '(.+)')$/s.exec(message);
+      return statementFailure.duplicateColumn(error, name(m?.[1] ?? m?.[2]));
+    case 1066:
+      m = /^Not unique table\/alias: '(.+)'$/s.exec(message);
+      return statementFailure.duplicateAlias(error, name(m?.[1]));
+    case 1248:
+      return statementFailure.derivedTableAlias(error);
+    case 3065:
+      return statementFailure.distinctOrderBy(error);
+    case 1365:
+      return statementFailure.divisionByZero(error);
+    case 1264:
+      m = /^Out of range value for column '(.+)' at row \d+$/s.exec(message);
+      return statementFailure.outOfRange(error, { column: name(m?.[1]) });
+    case 1690:
+      m = /^([A-Z]+(?: UNSIGNED)?) value is out of range in /.exec(message);
+      return statementFailure.outOfRange(error, { type: mysqlType(statement, m?.[1]) });
+    case 1406:
+      m = /^Data too long for column '(.+)' at row \d+$/s.exec(message);
+      return statementFailure.tooLong(error, { column: name(m?.[1]) });
+    case 1265:
+      m = /^Data truncated for column '(.+)' at row \d+$/s.exec(message);
+      return statementFailure.invalidInput(error, { column: name(m?.[1]) });
+    case 1366:
+    case 1292:
+    case 1367: {
+      // "Incorrect integer value: '...' for column `db`.`t`.`c` at row 1",
+      // "Truncated incorrect DOUBLE value: '...'", "Illegal double '...' value found during parsing"
+      m = /^(?:Incorrect|Truncated incorrect|Illegal) (\w+) /.exec(message);
+      const column = /for column ((?:`(?:[^`]|``)*`\.?)+|'[^']*') at row \d+$/s.exec(message);
+      return statementFailure.invalidInput(error, {
+        type: mysqlType(statement, m?.[1]),
+        column: name(column?.[1]),
+      });
+    }
+    case 1048:
+      m = /^Column '(.+)' cannot be null$/s.exec(message);
+      return statementFailure.notNull(error, name(m?.[1]));
+    case 1364:
+      m = /^Field '(.+)' doesn't have a default value$/s.exec(message);
+      return statementFailure.noDefault(error, name(m?.[1]));
     case 1062:
     case 1586: {
-      const key = keyName(message);
-      return failed(`The statement would duplicate a unique key${key ? ` (${key})` : ''}.`);
+      // The entry (a value) comes first; the key's name is the last quoted part.
+      m = /for key '([^']+)'$/.exec(message);
+      const key = m?.[1];
+      if (key === 'PRIMARY' || key?.endsWith('.PRIMARY')) {
+        return statementFailure.duplicateKey(error, 'primary key');
+      }
+      const shown = name(key);
+      return statementFailure.duplicateKey(error, shown === undefined ? undefined : [shown]);
     }
+    case 1452:
+    case 1216: {
+      m = /FOREIGN KEY \(`((?:[^`]|``)+)`\) REFERENCES `((?:[^`]|``)+)`/.exec(message);
+      return statementFailure.missingReference(
+        error,
+        name(m?.[1] === undefined ? undefined : `\`${m[1]}\``),
+        name(m?.[2] === undefined ? undefined : `\`${m[2]}\``),
+      );
+    }
+    case 1451:
+    case 1217:
+      m = /a foreign key constraint fails \(((?:`(?:[^`]|``)*`\.?)+), CONSTRAINT/.exec(message);
+      return statementFailure.stillReferenced(error, name(m?.[1]));
+    case 3819:
+    case 4025:
+      m =
+        /^Check constraint '(.+)' is violated\.?$/s.exec(message) ??
+        /^CONSTRAINT (`(?:[^`]|``)+`) failed for /s.exec(message);
+      return statementFailure.checkViolation(error, name(m?.[1]));
+    case 1142:
+    case 1143:
+    case 1370: {
+      // "SELECT command denied to user 'u'@'h' for table `db`.`t`": never the account.
+      const column = /for column '([^']+)' in table '[^']+'$/.exec(message);
+      const table = /for table ((?:`(?:[^`]|``)*`\.?)+|'[^']+')$/.exec(message);
+      const routine = /for routine ('[^']+'|(?:`(?:[^`]|``)*`\.?)+)$/.exec(message);
+      const [kind, object]: [ObjectKind, StatementName | undefined] =
+        column !== null
+          ? ['column', name(`'${column[1]}'`)]
+          : routine !== null
+            ? ['function', name(routine[1])]
+            : ['table', name(table?.[1])];
+      return statementFailure.forbidden(error, object === undefined ? {} : { kind, object });
+    }
+    case 1205:
+      return statementFailure.lockTimeout(error);
+    case 1213:
+      return statementFailure.deadlock(error);
+    case 1295:
+      return new SqlwardenError(
+        'QUERY_FAILED',
+        'This kind of statement cannot run as a prepared statement.',
+        { cause: error },
+      );
+    case 1312:
+      return new SqlwardenError(
+        'QUERY_FAILED',
+        'A procedure that returns rows cannot be called here.',
+        { cause: error },
+      );
+    case 1178:
+    case 1235:
+      return statementFailure.notSupported(error);
     default:
-      break;
+      return undefined;
   }
-  if (errno !== undefined && FORBIDDEN_ERRNOS.has(errno)) {
-    return new SqlwardenError(
-      'FORBIDDEN',
-      'The database account of this source may not use an object the statement needs.',
-      { cause: error },
-    );
+}
+
+/** MySQL's type words in its messages (integer, DOUBLE, BIGINT UNSIGNED...), lower case. */
+const BUILTIN_TYPES: ReadonlySet<string> = new Set([
+  'integer',
+  'int',
+  'bigint',
+  'bigint unsigned',
+  'decimal',
+  'double',
+  'float',
+  'date',
+  'datetime',
+  'time',
+  'timestamp',
+  'year',
+  'string',
+  'json',
+]);
+
+function mysqlType(statement: StatementText, candidate: string | undefined) {
+  return statement.typeName(candidate, BUILTIN_TYPES);
+}
+
+/** The statement's first word, when it is a writing command (MySQL's read-only error does not say which). */
+function firstCommand(statement: StatementText): WriteCommand | undefined {
+  const first = statement.tokens().find((t) => t.kind === 'word');
+  const word = first?.name.toUpperCase();
+  return word !== undefined && Object.hasOwn(WRITE_COMMANDS, word)
+    ? WRITE_COMMANDS[word]
+    : undefined;
+}
+
+/**
+ * 1064: "... for the right syntax to use near '<the statement from there>'
+ * at line N". The text after `near` is the statement from the place the
+ * server stopped (up to 80 characters): the place is the token of that
+ * line from which the statement's text is that excerpt. Only that token's kind
+ * matters: a bare word is named, a literal or anything else is not.
+ */
+function syntaxError(error: unknown, message: string, statement: StatementText): SqlwardenError {
+  const m = /near '([\s\S]*)' at line (\d+)$/.exec(message);
+  if (m === null || statement === StatementText.EMPTY) return statementFailure.syntaxError(error);
+  const fragment = m[1] ?? '';
+  if (fragment === '') return statementFailure.syntaxError(error, { atEnd: true });
+  const line = Number(m[2]);
+  // The excerpt is the rest of the statement, cut at 80 characters: a token
+  // whose rest is exactly the excerpt wins over one that only starts like it.
+  const onLine = statement.tokens().filter((t) => statement.lineOf(t.start) === line);
+  const token =
+    onLine.find((t) => statement.excerptAt(t.start, fragment) === 'rest') ??
+    onLine.find((t) => statement.excerptAt(t.start, fragment) === 'prefix');
+  if (token === undefined) return statementFailure.syntaxError(error);
+  const at = statement.locate(token.start);
+  if (token.unterminated === true) {
+    return statementFailure.syntaxError(error, {
+      unclosed: token.kind === 'comment' ? 'comment' : 'quote',
+      at,
+    });
   }
-  if (errno !== undefined && CONSTRAINT_ERRNOS.has(errno)) {
-    const name = constraintName(message);
-    return failed(`The statement breaks a constraint${name ? ` (${name})` : ''} (errno ${errno}).`);
-  }
-  const sqlState = textField(error, 'sqlState');
-  const state = sqlState !== undefined && /^[0-9A-Z]{5}$/.test(sqlState) ? sqlState : undefined;
-  if (errno !== undefined && (DATA_ERRNOS.has(errno) || state?.startsWith('22'))) {
-    return failed(`A value does not fit its type or is out of range (errno ${errno}).`);
-  }
-  if (errno !== undefined && state?.startsWith('23')) {
-    return failed(`The statement breaks a constraint (errno ${errno}).`);
-  }
-  if (errno !== undefined && state?.startsWith('40')) {
-    return failed(`The transaction was rolled back by the database (errno ${errno}); try again.`);
-  }
-  if (errno !== undefined) {
-    return failed(
-      `The database refused the statement (errno ${errno}${state ? `, SQLSTATE ${state}` : ''}).`,
-    );
-  }
-  return new SqlwardenError('INTERNAL', 'The database adapter failed unexpectedly.', {
-    cause: error,
-  });
+  const word = statement.wordAt(token.start);
+  return statementFailure.syntaxError(error, { at, ...(word !== undefined && { word }) });
 }

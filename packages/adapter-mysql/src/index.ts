@@ -15,6 +15,7 @@ export type {
   MysqlPoolOptions,
   TlsOptions,
 } from './config.js';
+export type { MysqlErrorContext, StopReason } from './errors.js';
 export { mapMysqlError } from './errors.js';
 export type { ServerFlavor } from './session.js';
 export { quoteIdent, sessionSetup } from './session.js';

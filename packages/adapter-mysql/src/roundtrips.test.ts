@@ -99,7 +99,7 @@ it('costs one round trip per read of a text the connection prepared before, two 
   // per connection), then PREPARE and EXECUTE (mysql2 waits for the first's answer).
   expect(proxy.take()).toEqual([
     'QUERY SELECT VERSION()',
-    "QUERY SET SESSION sql_mode = 'STRICT_TRANS_TAB",
+    "QUERY SET SESSION sql_mode = 'ONLY_FULL_GROUP_",
     'PREPARE SELECT id FROM t WHERE id = ?',
     'EXECUTE',
   ]);
@@ -126,7 +126,7 @@ it('closes a connection stopped mid-result, kills its statement from another, an
   await read('SELECT id FROM t WHERE id = ?', [1]);
   // No second SELECT VERSION(): the flavor is known for the source.
   expect(proxy.take()).toEqual([
-    "QUERY SET SESSION sql_mode = 'STRICT_TRANS_TAB",
+    "QUERY SET SESSION sql_mode = 'ONLY_FULL_GROUP_",
     'PREPARE SELECT id FROM t WHERE id = ?',
     'EXECUTE',
   ]);

@@ -6,7 +6,10 @@
  *    string, as the guard's lexer reads it) and without
  *    NO_BACKSLASH_ESCAPES (a backslash escapes inside '...', as the lexer
  *    reads it). A server default or an init_connect that set either would
- *    make the server end a literal where the guard did not.
+ *    make the server end a literal where the guard did not. With
+ *    ONLY_FULL_GROUP_BY: a selected column that is neither grouped nor
+ *    aggregated is an error (1055/1140) rather than the value of an
+ *    arbitrary row, as on PostgreSQL (docs/mysql.md, "The session").
  *  - NAMES utf8mb4: the connection character set. A multi-byte set such as
  *    GBK or SJIS can swallow a backslash into a character, which reopens a
  *    string the guard saw closed. (The handshake asks for utf8mb4 too; a
@@ -54,7 +57,7 @@ export function flavorOf(version: string): ServerFlavor {
 
 /** The sql_mode every session runs with. */
 export const SESSION_SQL_MODE =
-  'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+  'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 
 function checkTimeout(timeoutMs: number): number {
   const ms = Math.floor(timeoutMs);

@@ -125,7 +125,9 @@ describe('writes', () => {
         write('INSERT INTO items VALUES (?, ?), (?, ?)', [10, 'new', 1, 'dup'], {}, single),
       );
       expect(error.code).toBe('QUERY_FAILED');
-      expect(error.message).toBe('The statement would duplicate a unique key (PRIMARY).');
+      expect(error.message).toBe(
+        'The statement would duplicate a unique key (primary key): a row with that value exists already.',
+      );
       expect(await names()).toEqual(['a', 'b', 'c']);
       // The next write on the same connection commits its own row only.
       expect(await write('INSERT INTO items VALUES (?, ?)', [11, 'ok'], {}, single)).toEqual({

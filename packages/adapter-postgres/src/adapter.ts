@@ -154,11 +154,11 @@ export class PostgresAdapter implements DatabaseAdapter {
         throw sourceBusy(max, SOURCE_BUSY_RETRY_MS);
       }
       this.#outages.unavailable(error);
-      throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
+      throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     }
     if (signal?.aborted) {
       client.release();
-      throw mapPostgresError(new Error('aborted'), 'abort', 0);
+      throw mapPostgresError(new Error('aborted'), { stopped: 'abort', timeoutMs: 0 });
     }
     let state = this.#clients.get(client);
     if (state === undefined) {
@@ -178,7 +178,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       // A session we could not set up is never used: it might not be read-only.
       client.release(true);
       if (isConnectionError(error)) this.#outages.unavailable(error);
-      throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
+      throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     }
     this.#outages.answered();
     return client;
@@ -278,7 +278,7 @@ export class PostgresAdapter implements DatabaseAdapter {
         discard = true;
         if (stopped === null) this.#outages.unavailable(error);
       }
-      throw mapPostgresError(error, stopped, timeoutMs);
+      throw mapPostgresError(error, { stopped, timeoutMs, sql: request.sql });
     } finally {
       client.release(discard);
     }
@@ -348,7 +348,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       return await run(client);
     } catch (error) {
       discard = isConnectionError(error);
-      throw mapPostgresError(error, null, this.#config.statementTimeoutMs);
+      throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     } finally {
       client.release(discard);
     }
@@ -449,7 +449,7 @@ export class PostgresAdapter implements DatabaseAdapter {
         discard = true;
         if (stopped === null) this.#outages.unavailable(error);
       }
-      throw mapPostgresError(error, stopped, timeoutMs);
+      throw mapPostgresError(error, { stopped, timeoutMs, sql: request.sql });
     } finally {
       client.release(discard);
     }

@@ -15,6 +15,7 @@ export type {
   PostgresPoolOptions,
   TlsOptions,
 } from './config.js';
+export type { PostgresErrorContext, StopReason } from './errors.js';
 export { mapPostgresError } from './errors.js';
 export { quoteIdent, sessionSetup } from './session.js';
 

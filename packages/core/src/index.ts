@@ -72,6 +72,21 @@ export {
 export type { SessionContext, Transport } from './session.js';
 export { SessionContextSchema, TRANSPORTS, validateSessionContext } from './session.js';
 export type {
+  ClauseWord,
+  CombinationWord,
+  ConditionWord,
+  ObjectKind,
+  WriteCommand,
+} from './statement-failures.js';
+export { statementFailure } from './statement-failures.js';
+export type {
+  StatementLocation,
+  StatementName,
+  StatementToken,
+  StatementTokenKind,
+} from './statement-text.js';
+export { StatementText } from './statement-text.js';
+export type {
   AnyTool,
   AuditFacts,
   Requirement,

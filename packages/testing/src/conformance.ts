@@ -326,6 +326,21 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   }
 }
 
+/** How a call ended: `ok`, or a SqlwardenError's code and message (anything else fails the test). */
+async function outcomeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+    return { code: 'ok', message: '' };
+  } catch (error) {
+    if (!SqlwardenError.is(error)) throw error;
+    return { code: error.code, message: error.message };
+  }
+}
+
+/** Values that must never come back in a message: a parameter's, and a string literal's. */
+const PARAM_CANARY = 'PARAMCANARY_Q7';
+const LITERAL_CANARY = 'LITCANARY_Q7';
+
 /** Polls `check` until it holds or `ms` pass; answers whether it held. */
 async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
@@ -843,6 +858,93 @@ export function describeAdapterConformance(target: ConformanceTarget): void {
       });
     });
 
+    // The same mistake reads the same on every database (statementFailure in
+    // @sqlwarden/core), naming only what the statement's text holds as an
+    // identifier: never a parameter value, never a string literal.
+    describe('errors from the database', () => {
+      const placeholderWord = p(1) === '?' ? '?' : '$n';
+      const readOutcome = (sql: string, params: readonly unknown[] = []) =>
+        outcomeOf(adapter.read({ sql, params, limits: LIMITS, signal: signal() }));
+
+      it('names the ambiguous column and offers the aliases of the statement', async () => {
+        expect(
+          await readOutcome(
+            `SELECT id FROM cf_parent p JOIN cf_child c ON c.parent_id = p.id WHERE p.code <> '${LITERAL_CANARY}' OR p.code = ${p(1)}`,
+            [PARAM_CANARY],
+          ),
+        ).toEqual({
+          code: 'QUERY_FAILED',
+          message: 'Column id is ambiguous: qualify it with its table or alias (p.id or c.id).',
+        });
+      });
+
+      it('names the unknown column and the unknown table as the statement spells them', async () => {
+        expect(
+          await readOutcome(
+            `SELECT p.nope_col FROM cf_parent p WHERE p.code = '${LITERAL_CANARY}' OR p.code = ${p(1)}`,
+            [PARAM_CANARY],
+          ),
+        ).toEqual({
+          code: 'QUERY_FAILED',
+          message: 'Column p.nope_col does not exist: check the columns with describe_table.',
+        });
+        expect(
+          await readOutcome(
+            `SELECT * FROM cf_nope WHERE code = '${LITERAL_CANARY}' OR code = ${p(1)}`,
+            [PARAM_CANARY],
+          ),
+        ).toEqual({
+          code: 'NOT_FOUND',
+          message: 'Table cf_nope does not exist: check the tables with list_tables.',
+        });
+      });
+
+      it('says a selected column must be grouped or aggregated', async () => {
+        expect(
+          await readOutcome(`SELECT p.code, count(*) FROM cf_parent p GROUP BY p.name`),
+        ).toEqual({
+          code: 'QUERY_FAILED',
+          message:
+            'Column p.code must appear in GROUP BY or be used in an aggregate function (such as max or count).',
+        });
+      });
+
+      it('says where a syntax error is, naming a word of the statement but never a literal', async () => {
+        expect(
+          await readOutcome(`SELECT * FORM cf_parent WHERE code = '${LITERAL_CANARY}'`),
+        ).toEqual({
+          code: 'QUERY_FAILED',
+          message: 'Syntax error near the word FORM (character 10): fix the statement there.',
+        });
+        expect(
+          await readOutcome(`SELECT * FROM cf_parent WHERE code = '${LITERAL_CANARY}`),
+        ).toEqual({
+          code: 'QUERY_FAILED',
+          message: 'A quoted string or name is not closed (character 38): close it.',
+        });
+      });
+
+      it('says how many parameters the statement takes and how many came', async () => {
+        expect(await readOutcome(`SELECT ${p(1)} AS a, ${p(2)} AS b`, [PARAM_CANARY])).toEqual({
+          code: 'QUERY_FAILED',
+          message: `The statement takes 2 parameters but 1 value was given: give one value for each ${placeholderWord}.`,
+        });
+      });
+
+      it('never echoes a parameter value or a string literal the server quoted', async () => {
+        const cases: Array<[string, unknown[]]> = [
+          [`SELECT * FROM cf_parent WHERE id = ${p(1)} AND nope_col = 1`, [PARAM_CANARY]],
+          [`SELECT * FROM cf_parent WHERE code = '${LITERAL_CANARY}' ORDER BY 9`, []],
+          [`SELECT (SELECT code FROM cf_parent WHERE code <> '${LITERAL_CANARY}')`, []],
+        ];
+        for (const [sql, params] of cases) {
+          const outcome = await readOutcome(sql, params);
+          expect(outcome.code, sql).toMatch(/^(QUERY_FAILED|NOT_FOUND)$/);
+          expect(outcome.message.toLowerCase(), sql).not.toContain('canary');
+        }
+      });
+    });
+
     describe('time limits, cancellation, connection loss', () => {
       it('ends a statement past its time limit with QUERY_TIMEOUT and leaves nothing running', async () => {
         const mark = marker('timeout');
@@ -1076,6 +1178,34 @@ export function describeAdapterConformance(target: ConformanceTarget): void {
           expect(code).not.toMatch(/^not a SqlwardenError/);
           expect(await values()).toEqual(initial);
           expect(await adminCount('cf_victim')).toBe(1);
+        });
+
+        it('says a write divides by zero, and nothing changes', async () => {
+          expect(
+            await outcomeOf(
+              write(writer, { sql: 'INSERT INTO cf_writes (id, v) VALUES (50, 1/0)' }),
+            ),
+          ).toEqual({
+            code: 'QUERY_FAILED',
+            message:
+              'The statement divides by zero: guard the divisor, for example with NULLIF(x, 0).',
+          });
+          expect(await values()).toEqual(initial);
+        });
+
+        it('never echoes the value of a parameter or a literal that the column refused', async () => {
+          const cases: Array<[string, unknown[]]> = [
+            [`INSERT INTO cf_writes (id, v) VALUES (${p(1)}, ${p(2)})`, [51, PARAM_CANARY]],
+            [`INSERT INTO cf_writes (id, v) VALUES (52, '${LITERAL_CANARY}')`, []],
+            [`UPDATE cf_writes SET v = ${p(1)} WHERE id = 1`, [PARAM_CANARY]],
+            [`INSERT INTO cf_writes (id, v, note) VALUES (1, 0, ${p(1)})`, [PARAM_CANARY]],
+          ];
+          for (const [sql, params] of cases) {
+            const outcome = await outcomeOf(write(writer, { sql, params }));
+            expect(outcome.code, sql).toBe('QUERY_FAILED');
+            expect(outcome.message.toLowerCase(), sql).not.toContain('canary');
+          }
+          expect(await values()).toEqual(initial);
         });
 
         it('still reads in read-only sessions on a write-enabled source', async () => {

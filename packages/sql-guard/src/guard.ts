@@ -16,6 +16,7 @@ import type { RawAnalysis } from './analysis.js';
 import { checkFunction } from './functions.js';
 import { type LexResult, lex, unquote } from './lexer.js';
 import { analyzeMysqlText, neutralize, tokenFacts } from './mysql.js';
+import { isMysqlSqlparserReady, loadMysqlSqlparser } from './mysql-sqlparser.js';
 import {
   analyzePostgresText,
   isPostgresParserReady,
@@ -40,13 +41,17 @@ export const DEFAULT_MAX_LENGTH = 100_000;
 /** Deepest parenthesis nesting the MySQL and ODBC paths accept (real queries stay far below). */
 export const MAX_NESTING = 200;
 
-/** Loads the PostgreSQL parser (used by the postgres and odbc dialects). Call once at start-up. */
-export function loadSqlGuard(): Promise<void> {
-  return loadPostgresParser();
+/**
+ * Loads the WASM parsers: PostgreSQL's (the postgres and odbc dialects) and
+ * sqlparser-rs (the MySQL reads node-sql-parser cannot read). Call once at
+ * start-up; later calls are free.
+ */
+export async function loadSqlGuard(): Promise<void> {
+  await Promise.all([loadPostgresParser(), loadMysqlSqlparser()]);
 }
 
 export function isSqlGuardReady(): boolean {
-  return isPostgresParserReady();
+  return isPostgresParserReady() && isMysqlSqlparserReady();
 }
 
 function reject(reason: RejectionReason, detail?: string, fingerprint?: string): GuardRejection {
@@ -109,7 +114,10 @@ function analyse(
       if (!('tokens' in lexed)) return lexed;
       const fp = tokenFingerprint(text, lexed);
       const outcome = analyzeMysqlText(text, lexed);
-      if (!outcome.ok) return reject(outcome.reason, undefined, fp);
+      if (!outcome.ok) {
+        const detail = outcome.reason === 'UNSUPPORTED_SYNTAX' ? outcome.detail : undefined;
+        return reject(outcome.reason, detail, fp);
+      }
       return done(outcome.analysis, fp);
     }
     case 'odbc': {

@@ -17,7 +17,11 @@ describe('the public corpus', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(321);
   });
 
-  const blocks = cases.filter((c) => c.entry.expect === 'block');
+  // `trailing-semicolon` entries (`SELECT 1;`) are allowed on PostgreSQL and MySQL,
+  // which accept one trailing `;`, and refused on ODBC (below).
+  const blocks = cases.filter(
+    (c) => c.entry.expect === 'block' && c.entry.category !== 'trailing-semicolon',
+  );
   it.each(blocks.map((c) => [label(c), c] as const))('refuses %s', (_label, { entry, dialect }) => {
     const result = checkRead(entry.sql, CORPUS_OPTIONS[dialect]);
     expect(result.ok).toBe(false);

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyze, checkRead, loadSqlGuard } from './guard.js';
+import { analyze, checkRead, fingerprint, loadSqlGuard, statementText } from './guard.js';
 import type { RejectionReason } from './reasons.js';
 import { CORPUS_OPTIONS } from './test-support.js';
 import type { Dialect, GuardOptions } from './types.js';
@@ -18,7 +18,7 @@ const REFUSED: Case[] = [
   ['postgres', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
   ['mysql', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
   ['odbc', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
-  ['postgres', 'SELECT 1;', 'SEMICOLON'],
+  ['odbc', 'SELECT 1;', 'SEMICOLON'],
   ['postgres', ' ; SELECT 1', 'SEMICOLON'],
   ['postgres', 'SELECT 1;;', 'SEMICOLON'],
   ['mysql', ';SELECT 1', 'SEMICOLON'],
@@ -374,5 +374,80 @@ describe('analyze', () => {
       'App.Orders',
       'null.we`ird',
     ]);
+  });
+});
+
+describe('one trailing semicolon', () => {
+  const ACCEPTED = [
+    'SELECT count(*) FROM orders;',
+    'SELECT 1 ;',
+    'SELECT 1;\n',
+    'SELECT 1; -- done',
+    'SELECT 1; /* done */ ',
+    'SELECT 1 /* c */ ;',
+    "SELECT ';' AS s;",
+  ];
+  const REFUSED_EVERYWHERE = [
+    'SELECT 1;;',
+    'SELECT 1; ;',
+    ';SELECT 1',
+    '; SELECT 1;',
+    'SELECT 1; SELECT 2',
+    'SELECT 1; SELECT 2;',
+    ';',
+    'SELECT 1; -- x\nSELECT 2',
+    'SELECT 1; DROP TABLE orders',
+  ];
+
+  it.each(['postgres', 'mysql'] as const)(
+    '%s: accepts one at the end, with whitespace and comments after it',
+    (dialect) => {
+      for (const sql of ACCEPTED)
+        expect(`${sql} => ${reasonOf(dialect, sql)}`).toBe(`${sql} => accepted`);
+      expect(reasonOf('mysql', 'SELECT 1; # done')).toBe('accepted');
+    },
+  );
+
+  it.each(['postgres', 'mysql', 'odbc'] as const)(
+    '%s: refuses every other semicolon',
+    (dialect) => {
+      for (const sql of REFUSED_EVERYWHERE)
+        expect(`${sql} => ${reasonOf(dialect, sql)}`).not.toBe(`${sql} => accepted`);
+      expect(reasonOf(dialect, 'SELECT 1;;')).toBe('SEMICOLON');
+      expect(reasonOf(dialect, ';SELECT 1')).toBe('SEMICOLON');
+    },
+  );
+
+  it('refuses every semicolon on ODBC sources, and says so', () => {
+    for (const sql of ACCEPTED.filter((s) => !s.includes("';'"))) {
+      const result = checkRead(sql, CORPUS_OPTIONS.odbc);
+      expect(result).toMatchObject({ ok: false, reason: 'SEMICOLON' });
+      expect(!result.ok && result.message).toMatch(/ODBC sources take no semicolon/);
+    }
+  });
+
+  it('cuts the text sent to the server at the terminator, by the same scanner', () => {
+    expect(statementText('SELECT 1;', { dialect: 'postgres' })).toBe('SELECT 1');
+    expect(statementText('SELECT 1 ; -- x', { dialect: 'postgres' })).toBe('SELECT 1 ');
+    expect(statementText("SELECT 'é😀;' ; /* c */", { dialect: 'postgres' })).toBe(
+      "SELECT 'é😀;' ",
+    );
+    expect(statementText('SELECT $$;$$;', { dialect: 'postgres' })).toBe('SELECT $$;$$');
+    expect(statementText("SELECT 'a\\';' ;# x", { dialect: 'mysql' })).toBe("SELECT 'a\\';' ");
+    expect(statementText('SELECT 1 -- c\n;', { dialect: 'mysql' })).toBe('SELECT 1 -- c\n');
+    // Nothing to cut: no terminator, or a text the guard refuses anyway.
+    expect(statementText('SELECT 1', { dialect: 'postgres' })).toBe('SELECT 1');
+    expect(statementText('SELECT 1; SELECT 2', { dialect: 'mysql' })).toBe('SELECT 1; SELECT 2');
+    expect(statementText('SELECT 1;', { dialect: 'odbc' })).toBe('SELECT 1;');
+  });
+
+  it('gives SELECT 1 and SELECT 1; the same fingerprint', () => {
+    for (const dialect of ['postgres', 'mysql', 'odbc'] as const) {
+      expect(fingerprint('SELECT 1;', { dialect })).toBe(fingerprint('SELECT 1', { dialect }));
+      expect(fingerprint('SELECT 1; -- x', { dialect })).toBe(fingerprint('SELECT 1', { dialect }));
+    }
+    const a = checkRead('SELECT * FROM orders WHERE id = 1', CORPUS_OPTIONS.postgres);
+    const b = checkRead('SELECT * FROM orders WHERE id = 2;', CORPUS_OPTIONS.postgres);
+    expect(a.ok && b.ok && a.analysis.fingerprint === b.analysis.fingerprint).toBe(true);
   });
 });

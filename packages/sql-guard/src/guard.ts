@@ -25,6 +25,12 @@ import {
 } from './postgres.js';
 import { REJECTION_REASONS, type RejectionReason } from './reasons.js';
 import { compilePatterns, isAllowed, resolveSchema } from './tables.js';
+import {
+  lexedSemicolons,
+  NO_SEMICOLON,
+  type SemicolonScan,
+  scannedSemicolons,
+} from './terminator.js';
 import type {
   AnalyzeResult,
   CheckedAnalysis,
@@ -171,7 +177,12 @@ function commonRules(
   if (raw.statementCount === 0) return reject('EMPTY_STATEMENT', undefined, fp);
   if (raw.statementCount > 1)
     return reject('MULTI_STATEMENT', `${raw.statementCount} statements`, fp);
-  if (raw.semicolon) return reject('SEMICOLON', undefined, fp);
+  if (raw.semicolon)
+    return reject(
+      'SEMICOLON',
+      options.dialect === 'odbc' ? 'ODBC sources take no semicolon at all' : undefined,
+      fp,
+    );
   if (raw.unsupported !== null) return reject('UNSUPPORTED_SYNTAX', raw.unsupported, fp);
   if (raw.dataModifyingCte) return reject('DATA_MODIFYING_CTE', undefined, fp);
   if (raw.nestedStatement !== null)
@@ -373,6 +384,8 @@ function tokenFingerprint(text: string, lexed: LexResult): string {
         break;
     }
   }
+  // One trailing `;` is not part of the statement: `SELECT 1` and `SELECT 1;` share a fingerprint.
+  if (parts.at(-1) === ';') parts.pop();
   const shape = parts.join(' ').replace(/\? (?:[.,] \? )*(?:[.,] \?)/g, '?');
   return sha12(`tok:${shape}`);
 }
@@ -383,4 +396,33 @@ export function fingerprint(sql: string, options: { readonly dialect: Dialect })
   if (options.dialect === 'postgres') return postgresFingerprint(sql) ?? fallbackFingerprint(sql);
   const lexed = lex(sql, options.dialect);
   return lexed.ok ? tokenFingerprint(sql, lexed) : fallbackFingerprint(sql);
+}
+
+/**
+ * The text to send to the server for a statement the guard accepted: the
+ * statement without its one trailing `;` and whatever follows it
+ * (whitespace and comments). A text without such a terminator is returned
+ * as it is. Call it on every call, with that call's text. Never throws.
+ */
+export function statementText(sql: string, options: { readonly dialect: Dialect }): string {
+  if (typeof sql !== 'string' || !sql.includes(';')) return sql;
+  let scan: SemicolonScan = NO_SEMICOLON;
+  switch (options.dialect) {
+    case 'postgres':
+      if (isPostgresParserReady()) scan = scannedSemicolons(sql);
+      break;
+    case 'mysql': {
+      const lexed = lex(sql, 'mysql');
+      if (lexed.ok) scan = lexedSemicolons(sql, lexed.tokens);
+      break;
+    }
+    case 'odbc':
+      // Every `;` is refused on ODBC sources: nothing to cut.
+      break;
+    default: {
+      const never: never = options.dialect;
+      return never;
+    }
+  }
+  return scan.terminator === null ? sql : sql.slice(0, scan.terminator);
 }

@@ -19,6 +19,7 @@ it('exports exactly the pinned public API', () => {
     'fingerprint',
     'isSqlGuardReady',
     'loadSqlGuard',
+    'statementText',
     'tableAllowed',
   ]);
 });

@@ -22,6 +22,7 @@ import {
 import { isDeniedName } from './functions.js';
 import { type LexResult, type Token, unquote, wordOf } from './lexer.js';
 import { analyzeWithSqlparser } from './mysql-sqlparser.js';
+import { lexedSemicolons } from './terminator.js';
 import type { StatementKind } from './types.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -456,7 +457,8 @@ function newState(facts: TokenFacts): WalkState {
 export function analyzeMysqlText(text: string, lexed: LexResult): MysqlOutcome {
   const segs = segments(text, lexed.tokens);
   const kinds = segs.map((segment) => kindOfFirstWord(firstWord(text, segment)));
-  const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
+  // One trailing `;` is accepted (terminator.ts); any other `;` is refused.
+  const semicolon = lexedSemicolons(text, lexed.tokens).stray;
   const facts = tokenFacts(text, lexed.tokens, 'mysql');
   let state = newState(facts);
   let explainTarget: StatementKind | null = null;

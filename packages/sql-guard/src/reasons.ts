@@ -13,7 +13,8 @@ export const REJECTION_REASONS = {
   PARSE_ERROR: 'The statement could not be parsed; check its syntax.',
   UNSUPPORTED_SYNTAX: 'The statement uses syntax the guard does not accept for this source.',
   MULTI_STATEMENT: 'Only one statement is allowed per call; send each statement separately.',
-  SEMICOLON: 'Semicolons are not allowed; remove the trailing or leading semicolon.',
+  SEMICOLON:
+    'A semicolon may only end the statement, once (and not at all on ODBC sources); remove the other semicolons.',
   EXECUTABLE_COMMENT:
     'MySQL executable comments (/*! ... */, /*M! ... */) and optimizer hints (/*+ ... */) are code and are not allowed; remove them.',
   AMBIGUOUS_COMMENT:

@@ -103,18 +103,18 @@ const REFUSED: Case[] = [
   ['odbc', "SELECT dbms_pipe.receive_message('x', 10) FROM dual", 'FORBIDDEN_FUNCTION'],
   ['odbc', 'SELECT pg_sleep(1)', 'FORBIDDEN_FUNCTION'],
   ['postgres', 'SELECT * FROM hr.salaries', 'TABLE_NOT_ALLOWED'],
-  ['postgres', 'SELECT * FROM pg_shadow', 'TABLE_NOT_ALLOWED'],
-  ['postgres', 'SELECT * FROM "pg_authid"', 'TABLE_NOT_ALLOWED'],
-  ['postgres', 'SELECT * FROM information_schema.tables', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT * FROM pg_shadow', 'CATALOG_QUERY'],
+  ['postgres', 'SELECT * FROM "pg_authid"', 'CATALOG_QUERY'],
+  ['postgres', 'SELECT * FROM information_schema.tables', 'CATALOG_QUERY'],
   [
     'postgres',
     'SELECT * FROM orders WHERE id IN (SELECT id FROM hr.salaries)',
     'TABLE_NOT_ALLOWED',
   ],
-  ['postgres', 'SELECT 1 UNION SELECT passwd::int FROM pg_shadow', 'TABLE_NOT_ALLOWED'],
-  ['mysql', 'SELECT * FROM mysql.user', 'TABLE_NOT_ALLOWED'],
-  ['mysql', 'SELECT * FROM `mysql`.`user`', 'TABLE_NOT_ALLOWED'],
-  ['mysql', 'SELECT (SELECT authentication_string FROM mysql.user LIMIT 1)', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT 1 UNION SELECT passwd::int FROM pg_shadow', 'CATALOG_QUERY'],
+  ['mysql', 'SELECT * FROM mysql.user', 'CATALOG_QUERY'],
+  ['mysql', 'SELECT * FROM `mysql`.`user`', 'CATALOG_QUERY'],
+  ['mysql', 'SELECT (SELECT authentication_string FROM mysql.user LIMIT 1)', 'CATALOG_QUERY'],
   ['mysql', 'SELECT * FROM app.orders JOIN otherdb.customers c ON 1 = 1', 'TABLE_NOT_ALLOWED'],
   ['odbc', 'SELECT * FROM sales.orders', 'TABLE_NOT_ALLOWED'],
   ['odbc', 'SELECT * FROM otherdb.public.orders', 'UNSUPPORTED_SYNTAX'],
@@ -222,7 +222,7 @@ describe('checkRead rules', () => {
   });
 
   it('resolves unqualified pg_* names to pg_catalog, whatever the default schema', () => {
-    expect(reasonOf('postgres', 'SELECT * FROM pg_class')).toBe('TABLE_NOT_ALLOWED');
+    expect(reasonOf('postgres', 'SELECT * FROM pg_class')).toBe('CATALOG_QUERY');
     expect(
       reasonOf('postgres', 'SELECT * FROM pg_class', { allowedTables: ['pg_catalog.pg_class'] }),
     ).toBe('accepted');
@@ -449,5 +449,63 @@ describe('one trailing semicolon', () => {
     const a = checkRead('SELECT * FROM orders WHERE id = 1', CORPUS_OPTIONS.postgres);
     const b = checkRead('SELECT * FROM orders WHERE id = 2;', CORPUS_OPTIONS.postgres);
     expect(a.ok && b.ok && a.analysis.fingerprint === b.analysis.fingerprint).toBe(true);
+  });
+});
+
+describe('catalog browsing', () => {
+  const POINTS_TO_TOOLS =
+    /To see tables use list_tables; to see a table's columns use describe_table\./;
+
+  it.each([
+    ['mysql', 'SHOW TABLES', 'SHOW TABLES'],
+    ['mysql', 'SHOW FULL TABLES FROM app', 'SHOW FULL TABLES'],
+    ['mysql', 'SHOW COLUMNS FROM orders', 'SHOW COLUMNS'],
+    ['mysql', 'SHOW CREATE TABLE orders;', 'SHOW CREATE TABLE'],
+    ['mysql', 'SHOW INDEX FROM orders', 'SHOW INDEX'],
+    ['mysql', 'DESCRIBE shop.orders', 'DESCRIBE'],
+    ['mysql', 'DESC orders', 'DESCRIBE'],
+    ['mysql', 'EXPLAIN orders', 'EXPLAIN of a table'],
+    ['mysql', 'EXPLAIN `orders`', 'EXPLAIN of a table'],
+    ['mysql', 'SELECT * FROM information_schema.columns', 'information_schema.columns'],
+    ['mysql', 'SELECT * FROM performance_schema.threads', 'performance_schema.threads'],
+    ['postgres', 'SHOW TABLES', 'SHOW TABLES'],
+    ['postgres', 'DESCRIBE orders', 'DESCRIBE'],
+    ['postgres', '\\d orders', 'psql meta-commands'],
+    ['postgres', '\\dt', 'psql meta-commands'],
+    ['postgres', 'SELECT * FROM pg_tables', 'pg_catalog.pg_tables'],
+    ['postgres', 'SELECT relname FROM pg_class', 'pg_catalog.pg_class'],
+    [
+      'postgres',
+      'SELECT * FROM information_schema.columns WHERE table_name = $1',
+      'information_schema.columns',
+    ],
+    ['odbc', 'SELECT * FROM information_schema.tables', 'information_schema.tables'],
+  ] as const)(
+    '%s: refuses %s, pointing to list_tables and describe_table',
+    (dialect, sql, detail) => {
+      const result = checkRead(sql, CORPUS_OPTIONS[dialect]);
+      expect(result).toMatchObject({ ok: false, reason: 'CATALOG_QUERY' });
+      expect(!result.ok && result.message).toMatch(POINTS_TO_TOOLS);
+      expect(!result.ok && result.message).toContain(detail);
+    },
+  );
+
+  it('keeps session statements and plain EXPLAIN as they were', () => {
+    expect(reasonOf('mysql', 'SHOW GRANTS')).toBe('SESSION_STATE');
+    expect(reasonOf('mysql', 'SHOW VARIABLES')).toBe('SESSION_STATE');
+    expect(reasonOf('postgres', 'SHOW data_directory')).toBe('SESSION_STATE');
+    expect(reasonOf('mysql', 'EXPLAIN SELECT * FROM orders')).toBe('accepted');
+    expect(reasonOf('postgres', 'EXPLAIN (FORMAT JSON) SELECT * FROM orders')).toBe('accepted');
+    expect(reasonOf('mysql', 'EXPLAIN DELETE FROM orders')).toBe('NOT_A_READ');
+  });
+
+  it('never turns another refusal into CATALOG_QUERY, and an operator may still allow a catalog table', () => {
+    expect(reasonOf('mysql', 'SHOW TABLES; DROP TABLE orders')).toBe('MULTI_STATEMENT');
+    expect(reasonOf('postgres', 'SELECT * FROM hr.salaries')).toBe('TABLE_NOT_ALLOWED');
+    expect(
+      reasonOf('postgres', 'SELECT * FROM information_schema.columns', {
+        allowedTables: ['public.*', 'information_schema.columns'],
+      }),
+    ).toBe('accepted');
   });
 });

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RawAnalysis } from './analysis.js';
+import { catalogStatement, isCatalogSchema } from './catalog.js';
 import { checkFunction } from './functions.js';
 import { type LexResult, lex, unquote } from './lexer.js';
 import { analyzeMysqlText, neutralize, tokenFacts } from './mysql.js';
@@ -237,11 +238,17 @@ function checkTables(
       if (schema === null) return reject('UNQUALIFIED_TABLE', shown(ref.name), raw.fingerprint);
       if (!isAllowed(patterns, schema, ref.name)) {
         const what = ref.access === 'write' && wanted === 'write' ? 'for writing' : 'for reading';
-        return reject(
-          'TABLE_NOT_ALLOWED',
-          `${shown(`${schema}.${ref.name}`)} is not allowed ${what}`,
-          raw.fingerprint,
-        );
+        const table = shown(`${schema}.${ref.name}`);
+        // A system catalog lists other tables than the allowed ones: refused the same,
+        // but the message points to the tools that show what the caller may see.
+        if (isCatalogSchema(options.dialect, schema)) {
+          return reject(
+            'CATALOG_QUERY',
+            `${table} is not allowed ${what}: it is a system catalog`,
+            raw.fingerprint,
+          );
+        }
+        return reject('TABLE_NOT_ALLOWED', `${table} is not allowed ${what}`, raw.fingerprint);
       }
     }
     tables.push({ schema, name: ref.name, access: ref.access });
@@ -273,9 +280,26 @@ function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
 
 /**
  * Accepts exactly one plain read: SELECT, VALUES, TABLE, WITH ... SELECT, or
- * EXPLAIN (without ANALYZE) of one. See the header for the rules.
+ * EXPLAIN (without ANALYZE) of one. See the header for the rules. A refused
+ * catalog-browsing statement (SHOW TABLES, DESCRIBE t, MySQL's EXPLAIN t,
+ * psql's \d) is refused as CATALOG_QUERY, which points to the tools.
  */
 export function checkRead(sql: string, options: GuardOptions): GuardResult {
+  const result = readRules(sql, options);
+  if (result.ok || !RELABELLED.has(result.reason)) return result;
+  const statement = catalogStatement(sql, options.dialect);
+  return statement === null ? result : reject('CATALOG_QUERY', statement, result.fingerprint);
+}
+
+/** Refusals that a catalog-browsing statement gets from the rules, and only those, are relabelled. */
+const RELABELLED: ReadonlySet<RejectionReason> = new Set([
+  'PARSE_ERROR',
+  'UNSUPPORTED_SYNTAX',
+  'SESSION_STATE',
+  'NOT_A_READ',
+]);
+
+function readRules(sql: string, options: GuardOptions): GuardResult {
   const analysed = analyse(sql, options);
   if (!analysed.ok) return analysed;
   const { raw } = analysed;

@@ -36,6 +36,8 @@ export const REJECTION_REASONS = {
   EXPLAIN_ANALYZE: 'EXPLAIN ANALYZE runs the statement and is not allowed; use plain EXPLAIN.',
   FORBIDDEN_FUNCTION: 'The statement calls a function that is not allowed.',
   TABLE_NOT_ALLOWED: 'The statement refers to a table outside the allowed tables.',
+  CATALOG_QUERY:
+    "Catalog queries (SHOW, DESCRIBE, information_schema, pg_catalog) are not available here. To see tables use list_tables; to see a table's columns use describe_table.",
   UNQUALIFIED_TABLE: 'Qualify every table with its schema (schema.table).',
   WRITE_WITHOUT_WHERE:
     'UPDATE and DELETE need a WHERE clause that refers to a column; add one to say which rows.',

@@ -354,7 +354,8 @@ export function analyzePostgresText(
 
 // Constants, parameters, and the value nodes option lists hold (EXPLAIN (COSTS 1), sequence options).
 const VALUE_NODES = new Set(['A_Const', 'ParamRef', 'Integer', 'Float', 'Boolean', 'BitString']);
-const POSITION_KEY = /^(location|stmt_len)$|_location$|_list_(start|end)$/;
+// Every position the tree carries: location, stmt_len, list_start/list_end (ARRAY[...]), rexpr_list_start...
+const POSITION_KEY = /(^|_)location$|^stmt_len$|(^|_)list_(start|end)$/;
 
 function isValue(node: unknown): boolean {
   if (node === null || typeof node !== 'object' || Array.isArray(node)) return false;

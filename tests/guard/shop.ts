@@ -59,7 +59,9 @@ export const CUSTOMERS = 24;
 export const PRODUCTS = 12;
 export const ORDERS = 80;
 
-function rows(engine: Engine): Record<'customers' | 'products' | 'orders' | 'order_items', string[]> {
+function rows(
+  engine: Engine,
+): Record<'customers' | 'products' | 'orders' | 'order_items', string[]> {
   const json = (value: unknown) => quote(JSON.stringify(value));
   const customers: string[] = [];
   for (let i = 1; i <= CUSTOMERS; i += 1) {
@@ -68,7 +70,8 @@ function rows(engine: Engine): Record<'customers' | 'products' | 'orders' | 'ord
     const email = `${name.split(' ')[0]?.toLowerCase()}${i}@${i % 3 === 0 ? 'example.org' : 'mail.test'}`;
     // Three levels of referrals: 1-6 nobody, 7-14 one of 1-8, 15-24 one of 7-16.
     const referredBy = i <= 6 ? 'NULL' : i <= 14 ? String(i - 6) : String(i - 8);
-    const metadata = i % 4 === 0 ? { flags: ['vip'] } : { segment: TIERS[i % 3], flags: ['news', 'promo'] };
+    const metadata =
+      i % 4 === 0 ? { flags: ['vip'] } : { segment: TIERS[i % 3], flags: ['news', 'promo'] };
     customers.push(
       `(${i}, ${quote(name)}, ${quote(email)}, ${quote(city)}, ${quote(country)}, ${quote(TIERS[i % 3] as string)}, ${at(-400 + i * 9)}, ${referredBy}, ${json(metadata)})`,
     );
@@ -79,7 +82,10 @@ function rows(engine: Engine): Record<'customers' | 'products' | 'orders' | 'ord
     const sku = i % 4 === 0 ? `A_${i}` : `${'ABC'[i % 3]}-${100 + i}`;
     const price = 5 + i * 7.5;
     prices[i] = price;
-    const attributes = { color: COLORS[i % 3], tags: [CATEGORIES[i % 4], i % 2 === 0 ? 'even' : 'odd'] };
+    const attributes = {
+      color: COLORS[i % 3],
+      tags: [CATEGORIES[i % 4], i % 2 === 0 ? 'even' : 'odd'],
+    };
     const name = i % 5 === 0 ? `desk_lamp ${i}` : `${COLORS[i % 3]} ${CATEGORIES[i % 4]} item ${i}`;
     products.push(
       `(${i}, ${quote(sku)}, ${quote(name)}, ${quote(CATEGORIES[i % 4] as string)}, ${price.toFixed(2)}, ${json(attributes)}, ${at(-200 + i * 3)})`,
@@ -92,7 +98,8 @@ function rows(engine: Engine): Record<'customers' | 'products' | 'orders' | 'ord
     const status = STATUSES[i % STATUSES.length] as string;
     const day = (i * 29) % 120;
     const hour = (i * 5) % 24;
-    const shipped = status === 'paid' || status === 'cancelled' ? 'NULL' : at(day + (i % 5) + 1, hour);
+    const shipped =
+      status === 'paid' || status === 'cancelled' ? 'NULL' : at(day + (i % 5) + 1, hour);
     const amount = 20 + ((i * 37) % 400);
     const discount = i % 4 === 0 ? 5 : 0;
     orders.push(

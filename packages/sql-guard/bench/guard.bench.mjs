@@ -5,6 +5,7 @@
 //
 //   pnpm --filter @sqlwarden/sql-guard bench
 import { existsSync, readFileSync } from 'node:fs';
+import nodeSqlParser from 'node-sql-parser/build/mysql.js';
 import { checkRead, createGuard, loadSqlGuard } from '../dist/index.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -57,6 +58,19 @@ function statementsFor(dialect) {
   return [...allows, ...ANALYTIC].filter((sql) => checkRead(sql, OPTIONS[dialect]).ok);
 }
 
+// Which MySQL analyst queries node-sql-parser reads (the rest go on to the
+// second parser, sqlparser-rs, after node-sql-parser's failed attempt).
+const nsp = new nodeSqlParser.Parser();
+function firstParserReads(sql) {
+  try {
+    nsp.astify(sql.replace(/;[^;]*$/, ''), { database: 'MySQL' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const mysqlAnalyst = analyst.filter((e) => e.dialect === 'mysql').map((e) => e.sql);
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -76,6 +90,12 @@ for (const dialect of ['postgres', 'mysql', 'odbc']) {
         .map((e) => e.sql)
         .filter((sql) => checkRead(sql, OPTIONS[dialect]).ok),
     ],
+    ...(dialect === 'mysql'
+      ? [
+          ['analyst, 1st parser', mysqlAnalyst.filter((sql) => firstParserReads(sql))],
+          ['analyst, 2nd parser', mysqlAnalyst.filter((sql) => !firstParserReads(sql))],
+        ]
+      : []),
   ]) {
     for (let i = 0; i < 50; i += 1) for (const sql of set) checkRead(sql, OPTIONS[dialect]);
     const samples = [];

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const NAME = `sqlwarden_diff_${process.pid}_${Date.now().toString(36)}`;
 const RUNS = 4000;
 
-const COMMON_READS = [
+const BASE_READS = [
   'SELECT 1',
   'SELECT id FROM orders',
   "SELECT id FROM orders WHERE note = 'a;b'",
@@ -26,6 +26,8 @@ const COMMON_READS = [
   'SELECT count(*) FROM orders /* ; */ GROUP BY status',
   "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.name <> 'a''b'",
   "SELECT 'it''s', id FROM orders",
+];
+const NEW_READS = [
   // One trailing semicolon, accepted since the guard allows it (and cut before the adapter).
   'SELECT count(*) FROM orders;',
   "SELECT id FROM orders WHERE note <> ';'; -- done",
@@ -41,7 +43,19 @@ const MYSQL_READS = [
   'EXPLAIN FORMAT=JSON SELECT id FROM orders',
   'SELECT DISTINCT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY id) OVER (PARTITION BY status) FROM orders',
 ];
-const READS = { postgres: COMMON_READS, mysql: [...COMMON_READS, ...MYSQL_READS] } as const;
+// The newer reads' mutants fail on the server more often (a comment that cuts a
+// name leaves a table that does not exist), so the base reads keep the larger
+// share: enough accepted mutants must still run for the oracle to be exercised.
+const READS = {
+  postgres: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...BASE_READS) },
+    { weight: 1, arbitrary: fc.constantFrom(...NEW_READS) },
+  ),
+  mysql: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...BASE_READS) },
+    { weight: 1, arbitrary: fc.constantFrom(...NEW_READS, ...MYSQL_READS) },
+  ),
+};
 const HOSTILE = [
   ';',
   "'",
@@ -161,7 +175,7 @@ describe('the guard against the real servers', () => {
       let cuts = 0;
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom(...READS[dialect]),
+          READS[dialect],
           fc.array(mutation, { minLength: 1, maxLength: 4 }),
           async (sql, steps) => {
             const text = mutate(sql, steps);

@@ -263,12 +263,15 @@ function spans(
   dialect: Dialect,
 ): Array<{ start: number; end: number; word: boolean }> | null {
   if (dialect === 'postgres') {
+    // The scanner's positions are UTF-8 byte offsets: turn them into string indices.
+    const bytes = Buffer.from(text, 'utf8');
+    const index = (offset: number) => bytes.subarray(0, offset).toString('utf8').length;
     try {
       return scanSync(text)
         .tokens.filter((t) => t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT')
         .map((t) => ({
-          start: t.start,
-          end: t.end,
+          start: index(t.start),
+          end: index(t.end),
           // Quoted identifiers keep their case: changing it names another object.
           word: (t.tokenName === 'IDENT' || t.keywordKind > 0) && !t.text.includes('"'),
         }));

@@ -73,6 +73,17 @@ describe('the second MySQL parser (sqlparser-rs)', () => {
       'EXPLAIN_ANALYZE',
     ],
     ['SELECT * FROM a.b.c NATURAL JOIN orders', 'UNSUPPORTED_SYNTAX'],
+    // TABLE t as a set operand or in IN (...) names a table like FROM does.
+    ['SELECT * FROM orders NATURAL JOIN order_items UNION TABLE mysql.user', 'CATALOG_QUERY'],
+    [
+      'SELECT * FROM orders NATURAL JOIN order_items WHERE a IN (TABLE hr.salaries)',
+      'TABLE_NOT_ALLOWED',
+    ],
+    [
+      'SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY (SELECT max(x) FROM hr.salaries)) OVER () FROM orders',
+      'TABLE_NOT_ALLOWED',
+    ],
+    ['EXPLAIN FORMAT=JSON SELECT * FROM hr.salaries', 'TABLE_NOT_ALLOWED'],
   ])('refuses %s (%s)', (sql, reason) => {
     expect(verdict(sql)).toBe(reason);
   });

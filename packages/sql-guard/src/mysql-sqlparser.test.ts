@@ -108,11 +108,27 @@ describe('the second MySQL parser (sqlparser-rs)', () => {
     expect(quoted.ok && quoted.analysis.tables.map((t) => t.name)).toEqual(['dual', 'orders']);
   });
 
-  it('says what it does not support instead of "check its syntax"', () => {
-    const result = checkRead('TABLE orders', options);
+  it.each([
+    ['TABLE orders', /TABLE statement.*SELECT \* FROM/],
+    ['SELECT * FROM orders FOR SYSTEM_TIME ALL', /FOR SYSTEM_TIME/],
+    ['SELECT * FROM orders LIMIT 10 ROWS EXAMINED 1000', /ROWS EXAMINED/],
+    [
+      'WITH RECURSIVE r AS (SELECT 1 AS a UNION SELECT a + 1 FROM r) CYCLE a RESTRICT SELECT * FROM r',
+      /CYCLE/,
+    ],
+    ["SELECT * FROM orders WHERE note SOUNDS LIKE 'x'", /SOUNDEX/],
+  ])('says what it does not support in %s, instead of "check its syntax"', (sql, advice) => {
+    const result = checkRead(sql, options);
     expect(result).toMatchObject({ ok: false, reason: 'UNSUPPORTED_SYNTAX' });
-    expect(!result.ok && result.message).toMatch(/TABLE statement.*SELECT \* FROM/);
+    expect(!result.ok && result.message).toMatch(advice);
     expect(!result.ok && result.message).not.toMatch(/check its syntax/);
+  });
+
+  it('still says "check its syntax" for what is not SQL', () => {
+    expect(checkRead('SELECT * FROM orders WHERE', options)).toMatchObject({
+      reason: 'PARSE_ERROR',
+    });
+    expect(checkRead('SELECT * FORM orders', options)).toMatchObject({ reason: 'PARSE_ERROR' });
   });
 
   it('is never asked about writes: a write node-sql-parser refuses stays refused', () => {

@@ -430,12 +430,38 @@ export type MysqlOutcome =
  * syntax". Null when nothing is recognised.
  */
 export function unsupportedConstruct(text: string, tokens: readonly Token[]): string | null {
-  const first = tokens[0];
-  if (first?.kind === 'word' && wordOf(text, first) === 'table') {
+  const words = tokens.map((t) => (t.kind === 'word' ? wordOf(text, t) : ''));
+  if (words[0] === 'table') {
     return "the guard's parsers do not support the TABLE statement (MySQL 8); write SELECT * FROM the table instead";
+  }
+  for (const [marks, advice] of UNSUPPORTED_CONSTRUCTS) {
+    if (marks(words)) return `the guard's parsers do not support ${advice}`;
   }
   return null;
 }
+
+/** Whether `sequence` appears in `words` as consecutive words. */
+const has = (words: readonly string[], ...sequence: string[]) =>
+  words.some((_, i) => sequence.every((word, k) => words[i + k] === word));
+
+/** Valid MariaDB that neither parser reads, by the words that mark it, with what to write instead. */
+const UNSUPPORTED_CONSTRUCTS: ReadonlyArray<
+  readonly [(words: readonly string[]) => boolean, string]
+> = [
+  [
+    (w) => has(w, 'for', 'system_time'),
+    'FOR SYSTEM_TIME (system-versioned tables); remove it to read the current rows',
+  ],
+  [
+    (w) => has(w, 'rows', 'examined'),
+    'LIMIT ... ROWS EXAMINED; remove it (the server time limit bounds the query)',
+  ],
+  [
+    (w) => w.indexOf('cycle') >= 0 && w.indexOf('restrict') > w.indexOf('cycle'),
+    'CYCLE ... RESTRICT in a recursive CTE; use UNION instead of UNION ALL to stop at repeated rows',
+  ],
+  [(w) => has(w, 'sounds', 'like'), 'SOUNDS LIKE; write SOUNDEX(a) = SOUNDEX(b)'],
+];
 
 /** A fresh walk state seeded with the token-level facts (denied functions first). */
 function newState(facts: TokenFacts): WalkState {

@@ -1,19 +1,26 @@
-// Latency of checkRead per dialect, over the public corpus's allow entries
-// and a set of typical analytic queries. There is no verdict cache: every
-// call lexes, parses and walks its statement ("cold").
+// Latency of checkRead per dialect, over the corpus's allow entries (the
+// project's own in corpus/, plus the public one beside the repository when it
+// is there) and a set of typical analytic queries. There is no verdict cache:
+// every call lexes, parses and walks its statement ("cold").
 //
 //   pnpm --filter @sqlwarden/sql-guard bench
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import nodeSqlParser from 'node-sql-parser/build/mysql.js';
 import { checkRead, createGuard, loadSqlGuard } from '../dist/index.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
-const corpus = readFileSync(
-  new URL('../../../../shared/corpus/sql-guard-public.jsonl', import.meta.url),
-  'utf8',
-)
-  .split('\n')
-  .filter(Boolean)
-  .map((line) => JSON.parse(line));
+const readJsonl = (url) =>
+  readFileSync(url, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+const sharedCorpus = new URL('../../../../shared/corpus/sql-guard-public.jsonl', import.meta.url);
+const corpus = [
+  ...readJsonl(new URL('../corpus/sqlwarden.jsonl', import.meta.url)),
+  ...readJsonl(new URL('../corpus/analyst.jsonl', import.meta.url)),
+  ...(existsSync(sharedCorpus) ? readJsonl(sharedCorpus) : []),
+];
+const analyst = corpus.filter((e) => e.category === 'analyst');
 
 const ANALYTIC = [
   `SELECT c.id, c.name, count(o.id) AS orders, sum(o.total) AS revenue
@@ -51,18 +58,44 @@ function statementsFor(dialect) {
   return [...allows, ...ANALYTIC].filter((sql) => checkRead(sql, OPTIONS[dialect]).ok);
 }
 
+// Which MySQL analyst queries node-sql-parser reads (the rest go on to the
+// second parser, sqlparser-rs, after node-sql-parser's failed attempt).
+const nsp = new nodeSqlParser.Parser();
+function firstParserReads(sql) {
+  try {
+    nsp.astify(sql.replace(/;[^;]*$/, ''), { database: 'MySQL' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const mysqlAnalyst = analyst.filter((e) => e.dialect === 'mysql').map((e) => e.sql);
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 await loadSqlGuard();
 console.log(
-  `checkRead latency, ${ROUNDS} rounds over each set, no cache (Node ${process.version})`,
+  `checkRead latency, ${ROUNDS} rounds over each set, no cache (Node ${process.version}; public corpus ${existsSync(sharedCorpus) ? 'included' : 'absent'})`,
 );
 for (const dialect of ['postgres', 'mysql', 'odbc']) {
   for (const [label, set] of [
     ['corpus allow + analytic', statementsFor(dialect)],
     ['analytic only', ANALYTIC.filter((sql) => checkRead(sql, OPTIONS[dialect]).ok)],
+    [
+      'analyst queries',
+      analyst
+        .filter((e) => e.dialect === (dialect === 'odbc' ? 'postgres' : dialect))
+        .map((e) => e.sql)
+        .filter((sql) => checkRead(sql, OPTIONS[dialect]).ok),
+    ],
+    ...(dialect === 'mysql'
+      ? [
+          ['analyst, 1st parser', mysqlAnalyst.filter((sql) => firstParserReads(sql))],
+          ['analyst, 2nd parser', mysqlAnalyst.filter((sql) => !firstParserReads(sql))],
+        ]
+      : []),
   ]) {
     for (let i = 0; i < 50; i += 1) for (const sql of set) checkRead(sql, OPTIONS[dialect]);
     const samples = [];

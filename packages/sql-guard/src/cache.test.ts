@@ -134,6 +134,19 @@ describe('createGuard', () => {
     expect(guard.stats()).toMatchObject({ hits: 1, misses: 3 });
   });
 
+  it('gives a text with a semicolon no key: it gets the uncached verdict, checked in full', () => {
+    const guard = createGuard({ ...optionsOf('postgres') });
+    for (const sql of [
+      'SELECT * FROM orders WHERE id = 1;',
+      'SELECT * FROM orders WHERE id = 2; -- x',
+      'SELECT * FROM orders WHERE id = 3;;',
+    ]) {
+      expect(verdictKey(sql, 'postgres')).toBeUndefined();
+      expect(guard.checkRead(sql)).toEqual(checkRead(sql, optionsOf('postgres')));
+    }
+    expect(guard.stats()).toMatchObject({ hits: 0, misses: 0, uncached: 3 });
+  });
+
   it('still checks length and characters on every call', () => {
     const guard = createGuard({ ...optionsOf('postgres'), maxLength: 40 });
     expect(guard.checkRead("SELECT * FROM orders WHERE note = 'a'").ok).toBe(true);

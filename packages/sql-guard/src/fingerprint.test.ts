@@ -52,3 +52,11 @@ describe.each(DIALECTS)('fingerprint (%s)', (dialect) => {
     }
   });
 });
+
+it('PostgreSQL: does not move with the length of literals before an ARRAY[...] list', () => {
+  // libpg-query gives ARRAY[...] list_start/list_end positions; they are positions, not shape.
+  const fp = (sql: string) => fingerprint(sql, { dialect: 'postgres' });
+  expect(fp("SELECT 1 WHERE s = 'paid' AND c = ANY (ARRAY[1, 2])")).toBe(
+    fp("SELECT 1 WHERE s = '' AND c = ANY (ARRAY[0, 0])"),
+  );
+});

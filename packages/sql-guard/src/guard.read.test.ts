@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyze, checkRead, loadSqlGuard } from './guard.js';
+import { analyze, checkRead, fingerprint, loadSqlGuard, statementText } from './guard.js';
 import type { RejectionReason } from './reasons.js';
 import { CORPUS_OPTIONS } from './test-support.js';
 import type { Dialect, GuardOptions } from './types.js';
@@ -18,7 +18,7 @@ const REFUSED: Case[] = [
   ['postgres', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
   ['mysql', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
   ['odbc', 'SELECT 1; SELECT 2', 'MULTI_STATEMENT'],
-  ['postgres', 'SELECT 1;', 'SEMICOLON'],
+  ['odbc', 'SELECT 1;', 'SEMICOLON'],
   ['postgres', ' ; SELECT 1', 'SEMICOLON'],
   ['postgres', 'SELECT 1;;', 'SEMICOLON'],
   ['mysql', ';SELECT 1', 'SEMICOLON'],
@@ -103,18 +103,18 @@ const REFUSED: Case[] = [
   ['odbc', "SELECT dbms_pipe.receive_message('x', 10) FROM dual", 'FORBIDDEN_FUNCTION'],
   ['odbc', 'SELECT pg_sleep(1)', 'FORBIDDEN_FUNCTION'],
   ['postgres', 'SELECT * FROM hr.salaries', 'TABLE_NOT_ALLOWED'],
-  ['postgres', 'SELECT * FROM pg_shadow', 'TABLE_NOT_ALLOWED'],
-  ['postgres', 'SELECT * FROM "pg_authid"', 'TABLE_NOT_ALLOWED'],
-  ['postgres', 'SELECT * FROM information_schema.tables', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT * FROM pg_shadow', 'CATALOG_QUERY'],
+  ['postgres', 'SELECT * FROM "pg_authid"', 'CATALOG_QUERY'],
+  ['postgres', 'SELECT * FROM information_schema.tables', 'CATALOG_QUERY'],
   [
     'postgres',
     'SELECT * FROM orders WHERE id IN (SELECT id FROM hr.salaries)',
     'TABLE_NOT_ALLOWED',
   ],
-  ['postgres', 'SELECT 1 UNION SELECT passwd::int FROM pg_shadow', 'TABLE_NOT_ALLOWED'],
-  ['mysql', 'SELECT * FROM mysql.user', 'TABLE_NOT_ALLOWED'],
-  ['mysql', 'SELECT * FROM `mysql`.`user`', 'TABLE_NOT_ALLOWED'],
-  ['mysql', 'SELECT (SELECT authentication_string FROM mysql.user LIMIT 1)', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT 1 UNION SELECT passwd::int FROM pg_shadow', 'CATALOG_QUERY'],
+  ['mysql', 'SELECT * FROM mysql.user', 'CATALOG_QUERY'],
+  ['mysql', 'SELECT * FROM `mysql`.`user`', 'CATALOG_QUERY'],
+  ['mysql', 'SELECT (SELECT authentication_string FROM mysql.user LIMIT 1)', 'CATALOG_QUERY'],
   ['mysql', 'SELECT * FROM app.orders JOIN otherdb.customers c ON 1 = 1', 'TABLE_NOT_ALLOWED'],
   ['odbc', 'SELECT * FROM sales.orders', 'TABLE_NOT_ALLOWED'],
   ['odbc', 'SELECT * FROM otherdb.public.orders', 'UNSUPPORTED_SYNTAX'],
@@ -222,7 +222,7 @@ describe('checkRead rules', () => {
   });
 
   it('resolves unqualified pg_* names to pg_catalog, whatever the default schema', () => {
-    expect(reasonOf('postgres', 'SELECT * FROM pg_class')).toBe('TABLE_NOT_ALLOWED');
+    expect(reasonOf('postgres', 'SELECT * FROM pg_class')).toBe('CATALOG_QUERY');
     expect(
       reasonOf('postgres', 'SELECT * FROM pg_class', { allowedTables: ['pg_catalog.pg_class'] }),
     ).toBe('accepted');
@@ -374,5 +374,138 @@ describe('analyze', () => {
       'App.Orders',
       'null.we`ird',
     ]);
+  });
+});
+
+describe('one trailing semicolon', () => {
+  const ACCEPTED = [
+    'SELECT count(*) FROM orders;',
+    'SELECT 1 ;',
+    'SELECT 1;\n',
+    'SELECT 1; -- done',
+    'SELECT 1; /* done */ ',
+    'SELECT 1 /* c */ ;',
+    "SELECT ';' AS s;",
+  ];
+  const REFUSED_EVERYWHERE = [
+    'SELECT 1;;',
+    'SELECT 1; ;',
+    ';SELECT 1',
+    '; SELECT 1;',
+    'SELECT 1; SELECT 2',
+    'SELECT 1; SELECT 2;',
+    ';',
+    'SELECT 1; -- x\nSELECT 2',
+    'SELECT 1; DROP TABLE orders',
+  ];
+
+  it.each(['postgres', 'mysql'] as const)(
+    '%s: accepts one at the end, with whitespace and comments after it',
+    (dialect) => {
+      for (const sql of ACCEPTED)
+        expect(`${sql} => ${reasonOf(dialect, sql)}`).toBe(`${sql} => accepted`);
+      expect(reasonOf('mysql', 'SELECT 1; # done')).toBe('accepted');
+    },
+  );
+
+  it.each(['postgres', 'mysql', 'odbc'] as const)(
+    '%s: refuses every other semicolon',
+    (dialect) => {
+      for (const sql of REFUSED_EVERYWHERE)
+        expect(`${sql} => ${reasonOf(dialect, sql)}`).not.toBe(`${sql} => accepted`);
+      expect(reasonOf(dialect, 'SELECT 1;;')).toBe('SEMICOLON');
+      expect(reasonOf(dialect, ';SELECT 1')).toBe('SEMICOLON');
+    },
+  );
+
+  it('refuses every semicolon on ODBC sources, and says so', () => {
+    for (const sql of ACCEPTED.filter((s) => !s.includes("';'"))) {
+      const result = checkRead(sql, CORPUS_OPTIONS.odbc);
+      expect(result).toMatchObject({ ok: false, reason: 'SEMICOLON' });
+      expect(!result.ok && result.message).toMatch(/ODBC sources take no semicolon/);
+    }
+  });
+
+  it('cuts the text sent to the server at the terminator, by the same scanner', () => {
+    expect(statementText('SELECT 1;', { dialect: 'postgres' })).toBe('SELECT 1');
+    expect(statementText('SELECT 1 ; -- x', { dialect: 'postgres' })).toBe('SELECT 1 ');
+    expect(statementText("SELECT 'é😀;' ; /* c */", { dialect: 'postgres' })).toBe(
+      "SELECT 'é😀;' ",
+    );
+    expect(statementText('SELECT $$;$$;', { dialect: 'postgres' })).toBe('SELECT $$;$$');
+    expect(statementText("SELECT 'a\\';' ;# x", { dialect: 'mysql' })).toBe("SELECT 'a\\';' ");
+    expect(statementText('SELECT 1 -- c\n;', { dialect: 'mysql' })).toBe('SELECT 1 -- c\n');
+    // Nothing to cut: no terminator, or a text the guard refuses anyway.
+    expect(statementText('SELECT 1', { dialect: 'postgres' })).toBe('SELECT 1');
+    expect(statementText('SELECT 1; SELECT 2', { dialect: 'mysql' })).toBe('SELECT 1; SELECT 2');
+    expect(statementText('SELECT 1;', { dialect: 'odbc' })).toBe('SELECT 1;');
+  });
+
+  it('gives SELECT 1 and SELECT 1; the same fingerprint', () => {
+    for (const dialect of ['postgres', 'mysql', 'odbc'] as const) {
+      expect(fingerprint('SELECT 1;', { dialect })).toBe(fingerprint('SELECT 1', { dialect }));
+      expect(fingerprint('SELECT 1; -- x', { dialect })).toBe(fingerprint('SELECT 1', { dialect }));
+    }
+    const a = checkRead('SELECT * FROM orders WHERE id = 1', CORPUS_OPTIONS.postgres);
+    const b = checkRead('SELECT * FROM orders WHERE id = 2;', CORPUS_OPTIONS.postgres);
+    expect(a.ok && b.ok && a.analysis.fingerprint === b.analysis.fingerprint).toBe(true);
+  });
+});
+
+describe('catalog browsing', () => {
+  const POINTS_TO_TOOLS =
+    /To see tables use list_tables; to see a table's columns use describe_table\./;
+
+  it.each([
+    ['mysql', 'SHOW TABLES', 'SHOW TABLES'],
+    ['mysql', 'SHOW FULL TABLES FROM app', 'SHOW FULL TABLES'],
+    ['mysql', 'SHOW COLUMNS FROM orders', 'SHOW COLUMNS'],
+    ['mysql', 'SHOW CREATE TABLE orders;', 'SHOW CREATE TABLE'],
+    ['mysql', 'SHOW INDEX FROM orders', 'SHOW INDEX'],
+    ['mysql', 'DESCRIBE shop.orders', 'DESCRIBE'],
+    ['mysql', 'DESC orders', 'DESCRIBE'],
+    ['mysql', 'EXPLAIN orders', 'EXPLAIN of a table'],
+    ['mysql', 'EXPLAIN `orders`', 'EXPLAIN of a table'],
+    ['mysql', 'SELECT * FROM information_schema.columns', 'information_schema.columns'],
+    ['mysql', 'SELECT * FROM performance_schema.threads', 'performance_schema.threads'],
+    ['postgres', 'SHOW TABLES', 'SHOW TABLES'],
+    ['postgres', 'DESCRIBE orders', 'DESCRIBE'],
+    ['postgres', '\\d orders', 'psql meta-commands'],
+    ['postgres', '\\dt', 'psql meta-commands'],
+    ['postgres', 'SELECT * FROM pg_tables', 'pg_catalog.pg_tables'],
+    ['postgres', 'SELECT relname FROM pg_class', 'pg_catalog.pg_class'],
+    [
+      'postgres',
+      'SELECT * FROM information_schema.columns WHERE table_name = $1',
+      'information_schema.columns',
+    ],
+    ['odbc', 'SELECT * FROM information_schema.tables', 'information_schema.tables'],
+  ] as const)(
+    '%s: refuses %s, pointing to list_tables and describe_table',
+    (dialect, sql, detail) => {
+      const result = checkRead(sql, CORPUS_OPTIONS[dialect]);
+      expect(result).toMatchObject({ ok: false, reason: 'CATALOG_QUERY' });
+      expect(!result.ok && result.message).toMatch(POINTS_TO_TOOLS);
+      expect(!result.ok && result.message).toContain(detail);
+    },
+  );
+
+  it('keeps session statements and plain EXPLAIN as they were', () => {
+    expect(reasonOf('mysql', 'SHOW GRANTS')).toBe('SESSION_STATE');
+    expect(reasonOf('mysql', 'SHOW VARIABLES')).toBe('SESSION_STATE');
+    expect(reasonOf('postgres', 'SHOW data_directory')).toBe('SESSION_STATE');
+    expect(reasonOf('mysql', 'EXPLAIN SELECT * FROM orders')).toBe('accepted');
+    expect(reasonOf('postgres', 'EXPLAIN (FORMAT JSON) SELECT * FROM orders')).toBe('accepted');
+    expect(reasonOf('mysql', 'EXPLAIN DELETE FROM orders')).toBe('NOT_A_READ');
+  });
+
+  it('never turns another refusal into CATALOG_QUERY, and an operator may still allow a catalog table', () => {
+    expect(reasonOf('mysql', 'SHOW TABLES; DROP TABLE orders')).toBe('MULTI_STATEMENT');
+    expect(reasonOf('postgres', 'SELECT * FROM hr.salaries')).toBe('TABLE_NOT_ALLOWED');
+    expect(
+      reasonOf('postgres', 'SELECT * FROM information_schema.columns', {
+        allowedTables: ['public.*', 'information_schema.columns'],
+      }),
+    ).toBe('accepted');
   });
 });

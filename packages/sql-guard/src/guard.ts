@@ -13,9 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { RawAnalysis } from './analysis.js';
+import { catalogStatement, isCatalogSchema } from './catalog.js';
 import { checkFunction } from './functions.js';
 import { type LexResult, lex, unquote } from './lexer.js';
 import { analyzeMysqlText, neutralize, tokenFacts } from './mysql.js';
+import { isMysqlSqlparserReady, loadMysqlSqlparser } from './mysql-sqlparser.js';
 import {
   analyzePostgresText,
   isPostgresParserReady,
@@ -24,6 +26,12 @@ import {
 } from './postgres.js';
 import { REJECTION_REASONS, type RejectionReason } from './reasons.js';
 import { compilePatterns, isAllowed, resolveSchema } from './tables.js';
+import {
+  lexedSemicolons,
+  NO_SEMICOLON,
+  type SemicolonScan,
+  scannedSemicolons,
+} from './terminator.js';
 import type {
   AnalyzeResult,
   CheckedAnalysis,
@@ -40,13 +48,17 @@ export const DEFAULT_MAX_LENGTH = 100_000;
 /** Deepest parenthesis nesting the MySQL and ODBC paths accept (real queries stay far below). */
 export const MAX_NESTING = 200;
 
-/** Loads the PostgreSQL parser (used by the postgres and odbc dialects). Call once at start-up. */
-export function loadSqlGuard(): Promise<void> {
-  return loadPostgresParser();
+/**
+ * Loads the WASM parsers: PostgreSQL's (the postgres and odbc dialects) and
+ * sqlparser-rs (the MySQL reads node-sql-parser cannot read). Call once at
+ * start-up; later calls are free.
+ */
+export async function loadSqlGuard(): Promise<void> {
+  await Promise.all([loadPostgresParser(), loadMysqlSqlparser()]);
 }
 
 export function isSqlGuardReady(): boolean {
-  return isPostgresParserReady();
+  return isPostgresParserReady() && isMysqlSqlparserReady();
 }
 
 function reject(reason: RejectionReason, detail?: string, fingerprint?: string): GuardRejection {
@@ -109,7 +121,10 @@ function analyse(
       if (!('tokens' in lexed)) return lexed;
       const fp = tokenFingerprint(text, lexed);
       const outcome = analyzeMysqlText(text, lexed);
-      if (!outcome.ok) return reject(outcome.reason, undefined, fp);
+      if (!outcome.ok) {
+        const detail = outcome.reason === 'UNSUPPORTED_SYNTAX' ? outcome.detail : undefined;
+        return reject(outcome.reason, detail, fp);
+      }
       return done(outcome.analysis, fp);
     }
     case 'odbc': {
@@ -163,7 +178,12 @@ function commonRules(
   if (raw.statementCount === 0) return reject('EMPTY_STATEMENT', undefined, fp);
   if (raw.statementCount > 1)
     return reject('MULTI_STATEMENT', `${raw.statementCount} statements`, fp);
-  if (raw.semicolon) return reject('SEMICOLON', undefined, fp);
+  if (raw.semicolon)
+    return reject(
+      'SEMICOLON',
+      options.dialect === 'odbc' ? 'ODBC sources take no semicolon at all' : undefined,
+      fp,
+    );
   if (raw.unsupported !== null) return reject('UNSUPPORTED_SYNTAX', raw.unsupported, fp);
   if (raw.dataModifyingCte) return reject('DATA_MODIFYING_CTE', undefined, fp);
   if (raw.nestedStatement !== null)
@@ -218,11 +238,17 @@ function checkTables(
       if (schema === null) return reject('UNQUALIFIED_TABLE', shown(ref.name), raw.fingerprint);
       if (!isAllowed(patterns, schema, ref.name)) {
         const what = ref.access === 'write' && wanted === 'write' ? 'for writing' : 'for reading';
-        return reject(
-          'TABLE_NOT_ALLOWED',
-          `${shown(`${schema}.${ref.name}`)} is not allowed ${what}`,
-          raw.fingerprint,
-        );
+        const table = shown(`${schema}.${ref.name}`);
+        // A system catalog lists other tables than the allowed ones: refused the same,
+        // but the message points to the tools that show what the caller may see.
+        if (isCatalogSchema(options.dialect, schema)) {
+          return reject(
+            'CATALOG_QUERY',
+            `${table} is not allowed ${what}: it is a system catalog`,
+            raw.fingerprint,
+          );
+        }
+        return reject('TABLE_NOT_ALLOWED', `${table} is not allowed ${what}`, raw.fingerprint);
       }
     }
     tables.push({ schema, name: ref.name, access: ref.access });
@@ -254,9 +280,26 @@ function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
 
 /**
  * Accepts exactly one plain read: SELECT, VALUES, TABLE, WITH ... SELECT, or
- * EXPLAIN (without ANALYZE) of one. See the header for the rules.
+ * EXPLAIN (without ANALYZE) of one. See the header for the rules. A refused
+ * catalog-browsing statement (SHOW TABLES, DESCRIBE t, MySQL's EXPLAIN t,
+ * psql's \d) is refused as CATALOG_QUERY, which points to the tools.
  */
 export function checkRead(sql: string, options: GuardOptions): GuardResult {
+  const result = readRules(sql, options);
+  if (result.ok || !RELABELLED.has(result.reason)) return result;
+  const statement = catalogStatement(sql, options.dialect);
+  return statement === null ? result : reject('CATALOG_QUERY', statement, result.fingerprint);
+}
+
+/** Refusals that a catalog-browsing statement gets from the rules, and only those, are relabelled. */
+const RELABELLED: ReadonlySet<RejectionReason> = new Set([
+  'PARSE_ERROR',
+  'UNSUPPORTED_SYNTAX',
+  'SESSION_STATE',
+  'NOT_A_READ',
+]);
+
+function readRules(sql: string, options: GuardOptions): GuardResult {
   const analysed = analyse(sql, options);
   if (!analysed.ok) return analysed;
   const { raw } = analysed;
@@ -365,6 +408,8 @@ function tokenFingerprint(text: string, lexed: LexResult): string {
         break;
     }
   }
+  // One trailing `;` is not part of the statement: `SELECT 1` and `SELECT 1;` share a fingerprint.
+  if (parts.at(-1) === ';') parts.pop();
   const shape = parts.join(' ').replace(/\? (?:[.,] \? )*(?:[.,] \?)/g, '?');
   return sha12(`tok:${shape}`);
 }
@@ -375,4 +420,33 @@ export function fingerprint(sql: string, options: { readonly dialect: Dialect })
   if (options.dialect === 'postgres') return postgresFingerprint(sql) ?? fallbackFingerprint(sql);
   const lexed = lex(sql, options.dialect);
   return lexed.ok ? tokenFingerprint(sql, lexed) : fallbackFingerprint(sql);
+}
+
+/**
+ * The text to send to the server for a statement the guard accepted: the
+ * statement without its one trailing `;` and whatever follows it
+ * (whitespace and comments). A text without such a terminator is returned
+ * as it is. Call it on every call, with that call's text. Never throws.
+ */
+export function statementText(sql: string, options: { readonly dialect: Dialect }): string {
+  if (typeof sql !== 'string' || !sql.includes(';')) return sql;
+  let scan: SemicolonScan = NO_SEMICOLON;
+  switch (options.dialect) {
+    case 'postgres':
+      if (isPostgresParserReady()) scan = scannedSemicolons(sql);
+      break;
+    case 'mysql': {
+      const lexed = lex(sql, 'mysql');
+      if (lexed.ok) scan = lexedSemicolons(sql, lexed.tokens);
+      break;
+    }
+    case 'odbc':
+      // Every `;` is refused on ODBC sources: nothing to cut.
+      break;
+    default: {
+      const never: never = options.dialect;
+      return never;
+    }
+  }
+  return scan.terminator === null ? sql : sql.slice(0, scan.terminator);
 }

@@ -19,6 +19,7 @@ it('exports exactly the pinned public API', () => {
     'fingerprint',
     'isSqlGuardReady',
     'loadSqlGuard',
+    'statementText',
     'tableAllowed',
   ]);
 });
@@ -47,6 +48,7 @@ it('pins the closed table of rejection reasons', () => {
     'EXPLAIN_ANALYZE',
     'FORBIDDEN_FUNCTION',
     'TABLE_NOT_ALLOWED',
+    'CATALOG_QUERY',
     'UNQUALIFIED_TABLE',
     'WRITE_WITHOUT_WHERE',
     'RETURNING_NOT_ALLOWED',

@@ -13,6 +13,7 @@ export {
   isSqlGuardReady,
   loadSqlGuard,
   MAX_NESTING,
+  statementText,
 } from './guard.js';
 export type { NamedResult, NamedStatement } from './named.js';
 export { bindNamedParameters } from './named.js';

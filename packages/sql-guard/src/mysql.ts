@@ -21,6 +21,8 @@ import {
 } from './analysis.js';
 import { isDeniedName } from './functions.js';
 import { type LexResult, type Token, unquote, wordOf } from './lexer.js';
+import { analyzeWithSqlparser } from './mysql-sqlparser.js';
+import { lexedSemicolons } from './terminator.js';
 import type { StatementKind } from './types.js';
 
 const parser = new nodeSqlParser.Parser();
@@ -413,17 +415,60 @@ export type MysqlOutcome =
   | { readonly ok: true; readonly analysis: RawAnalysis }
   | {
       readonly ok: false;
-      readonly reason: 'PARSE_ERROR' | 'NESTING_TOO_DEEP';
+      readonly reason:
+        | 'PARSE_ERROR'
+        | 'NESTING_TOO_DEEP'
+        | 'GUARD_NOT_READY'
+        | 'UNSUPPORTED_SYNTAX';
+      /** Shown to the client for UNSUPPORTED_SYNTAX: the construct, and what to write instead. */
       readonly detail: string;
     };
 
-export function analyzeMysqlText(text: string, lexed: LexResult): MysqlOutcome {
-  const segs = segments(text, lexed.tokens);
-  const kinds = segs.map((segment) => kindOfFirstWord(firstWord(text, segment)));
-  const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
-  const facts = tokenFacts(text, lexed.tokens, 'mysql');
-  const state: WalkState = {
-    collect: new Collector(),
+/**
+ * Valid MySQL or MariaDB that neither parser reads, recognised from the
+ * tokens, so the refusal says what is unsupported instead of "check its
+ * syntax". Null when nothing is recognised.
+ */
+export function unsupportedConstruct(text: string, tokens: readonly Token[]): string | null {
+  const words = tokens.map((t) => (t.kind === 'word' ? wordOf(text, t) : ''));
+  if (words[0] === 'table') {
+    return "the guard's parsers do not support the TABLE statement (MySQL 8); write SELECT * FROM the table instead";
+  }
+  for (const [marks, advice] of UNSUPPORTED_CONSTRUCTS) {
+    if (marks(words)) return `the guard's parsers do not support ${advice}`;
+  }
+  return null;
+}
+
+/** Whether `sequence` appears in `words` as consecutive words. */
+const has = (words: readonly string[], ...sequence: string[]) =>
+  words.some((_, i) => sequence.every((word, k) => words[i + k] === word));
+
+/** Valid MariaDB that neither parser reads, by the words that mark it, with what to write instead. */
+const UNSUPPORTED_CONSTRUCTS: ReadonlyArray<
+  readonly [(words: readonly string[]) => boolean, string]
+> = [
+  [
+    (w) => has(w, 'for', 'system_time'),
+    'FOR SYSTEM_TIME (system-versioned tables); remove it to read the current rows',
+  ],
+  [
+    (w) => has(w, 'rows', 'examined'),
+    'LIMIT ... ROWS EXAMINED; remove it (the server time limit bounds the query)',
+  ],
+  [
+    (w) => w.indexOf('cycle') >= 0 && w.indexOf('restrict') > w.indexOf('cycle'),
+    'CYCLE ... RESTRICT in a recursive CTE; use UNION instead of UNION ALL to stop at repeated rows',
+  ],
+  [(w) => has(w, 'sounds', 'like'), 'SOUNDS LIKE; write SOUNDEX(a) = SOUNDEX(b)'],
+];
+
+/** A fresh walk state seeded with the token-level facts (denied functions first). */
+function newState(facts: TokenFacts): WalkState {
+  const collect = new Collector();
+  for (const [schema, name] of facts.denied) collect.fn(schema, name);
+  return {
+    collect,
     into: facts.into,
     locking: facts.locking,
     assignment: facts.assignment,
@@ -433,44 +478,98 @@ export function analyzeMysqlText(text: string, lexed: LexResult): MysqlOutcome {
     whereRefersToColumn: null,
     returning: false,
   };
-  for (const [schema, name] of facts.denied) state.collect.fn(schema, name);
+}
+
+export function analyzeMysqlText(text: string, lexed: LexResult): MysqlOutcome {
+  const segs = segments(text, lexed.tokens);
+  const kinds = segs.map((segment) => kindOfFirstWord(firstWord(text, segment)));
+  // One trailing `;` is accepted (terminator.ts); any other `;` is refused.
+  const semicolon = lexedSemicolons(text, lexed.tokens).stray;
+  const facts = tokenFacts(text, lexed.tokens, 'mysql');
+  let state = newState(facts);
   let explainTarget: StatementKind | null = null;
+  let explainAnalyze = facts.explainAnalyze;
+  // When the tokens already show something that is always refused, a parse
+  // failure is not reported as such: the statement is refused on that rule.
+  const certain =
+    facts.denied.length > 0 ||
+    facts.into ||
+    facts.locking ||
+    facts.assignment ||
+    facts.explainAnalyze;
   // Only a single statement whose first word makes it a read or a write is worth parsing;
   // anything else is refused on its kind alone.
   const worthParsing =
     segs.length === 1 &&
     ['select', 'insert', 'update', 'delete', 'explain'].includes(kinds[0] ?? '');
   if (worthParsing) {
+    const parserText = neutralize(text, lexed, { blankSemicolons: true });
     let ast: unknown;
+    let parsed = true;
     try {
-      ast = parser.astify(neutralize(text, lexed, { blankSemicolons: true }), PARSE_OPTIONS);
+      ast = parser.astify(parserText, PARSE_OPTIONS);
     } catch (error) {
       if (error instanceof RangeError)
         return { ok: false, reason: 'NESTING_TOO_DEEP', detail: 'parser stack' };
-      // When the tokens already show something that is always refused, say that
-      // instead of "syntax": the statement is refused either way.
-      const certain =
-        facts.denied.length > 0 ||
-        facts.into ||
-        facts.locking ||
-        facts.assignment ||
-        facts.explainAnalyze;
-      if (!certain) return { ok: false, reason: 'PARSE_ERROR', detail: 'syntax' };
-      ast = undefined;
+      parsed = false;
     }
-    const root = Array.isArray(ast) ? (ast.length === 1 ? ast[0] : undefined) : ast;
-    const rootNode = root as Node | undefined;
-    if (rootNode === undefined) {
-      if (ast !== undefined) return { ok: false, reason: 'PARSE_ERROR', detail: 'statement count' };
-    } else if (rootNode.type === 'explain') {
-      const inner = rootNode.expr as Node | undefined;
-      explainTarget = STATEMENT_TYPES[String(inner?.type)] ?? 'other';
-      walk(inner, state);
-    } else {
-      const parsedKind = STATEMENT_TYPES[String(rootNode.type)] ?? 'other';
-      // The first word and the parser must agree on what the statement is.
-      if (parsedKind !== kinds[0]) kinds[0] = 'other';
-      walk(rootNode, state);
+    if (parsed) {
+      const root = Array.isArray(ast) ? (ast.length === 1 ? ast[0] : undefined) : ast;
+      const rootNode = root as Node | undefined;
+      if (rootNode === undefined) {
+        return { ok: false, reason: 'PARSE_ERROR', detail: 'statement count' };
+      } else if (rootNode.type === 'explain') {
+        const inner = rootNode.expr as Node | undefined;
+        explainTarget = STATEMENT_TYPES[String(inner?.type)] ?? 'other';
+        walk(inner, state);
+      } else {
+        const parsedKind = STATEMENT_TYPES[String(rootNode.type)] ?? 'other';
+        // The first word and the parser must agree on what the statement is.
+        if (parsedKind !== kinds[0]) kinds[0] = 'other';
+        walk(rootNode, state);
+      }
+    }
+    // A read that node-sql-parser could not parse, or whose tree its walker did
+    // not understand, is read again by the second parser (mysql-sqlparser.ts).
+    // Its tree replaces the first one entirely: every rule is judged on the tree
+    // of the parser that understood the statement, never on a mix of the two.
+    const readShaped = kinds[0] === 'select' || kinds[0] === 'explain';
+    if (readShaped && (!parsed || state.unsupported !== null)) {
+      const second = analyzeWithSqlparser(parserText);
+      if (second.ok && second.facts.unsupported === null) {
+        state = newState(facts);
+        const f = second.facts;
+        for (const ref of f.collect.tables.values())
+          state.collect.table(ref.schema, ref.name, ref.access);
+        for (const fn of f.collect.functions.values()) state.collect.fn(fn.schema, fn.name);
+        state.into ||= f.into;
+        state.locking ||= f.locking;
+        state.assignment ||= f.assignment;
+        state.dataModifyingCte = f.dataModifyingCte;
+        explainAnalyze ||= f.explainAnalyze;
+        explainTarget = f.explainTarget;
+        if (f.kind !== kinds[0]) kinds[0] = 'other';
+        parsed = true;
+      } else if (!parsed && !certain) {
+        if (second.ok) {
+          // It parsed, but holds a construct the walker does not judge: fail closed, and say which.
+          return {
+            ok: false,
+            reason: 'UNSUPPORTED_SYNTAX',
+            detail: `the guard does not judge ${second.facts.unsupported}`,
+          };
+        }
+        if (second.reason !== 'PARSE_ERROR')
+          return { ok: false, reason: second.reason, detail: second.detail };
+        const construct = unsupportedConstruct(text, lexed.tokens);
+        if (construct !== null)
+          return { ok: false, reason: 'UNSUPPORTED_SYNTAX', detail: construct };
+        return { ok: false, reason: 'PARSE_ERROR', detail: 'syntax' };
+      }
+    } else if (!parsed && !certain) {
+      const construct = unsupportedConstruct(text, lexed.tokens);
+      if (construct !== null) return { ok: false, reason: 'UNSUPPORTED_SYNTAX', detail: construct };
+      return { ok: false, reason: 'PARSE_ERROR', detail: 'syntax' };
     }
   }
   return {
@@ -488,7 +587,7 @@ export function analyzeMysqlText(text: string, lexed: LexResult): MysqlOutcome {
       parameterCount: lexed.tokens.filter((t) => t.kind === 'param').length,
       fingerprint: '',
       semicolon,
-      explainAnalyze: facts.explainAnalyze,
+      explainAnalyze,
       explainTarget,
       nestedStatement: state.nestedStatement,
       variableAssignment: state.assignment,

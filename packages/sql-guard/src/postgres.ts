@@ -9,12 +9,12 @@
  * that CTE is visible (a CTE defined inside a subquery does not hide a real
  * table of the same name outside it).
  *
- * The statement count comes from the parser; a `;` that the parse tree does
- * not show (a leading one) is found with the real PostgreSQL scanner, run
- * only when the text holds a `;` at all.
+ * The statement count comes from the parser; every `;` (a leading one does
+ * not show in the tree) is found with the real PostgreSQL scanner, run only
+ * when the text holds a `;` at all.
  */
 import { createHash } from 'node:crypto';
-import { loadModule, parseSync, scanSync } from 'libpg-query';
+import { loadModule, parseSync } from 'libpg-query';
 import {
   Collector,
   type Frame,
@@ -23,6 +23,7 @@ import {
   type Scope,
   withNames,
 } from './analysis.js';
+import { scannedSemicolons } from './terminator.js';
 import type { Dialect, FunctionReference, StatementKind } from './types.js';
 
 let ready = false;
@@ -320,11 +321,10 @@ export function analyzePostgresText(
         p.returningClause !== undefined;
     }
   }
-  // A `;` the tree does not show: stmt_len is set on a statement followed by one;
-  // a leading `;` only shows in the scanner's tokens.
-  const semicolon =
-    extra.semicolon ??
-    (stmts.some((s) => (s.stmt_len ?? 0) > 0) || (text.includes(';') && scanHasSemicolon(text)));
+  // Every `;` is found with the real PostgreSQL scanner (a leading one does not
+  // show in the tree); one trailing `;` after the statement is accepted
+  // (terminator.ts), any other is refused.
+  const semicolon = extra.semicolon ?? scannedSemicolons(text).stray;
   return {
     ok: true,
     analysis: {
@@ -352,17 +352,10 @@ export function analyzePostgresText(
   };
 }
 
-function scanHasSemicolon(text: string): boolean {
-  try {
-    return scanSync(text).tokens.some((token) => token.text === ';');
-  } catch {
-    return true; // cannot tell: assume the worst
-  }
-}
-
 // Constants, parameters, and the value nodes option lists hold (EXPLAIN (COSTS 1), sequence options).
 const VALUE_NODES = new Set(['A_Const', 'ParamRef', 'Integer', 'Float', 'Boolean', 'BitString']);
-const POSITION_KEY = /^(location|stmt_len)$|_location$|_list_(start|end)$/;
+// Every position the tree carries: location, stmt_len, list_start/list_end (ARRAY[...]), rexpr_list_start...
+const POSITION_KEY = /(^|_)location$|^stmt_len$|(^|_)list_(start|end)$/;
 
 function isValue(node: unknown): boolean {
   if (node === null || typeof node !== 'object' || Array.isArray(node)) return false;

@@ -13,7 +13,8 @@ export const REJECTION_REASONS = {
   PARSE_ERROR: 'The statement could not be parsed; check its syntax.',
   UNSUPPORTED_SYNTAX: 'The statement uses syntax the guard does not accept for this source.',
   MULTI_STATEMENT: 'Only one statement is allowed per call; send each statement separately.',
-  SEMICOLON: 'Semicolons are not allowed; remove the trailing or leading semicolon.',
+  SEMICOLON:
+    'A semicolon may only end the statement, once (and not at all on ODBC sources); remove the other semicolons.',
   EXECUTABLE_COMMENT:
     'MySQL executable comments (/*! ... */, /*M! ... */) and optimizer hints (/*+ ... */) are code and are not allowed; remove them.',
   AMBIGUOUS_COMMENT:
@@ -35,6 +36,8 @@ export const REJECTION_REASONS = {
   EXPLAIN_ANALYZE: 'EXPLAIN ANALYZE runs the statement and is not allowed; use plain EXPLAIN.',
   FORBIDDEN_FUNCTION: 'The statement calls a function that is not allowed.',
   TABLE_NOT_ALLOWED: 'The statement refers to a table outside the allowed tables.',
+  CATALOG_QUERY:
+    "Catalog queries (SHOW, DESCRIBE, information_schema, pg_catalog) are not available here. To see tables use list_tables; to see a table's columns use describe_table.",
   UNQUALIFIED_TABLE: 'Qualify every table with its schema (schema.table).',
   WRITE_WITHOUT_WHERE:
     'UPDATE and DELETE need a WHERE clause that refers to a column; add one to say which rows.',

@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { RejectionReason } from './reasons.js';
 import type { GuardOptions } from './types.js';
 
-/** One entry of ../shared/corpus/sql-guard-public.jsonl. */
+/**
+ * One corpus entry: a statement and the verdict a read tool must give it.
+ * Fields as in every corpus file (packages/sql-guard/corpus/README.md).
+ */
 export interface CorpusEntry {
   readonly id: string;
   readonly dialect: 'postgres' | 'mysql' | 'any';
@@ -9,15 +13,46 @@ export interface CorpusEntry {
   readonly expect: 'block' | 'allow';
   readonly category: string;
   readonly write_tool_expect?: 'block' | 'allow';
+  /** The rejection reason a read gives it, where the entry says (ours only). */
+  readonly reason?: RejectionReason;
+  /** The file it came from, so a failure names it. */
+  readonly file: string;
 }
 
-/** The corpus lives beside the repository, in ../shared; it is read at test time, never copied. */
-export function loadCorpus(): CorpusEntry[] {
-  const url = new URL('../../../../shared/corpus/sql-guard-public.jsonl', import.meta.url);
+/** The project's own corpus files, in the repository: the tests need nothing else. */
+export const OWN_CORPUS_FILES = ['corpus/sqlwarden.jsonl', 'corpus/analyst.jsonl'] as const;
+
+/**
+ * The public corpus beside the repository (../shared, read-only, never
+ * copied in): it ADDS cases when it is there, and is never required.
+ */
+export const PUBLIC_CORPUS_URL = new URL(
+  '../../../../shared/corpus/sql-guard-public.jsonl',
+  import.meta.url,
+);
+
+function readEntries(url: URL, file: string): CorpusEntry[] {
   return readFileSync(url, 'utf8')
     .split('\n')
     .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as CorpusEntry);
+    .map((line) => ({ ...(JSON.parse(line) as Omit<CorpusEntry, 'file'>), file }));
+}
+
+export function loadOwnCorpus(): CorpusEntry[] {
+  return OWN_CORPUS_FILES.flatMap((file) =>
+    readEntries(new URL(`../${file}`, import.meta.url), file),
+  );
+}
+
+/** The public corpus, or [] when ../shared is not there (a fresh clone). */
+export function loadPublicCorpus(): CorpusEntry[] {
+  if (!existsSync(PUBLIC_CORPUS_URL)) return [];
+  return readEntries(PUBLIC_CORPUS_URL, '../shared/corpus/sql-guard-public.jsonl');
+}
+
+/** Ours, plus the public corpus when it is there. */
+export function loadCorpus(): CorpusEntry[] {
+  return [...loadOwnCorpus(), ...loadPublicCorpus()];
 }
 
 /** The allow lists the corpus verdicts assume (see the corpus README). */

@@ -43,7 +43,9 @@ export function executeWriteTool(directory: SourceDirectory): AnyTool {
         .string()
         .min(1)
         .max(MAX_SQL_LENGTH)
-        .describe('One INSERT, UPDATE or DELETE, without a trailing semicolon.'),
+        .describe(
+          'One INSERT, UPDATE or DELETE. One trailing semicolon is fine, except on ODBC sources.',
+        ),
       params: ParamsArgument,
       dryRun: DryRunArgument,
     }),

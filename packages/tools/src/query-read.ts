@@ -32,7 +32,9 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
         .string()
         .min(1)
         .max(MAX_SQL_LENGTH)
-        .describe('One read-only statement, without a trailing semicolon.'),
+        .describe(
+          'One read-only statement. One trailing semicolon is fine, except on ODBC sources.',
+        ),
       params: ParamsArgument,
       maxRows: z
         .number()

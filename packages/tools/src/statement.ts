@@ -12,7 +12,10 @@
  * whose name cannot be granted refuses.
  *
  * Execution (`runRead`, `runWrite`, called from a handler): the adapter
- * runs it with the limits of the call, lowered by the source's.
+ * runs it with the limits of the call, lowered by the source's. The adapter
+ * gets the statement without its one trailing `;` (and any comment after
+ * it), cut from this call's own text by the guard's scanner
+ * (`statementText`), never taken from a cached verdict.
  */
 import {
   type AuditFacts,
@@ -25,7 +28,7 @@ import {
   type WriteResult,
 } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
-import { type CheckedAnalysis, fingerprint } from '@sqlwarden/sql-guard';
+import { type CheckedAnalysis, fingerprint, statementText } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { formatRows } from './format.js';
 import type { SourceBinding } from './sources.js';
@@ -125,7 +128,7 @@ export async function runRead(
   signal: AbortSignal,
 ): Promise<ToolOutcome & { readonly structuredContent: ReadResult }> {
   const result = await source.adapter.read({
-    sql,
+    sql: statementText(sql, { dialect: source.dialect }),
     params,
     limits: { maxRows: limits.maxRows, maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs },
     signal,
@@ -147,7 +150,7 @@ export async function runWrite(
   dryRun: boolean,
 ): Promise<ToolOutcome & { readonly structuredContent: WriteResult & { dryRun: boolean } }> {
   const result = await source.adapter.write({
-    sql,
+    sql: statementText(sql, { dialect: source.dialect }),
     params,
     maxAffectedRows: limits.maxAffectedRows,
     timeoutMs: limits.timeoutMs,

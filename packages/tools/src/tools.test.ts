@@ -58,6 +58,8 @@ function errorOf(result: ToolCallResult) {
     : undefined;
 }
 
+const sent: string[] = [];
+
 beforeAll(async () => {
   await loadSqlGuard();
   admin = new pg.Client({ connectionString: postgresTestUrl() });
@@ -76,6 +78,12 @@ beforeAll(async () => {
     defaultSchema: SCHEMA,
     statementTimeoutMs: 5000,
   });
+  // Observes the text the adapter receives (the real adapter still runs it).
+  const read = adapter.read.bind(adapter);
+  adapter.read = (request) => {
+    sent.push(request.sql);
+    return read(request);
+  };
   const source: SourceBinding = {
     id: 'main',
     adapter,
@@ -219,6 +227,20 @@ describe('query_read', () => {
     expect(more.structuredContent).toMatchObject({ rowCount: 20 });
   });
 
+  it('accepts one trailing semicolon, and sends the statement without it or what follows', async () => {
+    const plain = await call('query_read', { sql: 'SELECT id FROM orders WHERE id = 3' });
+    const ended = await call('query_read', {
+      sql: 'SELECT id FROM orders WHERE id = 3 ; -- the end',
+    });
+    expect(ended.isError).toBeUndefined();
+    expect(ended.structuredContent).toEqual(plain.structuredContent);
+    expect(sent.at(-1)).toBe('SELECT id FROM orders WHERE id = 3 ');
+    const [first, second] = audit.lines().slice(-2);
+    expect(second?.fp).toBe(first?.fp);
+    const twice = await call('query_read', { sql: 'SELECT id FROM orders WHERE id = 3;;' });
+    expect(errorOf(twice)?.message).toMatch(/\[rule SEMICOLON\]$/);
+  });
+
   it('refuses what the guard refuses, naming the rule', async () => {
     const result = await call('query_read', { sql: "SELECT * FROM pg_read_file('/etc/passwd')" });
     expect(errorOf(result)).toMatchObject({
@@ -231,7 +253,7 @@ describe('query_read', () => {
       message: expect.stringMatching(/MULTI_STATEMENT/),
     });
     const outside = await call('query_read', { sql: 'SELECT * FROM pg_catalog.pg_authid' });
-    expect(errorOf(outside)?.message).toMatch(/TABLE_NOT_ALLOWED/);
+    expect(errorOf(outside)?.message).toMatch(/list_tables.*\[rule CATALOG_QUERY\]$/);
   });
 
   it('refuses a served table the principal was not granted, without running anything', async () => {

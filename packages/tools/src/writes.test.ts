@@ -173,6 +173,13 @@ describe('execute_write: every layer must allow it', () => {
     expect(await statuses()).toEqual(before);
   });
 
+  it('accepts one trailing semicolon on a write, and refuses two', async () => {
+    const ended = await call({}, { ...UPDATE, sql: `${UPDATE.sql}; -- done`, params: ['paid', 2] });
+    expect(ended.structuredContent).toEqual({ affectedRows: 1, committed: true, dryRun: false });
+    expect(await statuses()).toContain('2:paid');
+    expect(codeOf(await call({}, { ...UPDATE, sql: `${UPDATE.sql};;` }))).toBe('QUERY_REJECTED');
+  });
+
   it('refuses a source that has no writable tables', async () => {
     const before = await statuses();
     const result = await call(

@@ -226,6 +226,53 @@ principals:
   }, 90_000);
 });
 
+describe('values in messages, and a busy source', () => {
+  it('never puts a parameter value in an error message', async () => {
+    const server = await startServer(dsnArgs());
+    try {
+      const result = await call(server, 'query_read', {
+        sql: 'SELECT $1::regclass AS r',
+        params: ['PARAMCANARY_REGCLASS'],
+      });
+      expect(result.isError).toBe(true);
+      expect(JSON.stringify(result).toLowerCase()).not.toContain('paramcanary');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers SOURCE_BUSY with retryAfterMs when every connection stays busy, not DB_UNAVAILABLE', async () => {
+    const file = dir.write(
+      'busy.yaml',
+      `sources:
+  main:
+    kind: postgres
+    url: \${E2E_DATABASE_URL}
+    defaultSchema: ${schema.name}
+    tables: ["${schema.name}.*"]
+    pool: { max: 1, connectionTimeoutMs: 300 }
+principals:
+  local: { capabilities: [tool:query_read, "read:main:${schema.name}.*"] }
+`,
+    );
+    const server = await startServer(['--config', file], { E2E_DATABASE_URL: postgresTestUrl() });
+    try {
+      const holding = call(server, 'query_read', {
+        sql: 'SELECT count(*) FROM generate_series(1, 20000000) a',
+      });
+      // Let the heavy call take the one connection first.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const busy = failure(await call(server, 'query_read', { sql: 'SELECT id FROM customers' }));
+      expect(busy.code).toBe('SOURCE_BUSY');
+      expect(busy.retryAfterMs).toBeGreaterThan(0);
+      ok(await holding);
+      expect(server.stderr()).not.toContain('the database is unavailable');
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
+
 describe('the quota of --dsn', () => {
   it('holds a principal to 4 calls at once by default, and --concurrency changes it', async () => {
     const heavy = 'SELECT count(*) FROM generate_series(1, 3000000) a';

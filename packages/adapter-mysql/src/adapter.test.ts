@@ -605,6 +605,33 @@ describe('connection loss', () => {
     }
   });
 
+  it('answers DB_UNAVAILABLE, not SOURCE_BUSY, when the pool is full of connections that cannot open', async () => {
+    // A port that accepts and never answers: the pool's slots fill with
+    // connections still opening, and a queued call times out. Calls do not
+    // hold those connections, so the source is not busy: it is unavailable.
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = new URL(db.url());
+    url.hostname = '127.0.0.1';
+    url.port = String((silent.address() as { port: number }).port);
+    const stuck = db.adapter({
+      connection: { uri: url.toString() },
+      pool: { max: 1, connectionTimeoutMs: 500 },
+    });
+    try {
+      const once = () => codeOf(read('SELECT 1', [], {}, undefined, stuck));
+      expect(await Promise.all([once(), once(), once()])).toEqual([
+        'DB_UNAVAILABLE',
+        'DB_UNAVAILABLE',
+        'DB_UNAVAILABLE',
+      ]);
+    } finally {
+      await stuck.close();
+      silent.close();
+    }
+  });
+
   it('is unavailable after close, and close is idempotent', async () => {
     const closing = db.adapter();
     expect((await read('SELECT 1', [], {}, undefined, closing)).rows).toEqual([[1]]);

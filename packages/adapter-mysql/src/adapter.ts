@@ -21,6 +21,15 @@
  * server still computing, which would notice the closed socket only when
  * it next writes). On timeout or abort it does the same. The connection
  * is never returned to the pool mid-result.
+ *
+ * Faults (docs/mysql.md, "Connection loss and recovery"): every connection
+ * (pooled or for a KILL) has an 'error' listener from its creation, before
+ * it connects. A connection that fails under a call fails that call alone,
+ * with DB_UNAVAILABLE, and is destroyed. Every await of a call, not only
+ * its statement, is under the call's deadline (CallWatch): a server or a
+ * network that stops answering ends the call by its time limit plus the
+ * kill grace, never later; a KILL the server did not answer makes that an
+ * outage (DB_UNAVAILABLE), not a slow statement (QUERY_TIMEOUT).
  */
 import type {
   DatabaseAdapter,
@@ -57,7 +66,7 @@ import {
   type NormalizedConfig,
   normalizeConfig,
 } from './config.js';
-import { isConnectionError, mapMysqlError, type StopReason } from './errors.js';
+import { isConnectionError, mapMysqlError } from './errors.js';
 import {
   type CatalogClient,
   describeTable,
@@ -82,6 +91,68 @@ interface SessionState {
   readonly flavor: ServerFlavor;
   /** The time limit the session has now. */
   timeoutMs: number;
+}
+
+/**
+ * One call's hold on a connection, from checkout to release: its deadline
+ * (the time limit plus DEADLINE_SLACK_MS) and its abort signal. Either one
+ * stops the call: `stop` destroys the connection's socket and sends KILL
+ * QUERY from a second connection, and `guard` then rejects whatever the
+ * call still awaits (mysql2 does not fail a command whose connection was
+ * destroyed on purpose). Once COMMIT is sent, the signal no longer stops
+ * the call: its answer is awaited (a COMMIT cannot be taken back), under
+ * the deadline only.
+ */
+class CallWatch {
+  /** What stopped the call, if anything did. */
+  reason: 'timeout' | 'abort' | null = null;
+  /** The server did not answer the KILL within the grace: it stopped answering. */
+  unanswered = false;
+  readonly #stopped: Promise<never>;
+  readonly #deadline: NodeJS.Timeout;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort: () => void;
+
+  constructor(options: {
+    readonly signal: AbortSignal | undefined;
+    readonly timeoutMs: number;
+    /** Destroys the connection and kills its statement; resolves to whether the server answered the kill. */
+    readonly stop: (reason: 'timeout' | 'abort') => Promise<boolean>;
+  }) {
+    let reject!: (error: Error) => void;
+    this.#stopped = new Promise<never>((_resolve, fail) => {
+      reject = fail;
+    });
+    this.#stopped.catch(() => {});
+    const fire = (reason: 'timeout' | 'abort') => {
+      if (this.reason !== null) return;
+      this.reason = reason;
+      void options.stop(reason).then((answered) => {
+        this.unanswered = !answered;
+        reject(new Error(`statement stopped (${reason})`));
+      });
+    };
+    this.#signal = options.signal;
+    this.#onAbort = () => fire('abort');
+    this.#deadline = setTimeout(() => fire('timeout'), options.timeoutMs + DEADLINE_SLACK_MS);
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (this.#signal?.aborted === true) fire('abort');
+  }
+
+  /** `work`, or a rejection once the call was stopped. */
+  guard<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.#stopped]);
+  }
+
+  /** COMMIT was sent: from now on only the deadline stops the call. */
+  committing(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#deadline);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
 }
 
 /** What a statement's result is fed to, as it streams. */
@@ -142,7 +213,7 @@ export class MysqlAdapter implements DatabaseAdapter {
   readonly #sessions = new WeakMap<MysqlConnection, Promise<SessionState>>();
   readonly #wire = new WeakMap<MysqlConnection, WireState>();
   /** Kills in flight (close waits for them). */
-  readonly #kills = new Set<Promise<void>>();
+  readonly #kills = new Set<Promise<boolean>>();
   #flavor: Promise<ServerFlavor> | undefined;
   readonly #outages: OutageLog;
   #catalog: Promise<FunctionCatalog> | undefined;
@@ -233,17 +304,24 @@ export class MysqlAdapter implements DatabaseAdapter {
           cause: error,
         });
       }
-      if (code === 'POOL_TIMEOUT' && this.#pool.size >= this.#config.pool.max) {
-        // A healthy database, a busy source: never an outage.
+      if (code === 'POOL_TIMEOUT' && this.#pool.leasedCount >= this.#config.pool.max) {
+        // Calls held every connection for as long as this one could wait: a
+        // healthy database, a busy source, never an outage. Slots held by
+        // connections still opening (a server that does not answer) are one.
         throw sourceBusy(this.#config.pool.max, SOURCE_BUSY_RETRY_MS);
       }
       // No connection could be opened: whatever the server answered (a refused
       // connection, 1045, 1049, even 1044), the source cannot serve.
+      this.#outages.unavailable(error);
       throw databaseUnavailable(error);
     }
     let session = this.#sessions.get(connection);
     if (session === undefined) {
-      session = this.#setUp(connection);
+      session = bounded(
+        this.#setUp(connection),
+        this.#config.pool.connectionTimeoutMs,
+        'the session set-up was not answered in time',
+      );
       this.#sessions.set(connection, session);
     }
     try {
@@ -282,9 +360,9 @@ export class MysqlAdapter implements DatabaseAdapter {
     session.timeoutMs = timeoutMs;
   }
 
-  #kill(threadId: number | null): Promise<void> {
-    if (threadId === null) return Promise.resolve();
-    const kill: Promise<void> = killQuery({
+  #kill(threadId: number | null): Promise<boolean> {
+    if (threadId === null) return Promise.resolve(true);
+    const kill: Promise<boolean> = killQuery({
       open: () => this.#open(),
       threadId,
       graceMs: KILL_GRACE_MS,
@@ -294,48 +372,49 @@ export class MysqlAdapter implements DatabaseAdapter {
   }
 
   /**
-   * Runs `work` under the adapter's own deadline and the call's signal.
-   * Either one stops the statement and ends the call with the reason: the
-   * socket is destroyed first (a statement not sent yet, such as the
+   * The watch of one call on `connection` (see CallWatch). Stopping it
+   * destroys the socket first (a statement not sent yet, such as the
    * EXECUTE behind a PREPARE, is then never sent, and a server writing rows
-   * stops at once), then KILL QUERY goes from a second connection (a
-   * server still computing). The connection is gone from the pool.
+   * stops at once), then KILL QUERY goes from a second connection (a server
+   * still computing). The connection is gone from the pool.
    */
-  async #supervise<T>(options: {
-    readonly connection: MysqlConnection;
-    readonly signal: AbortSignal;
-    readonly timeoutMs: number;
-    readonly onStop: (reason: 'timeout' | 'abort') => void;
-    readonly work: () => Promise<T>;
-  }): Promise<T> {
-    const { connection } = options;
-    if (options.signal.aborted) {
-      options.onStop('abort');
-      throw new Error('statement stopped (abort) before it was sent');
-    }
-    let deadline: NodeJS.Timeout | undefined;
-    let abort: (() => void) | undefined;
-    let fired = false;
-    const stopped = new Promise<never>((_resolve, reject) => {
-      const fire = (reason: 'timeout' | 'abort') => {
-        if (fired) return;
-        fired = true;
-        options.onStop(reason);
+  #watch(
+    connection: MysqlConnection,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): CallWatch {
+    return new CallWatch({
+      signal,
+      timeoutMs,
+      stop: () => {
         const threadId = connection.threadId;
         this.#pool.discard(connection);
-        void this.#kill(threadId).then(() => reject(new Error(`statement stopped (${reason})`)));
-      };
-      deadline = setTimeout(() => fire('timeout'), options.timeoutMs + DEADLINE_SLACK_MS);
-      abort = () => fire('abort');
-      options.signal.addEventListener('abort', abort, { once: true });
+        return this.#kill(threadId);
+      },
     });
-    stopped.catch(() => {});
-    try {
-      return await Promise.race([options.work(), stopped]);
-    } finally {
-      clearTimeout(deadline);
-      if (abort !== undefined) options.signal.removeEventListener('abort', abort);
+  }
+
+  /**
+   * What a call that failed under `watch` answers. A stop whose KILL the
+   * server did not answer is an outage: the server (or the network to it)
+   * stopped answering, and narrowing the statement would not help.
+   */
+  #failure(
+    error: unknown,
+    watch: CallWatch,
+    context: { readonly timeoutMs: number; readonly sql?: string; readonly paramCount?: number },
+  ): SqlwardenError {
+    if (watch.unanswered && watch.reason === 'timeout') {
+      this.#outages.unavailable(error);
+      return databaseUnavailable(error);
     }
+    if (watch.reason === null && isConnectionError(error)) this.#outages.unavailable(error);
+    return mapMysqlError(error, {
+      stopped: watch.reason,
+      timeoutMs: context.timeoutMs,
+      ...(context.sql !== undefined && { sql: context.sql }),
+      ...(context.paramCount !== undefined && { paramCount: context.paramCount }),
+    });
   }
 
   async read(request: ReadRequest): Promise<ReadResult> {
@@ -343,10 +422,10 @@ export class MysqlAdapter implements DatabaseAdapter {
     const timeoutMs = Math.min(request.limits.timeoutMs, this.#config.statementTimeoutMs);
     const { connection, session } = await this.#checkout(request.signal);
     const wire = this.#wire.get(connection);
+    const watch = this.#watch(connection, request.signal, timeoutMs);
     let discard = false;
-    let stopped: StopReason = null;
     try {
-      await this.#applyTimeout(connection, session, timeoutMs);
+      await watch.guard(this.#applyTimeout(connection, session, timeoutMs));
       const read = new BoundedRead({
         maxRows: request.limits.maxRows,
         maxBytes: request.limits.maxBytes,
@@ -358,27 +437,19 @@ export class MysqlAdapter implements DatabaseAdapter {
       }
       let end: StreamEnd;
       try {
-        end = await this.#supervise({
-          connection,
-          signal: request.signal,
-          timeoutMs,
-          onStop: (reason) => {
-            stopped = reason;
-            discard = true;
-          },
-          work: () =>
-            stream(
-              connection,
-              request.sql,
-              values,
-              {
-                fields: (fields) => read.fields(fields),
-                row: (row) => read.row(row),
-                header: () => {},
-              },
-              control,
-            ),
-        });
+        end = await watch.guard(
+          stream(
+            connection,
+            request.sql,
+            values,
+            {
+              fields: (fields) => read.fields(fields),
+              row: (row) => read.row(row),
+              header: () => {},
+            },
+            control,
+          ),
+        );
       } finally {
         if (wire !== undefined) {
           wire.read = undefined;
@@ -404,18 +475,18 @@ export class MysqlAdapter implements DatabaseAdapter {
         // The gate stopped the connection under a failing parser: this call fails, alone.
         discard = true;
         void this.#kill(connection.threadId);
-      } else if (stopped !== null || isConnectionError(error)) {
+      } else if (isConnectionError(error)) {
         discard = true;
-        if (stopped === null) this.#outages.unavailable(error);
       }
-      throw mapMysqlError(error, {
-        stopped,
+      throw this.#failure(error, watch, {
         timeoutMs,
         sql: request.sql,
         paramCount: request.params.length,
       });
     } finally {
-      if (discard || wire?.stopped() === true) this.#pool.discard(connection);
+      watch.dispose();
+      if (discard || watch.reason !== null || wire?.stopped() === true)
+        this.#pool.discard(connection);
       else this.#pool.release(connection);
     }
   }
@@ -439,61 +510,55 @@ export class MysqlAdapter implements DatabaseAdapter {
     const values = bindValues(request.params);
     const timeoutMs = Math.min(request.timeoutMs, this.#config.statementTimeoutMs);
     const { connection, session } = await this.#checkout(request.signal);
+    const watch = this.#watch(connection, request.signal, timeoutMs);
     let discard = false;
-    let stopped: StopReason = null;
     let open = false;
     let committing = false;
     try {
-      await this.#applyTimeout(connection, session, timeoutMs);
-      const affectedRows = await this.#supervise({
-        connection,
-        signal: request.signal,
-        timeoutMs,
-        onStop: (reason) => {
-          stopped = reason;
-          discard = true;
-        },
-        work: async () => {
-          await text(connection, 'START TRANSACTION READ WRITE');
-          open = true;
-          let affected = 0;
-          let rows = 0;
-          let resultSet = false;
-          await stream(connection, request.sql, values, {
-            // RETURNING (MariaDB) sends rows instead of a count: they are counted, not kept.
-            fields: () => {
-              resultSet = true;
-            },
-            row: () => {
-              rows++;
-              return true;
-            },
-            header: (header) => {
-              affected = header.affectedRows;
-            },
-          });
-          return resultSet ? rows : affected;
-        },
-      });
+      await watch.guard(this.#applyTimeout(connection, session, timeoutMs));
+      await watch.guard(text(connection, 'START TRANSACTION READ WRITE'));
+      open = true;
+      let affected = 0;
+      let rows = 0;
+      let resultSet = false;
+      await watch.guard(
+        stream(connection, request.sql, values, {
+          // RETURNING (MariaDB) sends rows instead of a count: they are counted, not kept.
+          fields: () => {
+            resultSet = true;
+          },
+          row: () => {
+            rows++;
+            return true;
+          },
+          header: (header) => {
+            affected = header.affectedRows;
+          },
+        }),
+      );
+      const affectedRows = resultSet ? rows : affected;
       if (affectedRows > request.maxAffectedRows) {
-        await text(connection, 'ROLLBACK');
+        await watch.guard(text(connection, 'ROLLBACK'));
         open = false;
         throw writeLimitExceeded(affectedRows, request.maxAffectedRows);
       }
       if (request.dryRun) {
-        await text(connection, 'ROLLBACK');
+        await watch.guard(text(connection, 'ROLLBACK'));
         open = false;
         return { affectedRows, committed: false };
       }
       committing = true;
-      await text(connection, 'COMMIT');
+      watch.committing();
+      await watch.guard(text(connection, 'COMMIT'));
       open = false;
       return { affectedRows, committed: true };
     } catch (error) {
-      if (stopped !== null || isConnectionError(error)) {
+      const lost = watch.reason !== null || isConnectionError(error);
+      if (lost) {
         discard = true;
-        if (stopped === null) this.#outages.unavailable(error);
-        if (committing && stopped === null) {
+        if (committing) {
+          // COMMIT was sent and no answer came back: it may have been applied.
+          if (watch.reason === null || watch.unanswered) this.#outages.unavailable(error);
           throw new SqlwardenError(
             'DB_UNAVAILABLE',
             'The connection was lost while committing; the write may or may not have been applied.',
@@ -504,44 +569,52 @@ export class MysqlAdapter implements DatabaseAdapter {
         // A statement that failed (a duplicate key, a lock wait) leaves its
         // transaction open; nothing of it may be committed later.
         try {
-          await text(connection, 'ROLLBACK');
+          await watch.guard(text(connection, 'ROLLBACK'));
         } catch {
           discard = true;
         }
       }
-      throw mapMysqlError(error, {
-        stopped,
+      throw this.#failure(error, watch, {
         timeoutMs,
         sql: request.sql,
         paramCount: request.params.length,
       });
     } finally {
-      if (discard) this.#pool.discard(connection);
+      watch.dispose();
+      // A stopped write's connection goes: the server rolls back its open transaction.
+      if (discard || watch.reason !== null) this.#pool.discard(connection);
       else this.#pool.release(connection);
     }
   }
 
-  /** Runs catalog queries on a checked-out connection, mapping errors like reads do. */
+  /**
+   * Runs catalog queries on a checked-out connection, under the source's
+   * time limit and the call's signal, mapping errors like reads do.
+   */
   async #catalogQuery<T>(
     signal: AbortSignal | undefined,
     run: (client: CatalogClient, session: SessionState) => Promise<T>,
   ): Promise<T> {
     const { connection, session } = await this.#checkout(signal);
+    const timeoutMs = this.#config.statementTimeoutMs;
+    const watch = this.#watch(connection, signal, timeoutMs);
     let discard = false;
     try {
-      return await run(
-        {
-          rows: (sql, values) => collect(connection, sql, values),
-          text: (sql) => text(connection, sql),
-        },
-        session,
+      return await watch.guard(
+        run(
+          {
+            rows: (sql, values) => collect(connection, sql, values),
+            text: (sql) => text(connection, sql),
+          },
+          session,
+        ),
       );
     } catch (error) {
       discard = isConnectionError(error);
-      if (discard) this.#outages.unavailable(error);
-      throw mapMysqlError(error, { timeoutMs: this.#config.statementTimeoutMs });
+      throw this.#failure(error, watch, { timeoutMs });
     } finally {
-      if (discard) this.#pool.discard(connection);
+      watch.dispose();
+      if (discard || watch.reason !== null) this.#pool.discard(connection);
       else this.#pool.release(connection);
     }
   }
@@ -606,6 +679,22 @@ export class MysqlAdapter implements DatabaseAdapter {
     });
     return this.#closed;
   }
+}
+
+/**
+ * `work`, or past `ms` a connection error (for the session set-up, which
+ * runs before any call's deadline; the caller then destroys the connection).
+ */
+function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(what), { code: 'PROTOCOL_CONNECTION_LOST' })),
+      ms,
+    );
+  });
+  late.catch(() => {});
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 function bindValues(params: readonly unknown[]): Array<string | number | boolean | null> {

@@ -1,7 +1,9 @@
 import {
   type ConformanceNamespace,
   type ConformanceTarget,
+  createThrowawayMariadb,
   describeAdapterConformance,
+  type FaultServer,
   mysqlTestUrl,
 } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
@@ -9,7 +11,94 @@ import { createMysqlAdapter, quoteIdent } from './index.js';
 
 // The adapter conformance suite (@sqlwarden/testing) against the real MariaDB
 // of this machine (SQLWARDEN_TEST_MYSQL_URL), in databases of its own,
-// dropped afterwards.
+// dropped afterwards. Its fault suite runs on a server of its own
+// (createThrowawayMariadb), which it restarts: the shared server never is.
+
+/** The database the fault suite's adapter reads, on the throwaway server. */
+const FAULT_DATABASE = 'faults';
+
+async function faultServer(): Promise<FaultServer> {
+  // performance_schema keeps program_name: sessions are found by application name.
+  const server = await createThrowawayMariadb({ connectAttributes: true });
+  const uri = (database: string) => `mysql://root@127.0.0.1:${server.port}/${database}`;
+  /** One statement on a connection of its own (an admin connection does not survive the faults). */
+  const run = async (database: string, sql: string, values: unknown[] = []) => {
+    const admin = await mysql.createConnection({ uri: uri(database) });
+    try {
+      const [rows] = await admin.query({ sql, rowsAsArray: true }, values);
+      return Array.isArray(rows) ? (rows as unknown[][]) : [];
+    } finally {
+      await admin.end();
+    }
+  };
+  /** Kills connections by id from one admin session; an id already gone (1094) is not counted. */
+  const kill = async (ids: readonly number[]) => {
+    const admin = await mysql.createConnection({ uri: uri('test') });
+    let killed = 0;
+    try {
+      for (const id of ids) {
+        try {
+          await admin.query(`KILL CONNECTION ${Number(id)}`);
+          killed++;
+        } catch (error) {
+          if ((error as { errno?: number }).errno !== 1094) throw error;
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+    return killed;
+  };
+  const sessionsOf = async (applicationName: string) =>
+    (
+      await run(
+        'test',
+        "SELECT PROCESSLIST_ID FROM performance_schema.session_connect_attrs WHERE ATTR_NAME = 'program_name' AND ATTR_VALUE = ?",
+        [applicationName],
+      )
+    ).map((row) => Number(row[0]));
+  await run('test', `CREATE DATABASE ${FAULT_DATABASE} CHARACTER SET utf8mb4`);
+  return {
+    host: '127.0.0.1',
+    port: server.port,
+    exec: (sql) => run(FAULT_DATABASE, sql),
+    createAdapter: (options) =>
+      createMysqlAdapter({
+        source: 'faults',
+        connection: { uri: `mysql://root@${options.host}:${options.port}/${FAULT_DATABASE}` },
+        defaultSchema: FAULT_DATABASE,
+        applicationName: options.applicationName,
+        statementTimeoutMs: options.statementTimeoutMs,
+        pool: { max: options.poolSize, connectionTimeoutMs: options.acquireTimeoutMs },
+        allowWrites: options.allowWrites,
+      }),
+    async restart(mode) {
+      await server.stop(mode === 'graceful' ? 'clean' : 'crash');
+      await server.start();
+    },
+    terminateSessions: async (applicationName) => kill(await sessionsOf(applicationName)),
+    sessions: async (applicationName) => (await sessionsOf(applicationName)).length,
+    async dropDatabase() {
+      // MariaDB has no DROP DATABASE ... FORCE: the database's sessions are ended
+      // before the drop and again after it (those opened in between).
+      const endSessions = async () => {
+        const ids = await run(
+          'test',
+          'SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()',
+          [FAULT_DATABASE],
+        );
+        await kill(ids.map((row) => Number(row[0])));
+      };
+      await endSessions();
+      await run('test', `DROP DATABASE ${FAULT_DATABASE}`);
+      await endSessions();
+    },
+    createDatabase: async () => {
+      await run('test', `CREATE DATABASE ${FAULT_DATABASE} CHARACTER SET utf8mb4`);
+    },
+    destroy: () => server.destroy(),
+  };
+}
 
 function urlOf(database: string): string {
   const url = new URL(mysqlTestUrl());
@@ -145,6 +234,8 @@ const mariadb: ConformanceTarget = {
     for (const id of ids) await admin.exec(`KILL ${Number(id)}`);
     return ids.length;
   },
+
+  faults: { createServer: faultServer },
 };
 
 describeAdapterConformance(mariadb);

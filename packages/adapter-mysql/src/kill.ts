@@ -15,7 +15,10 @@
  * It never throws: a kill that cannot be delivered (the database is
  * unreachable, the statement already ended: errno 1094) is covered by
  * discarding the connection, which ends the statement when the server next
- * writes to it or reads from it.
+ * writes to it or reads from it. It resolves to whether the server
+ * answered the KILL (1094, the statement already gone, is an answer): a
+ * server that does not answer within the grace is one that stopped
+ * answering altogether, which the adapter reports as an outage.
  */
 import type { MysqlConnection } from './config.js';
 import { destroyConnection } from './pool.js';
@@ -25,20 +28,20 @@ export function killQuery(options: {
   readonly threadId: number;
   /** The whole attempt (connect, KILL, quit) gives up after this. */
   readonly graceMs: number;
-}): Promise<void> {
+}): Promise<boolean> {
   const { threadId } = options;
-  if (!Number.isSafeInteger(threadId) || threadId <= 0) return Promise.resolve();
-  return new Promise<void>((resolve) => {
+  if (!Number.isSafeInteger(threadId) || threadId <= 0) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
     let connection: MysqlConnection | undefined;
     let done = false;
-    const finish = () => {
+    const finish = (answered: boolean) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       if (connection !== undefined) destroyConnection(connection);
-      resolve();
+      resolve(answered);
     };
-    const timer = setTimeout(finish, options.graceMs);
+    const timer = setTimeout(() => finish(false), options.graceMs);
     options.open().then(
       (opened) => {
         connection = opened;
@@ -47,9 +50,14 @@ export function killQuery(options: {
           return;
         }
         // The text is ours: a fixed word and a checked integer.
-        opened.query(`KILL QUERY ${threadId}`, () => finish());
+        // An answer is an OK or a server error (a positive errno: 1094 and the
+        // like); a lost connection is neither (no errno, or Node's negative one).
+        opened.query(`KILL QUERY ${threadId}`, (error) => {
+          const errno = (error as { errno?: unknown } | null | undefined)?.errno;
+          finish(error === null || error === undefined || (typeof errno === 'number' && errno > 0));
+        });
       },
-      () => finish(),
+      () => finish(false),
     );
   });
 }

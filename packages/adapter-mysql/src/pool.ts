@@ -89,6 +89,13 @@ export class ConnectionPool {
     return this.#idle.length;
   }
 
+  /** Connections open and handed to callers now (not idle, not still opening). */
+  get leasedCount(): number {
+    let leased = 0;
+    for (const entry of this.#entries.values()) if (entry.state === 'leased') leased++;
+    return leased;
+  }
+
   acquire(signal?: AbortSignal): Promise<MysqlConnection> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (signal?.aborted) return Promise.reject(new PoolAbortedError());

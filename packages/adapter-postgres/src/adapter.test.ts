@@ -3,7 +3,7 @@ import { postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresAdapter } from './adapter.js';
-import { createPostgresAdapter } from './index.js';
+import { createPostgresAdapter, type PgModule } from './index.js';
 
 // Integration tests against the real PostgreSQL of this machine
 // (SQLWARDEN_TEST_PG_URL), in a schema of their own, dropped afterwards.
@@ -449,6 +449,69 @@ describe('connection loss', () => {
       expect(warnings[0]?.object.err).toMatchObject({ code: '3D000' });
     } finally {
       await missing.close();
+    }
+  });
+
+  it("gives every client an error listener before pg-pool hands it out (the pool's 'connect' event)", async () => {
+    // A pg whose pool emits 'error' on each client right after handing it out,
+    // before the adapter's own code runs: the gap an error listener added at
+    // first use would leave. Without a listener, emit throws.
+    const emitted: unknown[] = [];
+    class EagerPool extends pg.Pool {
+      override async connect(): Promise<pg.PoolClient> {
+        const client = await super.connect();
+        emitted.push(client.emit('error', new Error('an error between hand-over and first use')));
+        return client;
+      }
+    }
+    const eager = createPostgresAdapter(
+      {
+        source: 'main',
+        connection: { connectionString: postgresTestUrl() },
+        defaultSchema: SCHEMA,
+        statementTimeoutMs: 5000,
+      },
+      { pg: { Pool: EagerPool } as unknown as PgModule },
+    );
+    try {
+      expect(
+        (await eager.read({ sql: 'SELECT 1', params: [], limits: LIMITS, signal: signal() })).rows,
+      ).toEqual([[1]]);
+      expect(emitted).toEqual([true]);
+    } finally {
+      await eager.close();
+    }
+  });
+
+  it('answers DB_UNAVAILABLE, not SOURCE_BUSY, when the pool is full of connections that cannot open', async () => {
+    // A port that accepts and never answers: the pool's slots fill with
+    // connections still opening, and a queued call times out. Calls do not
+    // hold those connections, so the source is not busy: it is unavailable.
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const url = new URL(postgresTestUrl());
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    const stuck = createPostgresAdapter({
+      source: 'main',
+      connection: { connectionString: url.toString() },
+      defaultSchema: SCHEMA,
+      statementTimeoutMs: 5000,
+      pool: { max: 1, connectionTimeoutMs: 500 },
+    });
+    try {
+      const once = () =>
+        codeOf(stuck.read({ sql: 'SELECT 1', params: [], limits: LIMITS, signal: signal() }));
+      expect(await Promise.all([once(), once(), once()])).toEqual([
+        'DB_UNAVAILABLE',
+        'DB_UNAVAILABLE',
+        'DB_UNAVAILABLE',
+      ]);
+    } finally {
+      await stuck.close();
+      silent.close();
     }
   });
 

@@ -16,6 +16,16 @@
  * call's AbortSignal (MCP cancellation): either sends a CancelRequest and
  * discards the connection, so a late cancel can never hit the next query
  * on it. After a grace period the socket is closed regardless.
+ *
+ * Faults (docs/postgres.md, "Connection loss and recovery"): every driver
+ * object that can emit 'error' has a listener from the moment it exists
+ * (the pool from its construction, each client from the pool's 'connect'
+ * event, before pg-pool hands it out; the CancelRequest socket in
+ * cancel.ts). A connection that fails under a call fails that call alone,
+ * with DB_UNAVAILABLE, and is discarded. Every await of a call, not only
+ * its statement, is under the call's deadline (CallWatch): a database or a
+ * network that stops answering ends the call by its time limit plus the
+ * cancel grace, never later.
  */
 import type {
   DatabaseAdapter,
@@ -32,6 +42,7 @@ import type {
   WriteResult,
 } from '@sqlwarden/core';
 import {
+  databaseUnavailable,
   FRAME_SLACK_BYTES,
   type FrameProtocol,
   installFrameGate,
@@ -49,7 +60,7 @@ import {
   type PostgresAdapterConfig,
   pgSslOption,
 } from './config.js';
-import { isConnectionError, mapPostgresError, type StopReason } from './errors.js';
+import { isConnectionError, mapPostgresError } from './errors.js';
 import { describeTable, functionCatalog, listTables, privilegeReport } from './introspect.js';
 import { BoundedRead, type ReadOutcome, toReadResult, toWireValue } from './read.js';
 import { sessionSetup } from './session.js';
@@ -63,6 +74,8 @@ const DEFAULT_POOL_SIZE = 10;
 const SOURCE_BUSY_RETRY_MS = 1000;
 /** How long a cancelled statement may take to stop before its socket is closed. */
 const CANCEL_GRACE_MS = 2000;
+/** pg-pool's words for a call that waited its whole connectionTimeoutMillis in the queue. */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 /**
  * The largest message a connection takes outside a bounded read (catalog
  * queries, writes, session set-up): their results are small; a larger one
@@ -92,6 +105,66 @@ interface ClientState {
   stopped(): boolean;
 }
 
+/**
+ * One call's hold on a connection, from checkout to release: its deadline
+ * (the time limit plus DEADLINE_SLACK_MS) and its abort signal. Either one
+ * stops the call: `cancel` (a CancelRequest for whatever runs), then, when
+ * nothing has settled CANCEL_GRACE_MS later (a server or a network that
+ * stopped answering), `destroy` (the socket), and `guard` rejects whatever
+ * the call still awaits. So every await of a call, set-up statements, the
+ * statement, type look-ups, COMMIT, is bounded, whatever the driver does.
+ */
+class CallWatch {
+  /** What stopped the call, if anything did. */
+  reason: 'timeout' | 'abort' | null = null;
+  /** The grace after the cancel ran out: nothing answered, the socket was destroyed. */
+  unanswered = false;
+  readonly #failed: Promise<never>;
+  #deadline: NodeJS.Timeout | undefined;
+  #grace: NodeJS.Timeout | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort: () => void;
+
+  constructor(options: {
+    readonly signal: AbortSignal | undefined;
+    readonly timeoutMs: number;
+    readonly cancel: () => void;
+    readonly destroy: () => void;
+  }) {
+    let fail!: (error: Error) => void;
+    this.#failed = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+    });
+    this.#failed.catch(() => {});
+    const stop = (reason: 'timeout' | 'abort') => {
+      if (this.reason !== null) return;
+      this.reason = reason;
+      options.cancel();
+      this.#grace = setTimeout(() => {
+        this.unanswered = true;
+        options.destroy();
+        fail(new Error('the database did not answer a cancel'));
+      }, CANCEL_GRACE_MS);
+    };
+    this.#signal = options.signal;
+    this.#onAbort = () => stop('abort');
+    this.#deadline = setTimeout(() => stop('timeout'), options.timeoutMs + DEADLINE_SLACK_MS);
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (this.#signal?.aborted === true) stop('abort');
+  }
+
+  /** `work`, or a rejection once the call was stopped and nothing answered. */
+  guard<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.#failed]);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#deadline);
+    clearTimeout(this.#grace);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+}
+
 export interface PostgresAdapterOptions {
   readonly config: PostgresAdapterConfig;
   /** The `pg` module (default: the peer dependency). */
@@ -108,6 +181,8 @@ export class PostgresAdapter implements DatabaseAdapter {
   readonly #outages: OutageLog;
   readonly #types = new TypeNames();
   readonly #clients = new WeakMap<PgPoolClient, ClientState>();
+  /** Clients checked out by calls now (SOURCE_BUSY only when these fill the pool). */
+  readonly #leased = new Set<PgPoolClient>();
   #catalog: Promise<FunctionCatalog> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -138,6 +213,18 @@ export class PostgresAdapter implements DatabaseAdapter {
     this.#pool.on('error', (error: unknown) => {
       this.#logger?.warn({ source: this.source, err: error }, 'idle database connection lost');
     });
+    // A client emits 'error' when its socket fails, even with a query running
+    // (pg's _handleErrorEvent), and pg-pool listens only while the client is
+    // idle. pg-pool emits 'connect' for a new client before it takes its own
+    // idle listener off and hands the client out, so from here on the client
+    // is never without one. (While it connects, pg gives errors to the
+    // connect callback, and pg-pool listens from the callback on.)
+    this.#pool.on('connect', (client: PgPoolClient) => {
+      client.on('error', () => {
+        // The call in flight gets the error through its query; an idle
+        // connection is dropped by the pool. Nothing else to do here.
+      });
+    });
   }
 
   async #checkout(signal: AbortSignal | undefined): Promise<PgPoolClient> {
@@ -147,17 +234,20 @@ export class PostgresAdapter implements DatabaseAdapter {
     try {
       client = await this.#pool.connect();
     } catch (error) {
-      // Waited for a free connection as long as allowed, with every one busy:
-      // a healthy database, a busy source (never an outage).
+      // Waited in the queue as long as allowed while every connection served a
+      // call: a healthy database, a busy source (never an outage). Slots held
+      // by connections still opening, and every other failure (refused,
+      // reset, a connection that did not open in time), are an outage.
       const max = this.#config.pool?.max ?? DEFAULT_POOL_SIZE;
-      if (this.#pool.totalCount >= max && this.#pool.idleCount === 0) {
+      if ((error as Error | undefined)?.message === POOL_WAIT_TIMEOUT && this.#leased.size >= max) {
         throw sourceBusy(max, SOURCE_BUSY_RETRY_MS);
       }
       this.#outages.unavailable(error);
       throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     }
+    this.#leased.add(client);
     if (signal?.aborted) {
-      client.release();
+      this.#release(client, false);
       throw mapPostgresError(new Error('aborted'), { stopped: 'abort', timeoutMs: 0 });
     }
     let state = this.#clients.get(client);
@@ -170,13 +260,17 @@ export class PostgresAdapter implements DatabaseAdapter {
           applicationName: this.#config.applicationName ?? 'sqlwarden',
         }),
       ) as Promise<unknown>;
-      state.setup = setup.then(() => undefined);
+      state.setup = this.#bounded(
+        client,
+        setup.then(() => undefined),
+        this.#config.pool?.connectionTimeoutMs ?? 5_000,
+      );
     }
     try {
       await state.setup;
     } catch (error) {
       // A session we could not set up is never used: it might not be read-only.
-      client.release(true);
+      this.#release(client, true);
       if (isConnectionError(error)) this.#outages.unavailable(error);
       throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
     }
@@ -185,16 +279,61 @@ export class PostgresAdapter implements DatabaseAdapter {
   }
 
   /**
-   * A connection seen for the first time: an error listener for its life (a
-   * server that goes away sends a FATAL message to an idle connection too;
-   * node-postgres emits it as an 'error' event, which without a listener ends
-   * the process), and the frame gate on its socket (core's wire.ts).
+   * `work` on `client`, or, past `ms`, the socket destroyed and a connection
+   * error: for the session set-up, which runs before any call's deadline.
+   */
+  #bounded<T>(client: PgPoolClient, work: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        client.connection?.stream.destroy();
+        reject(new Error('Connection terminated: the session set-up was not answered in time'));
+      }, ms);
+    });
+    late.catch(() => {});
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Gives a client back to the pool, or ends it (`discard`). */
+  #release(client: PgPoolClient, discard: boolean): void {
+    this.#leased.delete(client);
+    client.release(discard);
+  }
+
+  /** The watch of one call on `client` (see CallWatch). */
+  #watch(client: PgPoolClient, signal: AbortSignal | undefined, timeoutMs: number): CallWatch {
+    return new CallWatch({
+      signal,
+      timeoutMs,
+      cancel: () => void this.#cancel(client),
+      destroy: () => client.connection?.stream.destroy(),
+    });
+  }
+
+  /**
+   * What a call that failed under `watch` answers. A stop whose cancel went
+   * unanswered is an outage: the database (or the network to it) stopped
+   * answering, and narrowing the statement would not help.
+   */
+  #failure(error: unknown, watch: CallWatch, timeoutMs: number, sql?: string): SqlwardenError {
+    if (watch.unanswered && watch.reason === 'timeout') {
+      this.#outages.unavailable(error);
+      return databaseUnavailable(error);
+    }
+    if (watch.reason === null && isConnectionError(error)) this.#outages.unavailable(error);
+    return mapPostgresError(error, {
+      stopped: watch.reason,
+      timeoutMs,
+      ...(sql !== undefined && { sql }),
+    });
+  }
+
+  /**
+   * A connection's first checkout: its state, and the frame gate on its
+   * socket (core's wire.ts). (Its error listener came with the pool's
+   * 'connect' event.)
    */
   #track(client: PgPoolClient): ClientState {
-    client.on('error', () => {
-      // The call in flight gets the error through its query; an idle
-      // connection is dropped by the pool. Nothing else to do here.
-    });
     let stopped: () => boolean = () => false;
     const state: ClientState = {
       timeoutMs: this.#config.statementTimeoutMs,
@@ -231,32 +370,19 @@ export class PostgresAdapter implements DatabaseAdapter {
     const timeoutMs = Math.min(request.limits.timeoutMs, this.#config.statementTimeoutMs);
     const client = await this.#checkout(request.signal);
     const state = this.#clients.get(client);
+    const watch = this.#watch(client, request.signal, timeoutMs);
     let discard = false;
-    let stopped: StopReason = null;
     try {
-      await this.#applyTimeout(client, timeoutMs);
+      await watch.guard(this.#applyTimeout(client, timeoutMs));
       const read = new BoundedRead(request.sql, values, {
         maxRows: request.limits.maxRows,
         maxBytes: request.limits.maxBytes,
       });
-      const stop = (reason: Exclude<StopReason, null>) => {
-        if (stopped !== null) return;
-        stopped = reason;
-        discard = true;
-        void this.#cancel(client);
-      };
       if (state !== undefined) state.read = read;
       let outcome: ReadOutcome;
       try {
-        outcome = await this.#supervise(
-          () => {
-            client.query(read);
-            return read.done;
-          },
-          request.signal,
-          timeoutMs,
-          stop,
-        );
+        client.query(read);
+        outcome = await watch.guard(read.done);
       } finally {
         if (state !== undefined) state.read = undefined;
       }
@@ -266,56 +392,21 @@ export class PostgresAdapter implements DatabaseAdapter {
         discard = true;
         void this.#cancel(client);
       } else {
-        await this.#types.resolve(
-          client,
-          outcome.fields.map((f) => f.dataTypeID),
+        await watch.guard(
+          this.#types.resolve(
+            client,
+            outcome.fields.map((f) => f.dataTypeID),
+          ),
         );
       }
       return toReadResult(outcome, (oid) => this.#types.name(oid));
     } catch (error) {
-      if (state?.stopped() === true) discard = true;
-      if (isConnectionError(error)) {
-        discard = true;
-        if (stopped === null) this.#outages.unavailable(error);
-      }
-      throw mapPostgresError(error, { stopped, timeoutMs, sql: request.sql });
+      if (state?.stopped() === true || isConnectionError(error)) discard = true;
+      throw this.#failure(error, watch, timeoutMs, request.sql);
     } finally {
-      client.release(discard);
-    }
-  }
-
-  /** Runs a statement under the adapter's own deadline and the call's signal. */
-  async #supervise<T>(
-    start: () => Promise<T>,
-    signal: AbortSignal,
-    timeoutMs: number,
-    stop: (reason: 'timeout' | 'abort') => void,
-  ): Promise<T> {
-    let grace: NodeJS.Timeout | undefined;
-    let deadline: NodeJS.Timeout | undefined;
-    let abort: (() => void) | undefined;
-    const closeSocket = new Promise<never>((_resolve, reject) => {
-      const onStop = (reason: 'timeout' | 'abort') => {
-        stop(reason);
-        // A statement that ignores the cancel (or a dead network) must not hold the call.
-        grace ??= setTimeout(
-          () => reject(new Error('cancelled statement did not stop')),
-          CANCEL_GRACE_MS,
-        );
-      };
-      deadline = setTimeout(() => onStop('timeout'), timeoutMs + DEADLINE_SLACK_MS);
-      abort = () => onStop('abort');
-      signal.addEventListener('abort', abort, { once: true });
-      if (signal.aborted) onStop('abort');
-    });
-    closeSocket.catch(() => {});
-    const running = start();
-    try {
-      return await Promise.race([running, closeSocket]);
-    } finally {
-      clearTimeout(deadline);
-      clearTimeout(grace);
-      if (abort !== undefined) signal.removeEventListener('abort', abort);
+      watch.dispose();
+      // A stopped call's connection never goes back: a late cancel must not hit the next query.
+      this.#release(client, discard || watch.reason !== null);
     }
   }
 
@@ -337,20 +428,26 @@ export class PostgresAdapter implements DatabaseAdapter {
     });
   }
 
-  /** Runs a catalog query on a checked-out client, mapping errors like reads do. */
+  /**
+   * Runs a catalog query on a checked-out client, under the source's time
+   * limit and the call's signal, mapping errors like reads do.
+   */
   async #catalogQuery<T>(
     signal: AbortSignal | undefined,
     run: (client: PgPoolClient) => Promise<T>,
   ): Promise<T> {
     const client = await this.#checkout(signal);
+    const timeoutMs = this.#config.statementTimeoutMs;
+    const watch = this.#watch(client, signal, timeoutMs);
     let discard = false;
     try {
-      return await run(client);
+      return await watch.guard(run(client));
     } catch (error) {
       discard = isConnectionError(error);
-      throw mapPostgresError(error, { timeoutMs: this.#config.statementTimeoutMs });
+      throw this.#failure(error, watch, timeoutMs);
     } finally {
-      client.release(discard);
+      watch.dispose();
+      this.#release(client, discard || watch.reason !== null);
     }
   }
 
@@ -409,49 +506,51 @@ export class PostgresAdapter implements DatabaseAdapter {
     }
     const timeoutMs = Math.min(request.timeoutMs, this.#config.statementTimeoutMs);
     const client = await this.#checkout(request.signal);
+    const watch = this.#watch(client, request.signal, timeoutMs);
     let discard = false;
-    let stopped: StopReason = null;
     let open = false;
+    let committing = false;
     try {
-      await this.#applyTimeout(client, timeoutMs);
-      await client.query('BEGIN READ WRITE');
+      await watch.guard(this.#applyTimeout(client, timeoutMs));
+      await watch.guard(client.query('BEGIN READ WRITE'));
       open = true;
-      const stop = (reason: Exclude<StopReason, null>) => {
-        if (stopped !== null) return;
-        stopped = reason;
-        discard = true;
-        void this.#cancel(client);
-      };
-      const result = await this.#supervise(
-        () => client.query({ text: request.sql, values, queryMode: 'extended' }),
-        request.signal,
-        timeoutMs,
-        stop,
+      const result = await watch.guard(
+        client.query({ text: request.sql, values, queryMode: 'extended' }),
       );
       const affectedRows = result.rowCount ?? 0;
       if (affectedRows > request.maxAffectedRows) {
-        await client.query('ROLLBACK');
+        await watch.guard(client.query('ROLLBACK'));
         open = false;
         throw writeLimitExceeded(affectedRows, request.maxAffectedRows);
       }
-      await client.query(request.dryRun ? 'ROLLBACK' : 'COMMIT');
+      committing = !request.dryRun;
+      await watch.guard(client.query(request.dryRun ? 'ROLLBACK' : 'COMMIT'));
       open = false;
       return { affectedRows, committed: !request.dryRun };
     } catch (error) {
-      if (open && !discard) {
+      const lost = isConnectionError(error) || watch.unanswered;
+      if (lost) discard = true;
+      if (committing && lost) {
+        // COMMIT was sent and no answer came back: it may have been applied.
+        if (watch.reason === null || watch.unanswered) this.#outages.unavailable(error);
+        throw new SqlwardenError(
+          'DB_UNAVAILABLE',
+          'The connection was lost while committing; the write may or may not have been applied.',
+          { cause: error },
+        );
+      }
+      if (open && !discard && watch.reason === null) {
         try {
-          await client.query('ROLLBACK');
+          await watch.guard(client.query('ROLLBACK'));
         } catch {
           discard = true;
         }
       }
-      if (isConnectionError(error)) {
-        discard = true;
-        if (stopped === null) this.#outages.unavailable(error);
-      }
-      throw mapPostgresError(error, { stopped, timeoutMs, sql: request.sql });
+      throw this.#failure(error, watch, timeoutMs, request.sql);
     } finally {
-      client.release(discard);
+      watch.dispose();
+      // A stopped write's connection goes: the server rolls back its open transaction.
+      this.#release(client, discard || watch.reason !== null);
     }
   }
 
@@ -467,6 +566,13 @@ export class PostgresAdapter implements DatabaseAdapter {
     }
   }
 
+  /**
+   * Ends the pool: idle connections at once, connections in use when their
+   * call releases them (every call is bounded by its deadline). It does not
+   * wait for a silent server: node-postgres half-closes the socket and
+   * Node closes it without the server's answer (checked with the fault
+   * suite's stalled proxy: 1 ms). Idempotent.
+   */
   close(): Promise<void> {
     this.#closed ??= this.#pool.end().catch((error: unknown) => {
       this.#logger?.warn({ source: this.source, err: error }, 'closing the pool failed');

@@ -26,7 +26,8 @@ export function sendCancelRequest(target: {
       resolve();
     };
     socket.setTimeout(2000, finish);
-    socket.once('error', finish);
+    // 'on', not 'once': a second error after the first would otherwise reach the process.
+    socket.on('error', finish);
     socket.once('close', finish);
     socket.once('connect', () => {
       const message = Buffer.alloc(16);

@@ -26,6 +26,7 @@ import {
   type WriteRequest,
 } from '@sqlwarden/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeAdapterFaults, type FaultHooks } from './faults.js';
 
 /** An isolated namespace of the target: a schema (PostgreSQL), a database (MySQL). */
 export interface ConformanceNamespace {
@@ -214,6 +215,12 @@ export interface ConformanceTarget {
    * (pg_terminate_backend, `KILL <id>`); returns how many were killed.
    */
   killSession(admin: ConformanceNamespace, marker: string): Promise<number>;
+  /**
+   * A database server of the suite's own for the fault suite (faults.ts):
+   * restarted, crashed, its sessions terminated, its database dropped, its
+   * connections cut and stalled by a proxy, with calls in flight.
+   */
+  readonly faults: FaultHooks;
 }
 
 const POOL_SIZE = 3;
@@ -370,7 +377,8 @@ const signal = () => new AbortController().signal;
 /**
  * Registers the conformance suite for one target (call it at the top of a
  * test file). Creates two namespaces, loads the fixture, runs every check,
- * and drops the namespaces and closes every adapter afterwards.
+ * and drops the namespaces and closes every adapter afterwards. The fault
+ * suite (faults.ts) runs with it, on a server of its own.
  */
 export function describeAdapterConformance(target: ConformanceTarget): void {
   const q = (name: string) => target.quoteIdent(name);
@@ -1225,4 +1233,8 @@ export function describeAdapterConformance(target: ConformanceTarget): void {
       });
     });
   });
+
+  // The same adapter, with calls in flight, against a server that restarts,
+  // crashes, loses sessions, its database, its network (faults.ts).
+  describeAdapterFaults(target);
 }

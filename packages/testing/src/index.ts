@@ -85,6 +85,13 @@ export {
   type TypeColumn,
 } from './conformance.js';
 export {
+  describeAdapterFaults,
+  type FaultAdapterOptions,
+  type FaultHooks,
+  type FaultServer,
+  type FaultSuiteTarget,
+} from './faults.js';
+export {
   createThrowawayMariadb,
   type ThrowawayMariadb,
   type ThrowawayMariadbOptions,
@@ -95,3 +102,4 @@ export {
   type ThrowawayPostgres,
   type ThrowawayPostgresOptions,
 } from './postgres-cluster.js';
+export { createTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,13 +25,46 @@ export interface ThrowawayMariadb {
 export interface ThrowawayMariadbOptions {
   /** Serve TLS with this certificate (PEM texts). */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Keep the clients' connection attributes in performance_schema
+   * (session_connect_attrs), so a test can find a client's sessions by its
+   * program_name. performance_schema is sized down to that (about 25 MB
+   * more than without it).
+   */
+  readonly connectAttributes?: boolean;
 }
+
+/** performance_schema with what session_connect_attrs needs and little else. */
+const CONNECT_ATTRIBUTES_ARGS = [
+  '--performance-schema=ON',
+  '--performance-schema-session-connect-attrs-size=512',
+  '--performance-schema-max-thread-instances=200',
+  '--performance-schema-digests-size=0',
+  '--performance-schema-max-digest-length=0',
+  '--performance-schema-max-sql-text-length=0',
+  '--performance-schema-events-statements-history-long-size=0',
+  '--performance-schema-events-statements-history-size=0',
+  '--performance-schema-events-waits-history-long-size=0',
+  '--performance-schema-events-waits-history-size=0',
+  '--performance-schema-events-stages-history-long-size=0',
+  '--performance-schema-events-stages-history-size=0',
+  '--performance-schema-max-table-instances=0',
+  '--performance-schema-max-table-handles=0',
+  '--performance-schema-max-file-instances=0',
+  '--performance-schema-max-mutex-instances=0',
+  '--performance-schema-max-rwlock-instances=0',
+  '--performance-schema-max-cond-instances=0',
+  '--performance-schema-max-socket-instances=0',
+  '--performance-schema-accounts-size=10',
+  '--performance-schema-hosts-size=10',
+  '--performance-schema-users-size=10',
+];
 
 const MARIADBD = process.env.SQLWARDEN_TEST_MARIADBD ?? '/usr/sbin/mariadbd';
 
-async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error(`${what} in ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -63,16 +96,12 @@ export async function createThrowawayMariadb(
   const port = await freePort();
   const socket = join(dir, 'mysqld.sock');
   let child: ChildProcess | undefined;
-  const accepting = () => {
-    try {
-      execFileSync('mariadb-admin', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', 'ping'], {
-        stdio: 'ignore',
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  // Asynchronous (never execFileSync): a test restarting the server has calls
+  // in flight, which a blocked event loop would hide from the outage.
+  const run = (file: string, args: string[]) =>
+    new Promise<boolean>((resolve) => execFile(file, args, (error) => resolve(error === null)));
+  const client = ['-h', '127.0.0.1', '-P', String(port), '-u', 'root'];
+  const accepting = () => run('mariadb-admin', [...client, 'ping']);
   const server: ThrowawayMariadb = {
     url: `mysql://root@127.0.0.1:${port}/test`,
     port,
@@ -91,26 +120,19 @@ export async function createThrowawayMariadb(
           '--innodb-buffer-pool-size=16M',
           '--skip-name-resolve',
           ...tlsArgs,
+          ...(options.connectAttributes === true ? CONNECT_ATTRIBUTES_ARGS : []),
         ],
         { stdio: 'ignore' },
       );
       child = started;
       await waitFor(
-        () => accepting() || started.exitCode !== null,
+        async () => started.exitCode !== null || (await accepting()),
         30_000,
         'MariaDB did not start',
       );
       if (started.exitCode !== null) throw new Error('MariaDB exited at start-up');
-      execFileSync('mariadb', [
-        '-h',
-        '127.0.0.1',
-        '-P',
-        String(port),
-        '-u',
-        'root',
-        '-e',
-        'CREATE DATABASE IF NOT EXISTS test',
-      ]);
+      if (!(await run('mariadb', [...client, '-e', 'CREATE DATABASE IF NOT EXISTS test'])))
+        throw new Error('MariaDB did not create the database test');
     },
     async stop(mode = 'clean') {
       const running = child;

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -31,6 +31,12 @@ export interface ThrowawayPostgres {
   start(): void;
   /** Stops the server; `fast` disconnects clients cleanly, `immediate` is a crash. */
   stop(mode?: 'fast' | 'immediate'): void;
+  /**
+   * Stops the server and starts it again without blocking the event loop
+   * (stop and start block it: calls in flight would see nothing of the
+   * outage). Resolves when it accepts connections again.
+   */
+  restart(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Stops the server if it runs and deletes the cluster. */
   destroy(): void;
 }
@@ -67,6 +73,13 @@ function postgresUser(): { uid: number; gid: number } {
 export interface ThrowawayPostgresOptions {
   /** Serve TLS (ssl = on) with this certificate (PEM texts). */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Keep synchronous_commit on, so a commit acknowledged before a crash
+   * (immediate shutdown) survives it. Off by default: faster, and only
+   * crash tests that count commits need it. (fsync stays off: the
+   * operating system's cache outlives a server crash.)
+   */
+  readonly durableCommits?: boolean;
 }
 
 export async function createThrowawayPostgres(
@@ -88,6 +101,15 @@ export async function createThrowawayPostgres(
       : [join(bin, command), args];
     execFileSync(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   };
+  const runInBackground = (command: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const [file, argv] = asRoot
+        ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]]
+        : [join(bin, command), args];
+      execFile(file, argv, { cwd: dir }, (error, _stdout, stderr) =>
+        error ? reject(new Error(`${command} failed: ${stderr}`, { cause: error })) : resolve(),
+      );
+    });
   const port = await freePort();
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
   const tls: string[] = [];
@@ -109,7 +131,7 @@ export async function createThrowawayPostgres(
     `-k ${dir}`,
     '-c listen_addresses=127.0.0.1',
     '-c fsync=off',
-    '-c synchronous_commit=off',
+    `-c synchronous_commit=${options.durableCommits === true ? 'on' : 'off'}`,
     '-c full_page_writes=off',
     ...tls,
   ].join(' ');
@@ -124,6 +146,23 @@ export async function createThrowawayPostgres(
     stop(mode = 'fast') {
       run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
       running = false;
+    },
+    async restart(mode = 'fast') {
+      running = false;
+      await runInBackground('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
+      await runInBackground('pg_ctl', [
+        '-D',
+        data,
+        '-l',
+        log,
+        '-o',
+        serverOptions,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
+      running = true;
     },
     destroy() {
       try {

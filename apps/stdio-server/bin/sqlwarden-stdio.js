@@ -6,10 +6,14 @@
 import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
-if (existsSync(cli)) {
-  await import(cli.href);
-} else {
+if (!existsSync(cli)) {
   // Only in a checkout that was never built: a published package has dist/.
   process.stderr.write('sqlwarden-stdio is not built yet: run `pnpm build` in the repository.\n');
-  process.exitCode = 1;
+  process.exit(1);
 }
+if (process.argv.slice(2).includes('--demo')) {
+  // The demo database starts while the CLI's modules load (src/demo.ts).
+  const { prestartDemoDatabase } = await import('../dist/demo.js');
+  prestartDemoDatabase();
+}
+await import('../dist/cli.js');

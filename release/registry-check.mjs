@@ -28,6 +28,8 @@
 // server are stopped, also on failure or Ctrl-C. Needs `pnpm build` first.
 //
 //   pnpm check:registry
+//   pnpm check:registry --hold    (then keeps the registry up until Ctrl-C,
+//                                  to try the snapshot with other clients)
 import { spawn } from 'node:child_process';
 import {
   cpSync,
@@ -37,6 +39,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -68,9 +71,20 @@ const children = new Set();
 let verdaccio;
 let cleaned = false;
 
-function cleanUp() {
+/** Stops every process of this run (Verdaccio, npm, npx and the servers it started) and removes the temp dir. */
+async function cleanUp() {
   if (cleaned) return;
   cleaned = true;
+  const exited = [...children, verdaccio]
+    .filter((child) => child !== undefined && child.exitCode === null && child.signalCode === null)
+    .map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  killAll();
+  // Removing files a dying Verdaccio still writes would race it.
+  await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 3000))]);
+  rmSync(TMP, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}
+
+function killAll() {
   for (const child of children) child.kill('SIGKILL');
   verdaccio?.kill('SIGKILL');
   // Anything still running from the temp dir (a server npx started) is ours.
@@ -81,13 +95,23 @@ function cleanUp() {
       // already gone
     }
   }
-  rmSync(TMP, { recursive: true, force: true, maxRetries: 3 });
 }
-process.on('exit', cleanUp);
+
+// Last resort when the process ends without cleanUp (an exception in a
+// handler): synchronous, best effort.
+process.on('exit', () => {
+  if (cleaned) return;
+  killAll();
+  try {
+    rmSync(TMP, { recursive: true, force: true });
+  } catch {
+    // nothing more can be done while exiting
+  }
+});
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    say(`registry-check: ${signal}, cleaning up`);
-    cleanUp();
+  process.once(signal, async () => {
+    say(`registry-check: ${signal}, stopping Verdaccio and removing ${TMP}`);
+    await cleanUp();
     process.exit(130);
   });
 }
@@ -446,39 +470,40 @@ async function sqlGuardFrom(kind, url) {
  * compiled addons (`*.node`), anywhere under `nodeModules`.
  */
 function nativeBuildEvidence(nodeModules) {
-  const packages = [];
+  let packages = 0;
+  let bytes = 0;
   const scripts = [];
   const addons = [];
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name === '.bin') continue;
-        if (
-          existsSync(join(path, 'package.json')) &&
-          dirname(path).split(sep).includes('node_modules')
-        ) {
-          const manifest = readJson(join(path, 'package.json'));
-          if (typeof manifest.name === 'string' && !packages.includes(path)) {
-            packages.push(path);
-            const hooks = ['preinstall', 'install', 'postinstall'].filter(
-              (h) => manifest.scripts?.[h],
-            );
-            if (hooks.length > 0 || existsSync(join(path, 'binding.gyp'))) {
-              scripts.push(
-                `${manifest.name} (${[...hooks, existsSync(join(path, 'binding.gyp')) ? 'binding.gyp' : ''].filter(Boolean).join(', ')})`,
-              );
-            }
-          }
-        }
-        walk(path);
-      } else if (entry.name.endsWith('.node')) {
-        addons.push(relative(nodeModules, path));
+      if (entry.isFile()) {
+        bytes += statSync(path).size;
+        if (entry.name.endsWith('.node')) addons.push(relative(nodeModules, path));
+        continue;
       }
+      if (!entry.isDirectory() || entry.name === '.bin') continue;
+      // A package: a directory right under node_modules (or @scope) with a named package.json.
+      const parent = dirname(path);
+      const isPackage =
+        (parent.endsWith(`${sep}node_modules`) ||
+          (dirname(parent).endsWith(`${sep}node_modules`) &&
+            parent.split(sep).pop()?.startsWith('@'))) &&
+        existsSync(join(path, 'package.json'));
+      if (isPackage) {
+        const manifest = readJson(join(path, 'package.json'));
+        packages += 1;
+        const reasons = ['preinstall', 'install', 'postinstall'].filter(
+          (h) => manifest.scripts?.[h],
+        );
+        if (existsSync(join(path, 'binding.gyp'))) reasons.push('binding.gyp');
+        if (reasons.length > 0) scripts.push(`${manifest.name} (${reasons.join(', ')})`);
+      }
+      walk(path);
     }
   };
   walk(nodeModules);
-  return { packages: packages.length, scripts, addons };
+  return { packages, bytes, scripts, addons };
 }
 
 async function postgresPathBuildsNothing(url) {
@@ -503,7 +528,7 @@ async function postgresPathBuildsNothing(url) {
     ['npx @sqlwarden/stdio-server', npxTrees[0]],
     ['npm install @sqlwarden/runtime @sqlwarden/adapter-postgres', join(cwd, 'node_modules')],
   ]) {
-    const { packages, scripts, addons } = nativeBuildEvidence(tree);
+    const { packages, bytes, scripts, addons } = nativeBuildEvidence(tree);
     check(packages > 10, `${label}: only ${packages} packages found under ${tree}`);
     check(
       scripts.length === 0,
@@ -511,7 +536,7 @@ async function postgresPathBuildsNothing(url) {
     );
     check(addons.length === 0, `${label}: compiled addons: ${addons.join(', ')}`);
     say(
-      `  ${label}: ${packages} packages, none with a preinstall/install/postinstall script or binding.gyp, no *.node file`,
+      `  ${label}: ${packages} packages (${(bytes / 1e6).toFixed(0)} MB), none with a preinstall/install/postinstall script or binding.gyp, no *.node file`,
     );
   }
   const snapshot = readdirSync(join(npxTrees[0], '@sqlwarden', 'stdio-server', 'dist')).find((f) =>
@@ -570,18 +595,25 @@ async function main() {
     left.length === 0,
     `processes still running after their clients closed: ${left.join(', ')}`,
   );
+  return url;
 }
 
 try {
-  await main();
+  const url = await main();
   say(`registry-check: passed in ${elapsed(STARTED)}`);
+  if (process.argv.includes('--hold')) {
+    say(
+      `registry-check: holding ${url} until Ctrl-C; try it with\n  NPM_CONFIG_REGISTRY=${url}/ NPM_CONFIG_CACHE=${join(TMP, 'npm-cache')} npx -y @sqlwarden/stdio-server --demo`,
+    );
+    setInterval(() => {}, 1 << 30); // until a signal: its handler cleans up and exits
+    await new Promise(() => {});
+  }
 } catch (error) {
   process.stderr.write(
     `registry-check: FAILED after ${elapsed(STARTED)}: ${error instanceof CheckFailed ? error.message : error.stack}\n`,
   );
   process.exitCode = 1;
 } finally {
-  verdaccio?.kill('SIGTERM');
-  cleanUp();
+  await cleanUp();
   say(`registry-check: Verdaccio stopped, ${TMP} removed`);
 }

@@ -13,7 +13,9 @@
 //   4. in empty folders outside the workspace:
 //      - `npx --yes --registry <verdaccio> @sqlwarden/stdio-server --demo`,
 //        started by the MCP SDK's StdioClientTransport, answers tools/list
-//        and a query_read with rows (twice: installing, then installed);
+//        and a query_read with rows (twice: installing, then installed),
+//        and so does `--allow 'schema.*'` with SQLWARDEN_DSN set, on the
+//        test PostgreSQL (SQLWARDEN_TEST_PG_URL) in a schema of its own;
 //      - `npm install @sqlwarden/sql-guard` in an ESM project (import) and a
 //        CommonJS one (require): loadSqlGuard(), then checkRead() accepts a
 //        read and refuses a stacked statement;
@@ -50,6 +52,7 @@ import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import pg from 'pg';
 import { isInternal } from './rules.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
@@ -371,14 +374,19 @@ function emptyProject(name, manifest) {
   return dir;
 }
 
-async function npxDemo(url, label) {
-  const cwd = emptyProject(`npx-${label}`);
+/**
+ * `npx --yes --registry <url> @sqlwarden/stdio-server ...args` in an empty
+ * folder, driven by the SDK client: tools/list, then one query_read that
+ * must answer `rowCount` rows. Returns the time from spawn to that answer.
+ */
+async function npxServer(url, { label, args, env = {}, sql, rowCount }) {
+  const cwd = emptyProject(`npx-${label.replace(/\W+/g, '-')}`);
   const started = Date.now();
   const transport = new StdioClientTransport({
     command: 'npx',
-    args: ['--yes', '--registry', url, '@sqlwarden/stdio-server', '--demo'],
+    args: ['--yes', '--registry', url, '@sqlwarden/stdio-server', ...args],
     cwd,
-    env: { ...npmEnv(), SQLWARDEN_LOG_LEVEL: 'warn' },
+    env: { ...npmEnv(), SQLWARDEN_LOG_LEVEL: 'warn', ...env },
     stderr: 'pipe',
   });
   let stderr = '';
@@ -394,25 +402,62 @@ async function npxDemo(url, label) {
       ['describe_table', 'list_tables', 'query_read'].every((n) => names.includes(n)),
       `tools/list answered ${names.join(', ')}`,
     );
-    const result = await client.callTool({
-      name: 'query_read',
-      arguments: { sql: 'SELECT name, price FROM shop.products ORDER BY price DESC LIMIT 3' },
-    });
+    const result = await client.callTool({ name: 'query_read', arguments: { sql } });
     const firstAnswer = Date.now() - started;
     check(
-      result.isError !== true && result.structuredContent?.rowCount === 3,
+      result.isError !== true && result.structuredContent?.rowCount === rowCount,
       `query_read answered ${JSON.stringify(result.content)}`,
     );
     say(
-      `  npx ${label}: tools/list ${names.join(', ')}; query_read 3 rows (${JSON.stringify(result.structuredContent.rows[0])} first); first answer after ${firstAnswer} ms`,
+      `  npx @sqlwarden/stdio-server ${args.join(' ')} (${label}): tools/list ${names.join(', ')}; query_read ${rowCount} rows (${JSON.stringify(result.structuredContent.rows[0])} first); first answer after ${firstAnswer} ms`,
     );
     return firstAnswer;
   } catch (error) {
     throw new CheckFailed(
-      `npx @sqlwarden/stdio-server --demo (${label}): ${error.message}\nserver stderr:\n${stderr}`,
+      `npx @sqlwarden/stdio-server ${args.join(' ')} (${label}): ${error.message}\nserver stderr:\n${stderr}`,
     );
   } finally {
     await client.close();
+  }
+}
+
+const DEMO_READ = {
+  args: ['--demo'],
+  sql: 'SELECT name, price FROM shop.products ORDER BY price DESC LIMIT 3',
+  rowCount: 3,
+};
+
+/**
+ * The README's `SQLWARDEN_DSN=... npx @sqlwarden/stdio-server --allow` line
+ * against the test PostgreSQL (SQLWARDEN_TEST_PG_URL), in a schema of its
+ * own, dropped afterwards.
+ */
+async function npxWithDsn(url) {
+  const databaseUrl =
+    process.env.SQLWARDEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `sqlwarden_registry_${process.pid}_${Date.now().toString(36)}`;
+  const db = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await db.connect();
+  } catch (error) {
+    throw new CheckFailed(
+      `cannot reach PostgreSQL at SQLWARDEN_TEST_PG_URL (${databaseUrl.replace(/:[^:@/]*@/, ':***@')}): ${error.message}`,
+    );
+  }
+  try {
+    await db.query(`CREATE SCHEMA ${schema}`);
+    await db.query(`CREATE TABLE ${schema}.items (id int PRIMARY KEY, name text NOT NULL)`);
+    await db.query(`INSERT INTO ${schema}.items VALUES (1, 'one'), (2, 'two')`);
+    await npxServer(url, {
+      label: 'installed, own database',
+      args: ['--allow', `${schema}.*`],
+      env: { SQLWARDEN_DSN: databaseUrl },
+      sql: `SELECT id, name FROM ${schema}.items ORDER BY id`,
+      rowCount: 2,
+    });
+  } finally {
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await db.end();
   }
 }
 
@@ -577,8 +622,9 @@ async function main() {
 
   since = Date.now();
   say('4. as a user, in empty folders outside the workspace:');
-  await npxDemo(url, 'first run (installs)');
-  await npxDemo(url, 'second run (installed)');
+  await npxServer(url, { label: 'first run: installs', ...DEMO_READ });
+  await npxServer(url, { label: 'second run: installed', ...DEMO_READ });
+  await npxWithDsn(url);
   await sqlGuardFrom('esm', url);
   await sqlGuardFrom('cjs', url);
   await postgresPathBuildsNothing(url);

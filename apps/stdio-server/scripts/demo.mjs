@@ -7,16 +7,23 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// The published entry (the bin), which starts the demo database while the
+// server's modules load.
+const bin = fileURLToPath(new URL('../bin/sqlwarden-stdio.js', import.meta.url));
 const transport = new StdioClientTransport({
   command: process.execPath,
-  args: [cli, '--demo'],
+  args: [bin, '--demo'],
   env: { ...process.env, SQLWARDEN_LOG_LEVEL: 'warn' },
   stderr: 'ignore', // the server's logs and audit lines go to its stderr
 });
 const client = new Client({ name: 'sqlwarden-demo', version: '1.0.0' });
 
 const out = (text = '') => process.stdout.write(`${text}\n`);
+// `pnpm demo | head`: a reader that stops early is not an error.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 const indent = (text) =>
   text
     .split('\n')

@@ -32,9 +32,11 @@ import {
   type SessionContext,
 } from '@sqlwarden/core';
 import { z } from 'zod';
+import manifest from '../package.json' with { type: 'json' };
 import type { Runtime } from './runtime.js';
 
-export const VERSION = '0.1.0';
+/** The version of @sqlwarden/runtime (every @sqlwarden package shares it), from its package.json. */
+export const VERSION: string = manifest.version;
 
 const INSTRUCTIONS = [
   'sqlwarden gives read access to SQL databases through a few tools.',

@@ -45,6 +45,10 @@ const REFUSED: Case[] = [
     'DATA_MODIFYING_CTE',
   ],
   ['postgres', 'SELECT * INTO scratch FROM orders', 'SELECT_INTO'],
+  // A set operation's operands are typed fields of the tree (unwrapped): still statements.
+  ['postgres', 'SELECT 1 AS x INTO scratch UNION SELECT 2', 'SELECT_INTO'],
+  ['postgres', '(SELECT * FROM orders FOR UPDATE) UNION SELECT * FROM orders', 'LOCKING_CLAUSE'],
+  ['postgres', 'SELECT * FROM orders UNION (SELECT * FROM orders FOR SHARE)', 'LOCKING_CLAUSE'],
   ['mysql', 'SELECT * FROM orders INTO OUTFILE "/tmp/x"', 'SELECT_INTO'],
   ['mysql', 'SELECT id FROM orders LIMIT 1 INTO @a', 'SELECT_INTO'],
   ['postgres', 'SELECT * FROM orders FOR UPDATE', 'LOCKING_CLAUSE'],
@@ -210,6 +214,24 @@ describe('checkRead rules', () => {
     expect(
       reasonOf('postgres', 'WITH salaries AS (SELECT 1) SELECT * FROM salaries', {
         allowedTables: ['public.orders'],
+      }),
+    ).toBe('accepted');
+  });
+
+  it("ends a CTE's scope at the parenthesis that closes its query expression", () => {
+    // MySQL 8 (and PostgreSQL) read the second `secrets` from the real table.
+    const sql =
+      "(WITH secrets AS (SELECT 1 AS id,'cte' AS secret) SELECT id, secret FROM secrets) UNION ALL SELECT id, secret FROM secrets";
+    const mysql = checkRead(sql, { ...CORPUS_OPTIONS.mysql, allowedTables: ['app.customers'] });
+    expect(mysql).toMatchObject({ ok: false, reason: 'TABLE_NOT_ALLOWED' });
+    expect(!mysql.ok && mysql.message).toContain('app.secrets is not allowed');
+    expect(reasonOf('postgres', sql, { allowedTables: ['public.orders'] })).toBe(
+      'TABLE_NOT_ALLOWED',
+    );
+    // Without the parentheses the WITH covers the whole UNION: both are the CTE.
+    expect(
+      reasonOf('mysql', sql.slice(1).replace(') UNION', ' UNION'), {
+        allowedTables: ['app.customers'],
       }),
     ).toBe('accepted');
   });

@@ -252,6 +252,8 @@ interface WalkState {
   unsupported: string | null;
   whereRefersToColumn: boolean | null;
   returning: boolean;
+  /** Select nodes reached as set-operation operands (`_next`), not heads of a chain. */
+  readonly chained: WeakSet<Node>;
 }
 
 function refersToColumn(tree: unknown): boolean {
@@ -347,9 +349,26 @@ function visitStatement(node: Node, frame: Frame, stack: Frame[], state: WalkSta
     }
     if (node.returning !== null && node.returning !== undefined) state.returning = true;
   }
+  // A WITH reaches along the set-operation chain (`_next`: UNION ..., and the
+  // ORDER BY / LIMIT of the whole chain, which node-sql-parser puts on its last
+  // node) only from the head of an unparenthesised chain: `WITH s AS (...)
+  // SELECT ... UNION SELECT ... FROM s`. A CTE's scope ends with the
+  // parenthesised query expression that defines it, so in `(WITH s AS (...)
+  // SELECT ... FROM s) UNION ALL SELECT ... FROM s` the second `s` is the real
+  // table (MySQL 8). The tree marks such an operand with `parentheses_symbol`;
+  // a WITH on an operand reached through `_next` can only be that operand's own.
+  const ownScopeOnly =
+    node.with !== null &&
+    node.with !== undefined &&
+    (node.parentheses_symbol === true || node.parentheses === true || state.chained.has(node));
   for (const [key, value] of Object.entries(node)) {
     if (key === 'with' || key === 'from' || key === 'table' || key === 'into') continue;
-    // The set-operation chain (UNION ...) is the same statement: it keeps the root flag off but sees the CTEs.
+    if (key === '_next') {
+      if (value !== null && typeof value === 'object') state.chained.add(value as Node);
+      stack.push({ node: value, scope: ownScopeOnly ? frame.scope : scope, root: false });
+      continue;
+    }
+    // The set-operation chain (UNION ...) is the same statement: it keeps the root flag off.
     stack.push({ node: value, scope, root: false });
   }
 }
@@ -477,6 +496,7 @@ function newState(facts: TokenFacts): WalkState {
     unsupported: null,
     whereRefersToColumn: null,
     returning: false,
+    chained: new WeakSet(),
   };
 }
 

@@ -183,6 +183,14 @@ function visitStatement(
       recordRangeVar(value as Node, scope, 'write', state);
       continue;
     }
+    if (type === 'SelectStmt' && (key === 'larg' || key === 'rarg')) {
+      // The operands of a set operation are typed SelectStmt fields, so they arrive
+      // unwrapped: without the wrapper they would not be visited as statements, and
+      // their own WITH, INTO and locking clauses would go unseen (a WITH's names
+      // would then never be in scope: over-recording, but INTO would be missed).
+      frames.push({ node: { SelectStmt: value }, scope, root: false });
+      continue;
+    }
     frames.push({ node: value, scope, root: false });
   }
   pushInOrder(stack, frames);

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RawAnalysis } from './analysis.js';
+import { canonicalize } from './canonical.js';
 import { catalogStatement, isCatalogSchema } from './catalog.js';
 import { checkFunction } from './functions.js';
 import { type LexResult, lex, unquote } from './lexer.js';
@@ -20,8 +21,10 @@ import { analyzeMysqlText, neutralize, tokenFacts } from './mysql.js';
 import { isMysqlSqlparserReady, loadMysqlSqlparser } from './mysql-sqlparser.js';
 import {
   analyzePostgresText,
+  analyzePostgresTree,
   isPostgresParserReady,
   loadPostgresParser,
+  parsePostgres,
   postgresFingerprint,
 } from './postgres.js';
 import { REJECTION_REASONS, type RejectionReason } from './reasons.js';
@@ -101,58 +104,131 @@ function lexOrReject(sql: string, dialect: 'mysql' | 'odbc'): LexResult | GuardR
 
 type Analysed = { readonly ok: true; readonly raw: RawAnalysis } | GuardRejection;
 
+/**
+ * A statement read as far as its cache key: preflight, then the dialect's
+ * parse (PostgreSQL, masked: postgres.ts `parsePostgres`) or lexer and
+ * canonical form (MySQL and ODBC: canonical.ts). Everything the verdict
+ * depends on is in what was read here, and the key serialises exactly that
+ * (plus nothing of the literals' values), so equal keys mean equal verdicts
+ * and equal fingerprints. The checks and the cache share this one path:
+ * `checkRead(sql)` is `judge(stage(sql), 'read')`, and a cached guard only
+ * adds a lookup between the two.
+ */
+export interface Staged {
+  /** The cache key, or undefined when this text is not cached (refused early, or too large). */
+  key(): string | undefined;
+  /** The analysis (computed once). */
+  analysed(): Analysed;
+}
+
+/** Keys longer than this are not cached (memory: the cache holds 1,000 of them). */
+const MAX_KEY_LENGTH = 64 * 1024;
+
+function settled(result: Analysed): Staged {
+  return { key: () => undefined, analysed: () => result };
+}
+
+function memo<T>(compute: () => T): () => T {
+  let value: T | undefined;
+  let computed = false;
+  return () => {
+    if (!computed) {
+      value = compute();
+      computed = true;
+    }
+    return value as T;
+  };
+}
+
+function boundedKey(key: string): string | undefined {
+  return key.length > MAX_KEY_LENGTH ? undefined : key;
+}
+
+/** Reads a statement as far as its cache key (see `Staged`). Never throws. */
+export function stage(
+  sql: unknown,
+  options: { readonly dialect: Dialect; readonly maxLength?: number },
+): Staged {
+  const early = preflight(sql, options.maxLength ?? DEFAULT_MAX_LENGTH);
+  if (early !== null) return settled(early);
+  const text = sql as string;
+  switch (options.dialect) {
+    case 'postgres': {
+      const parsed = parsePostgres(text);
+      if (!parsed.ok) return settled(reject(parsed.reason, undefined, fallbackFingerprint(text)));
+      if (parsed.stmts.length === 0) return settled(reject('EMPTY_STATEMENT'));
+      // Every `;` is found with the real PostgreSQL scanner (a leading one does not
+      // show in the tree); one trailing `;` after the statement is accepted
+      // (terminator.ts), any other is refused. It is part of the key.
+      const semicolon = scannedSemicolons(text).stray;
+      return {
+        key: memo(() => boundedKey(`pg${semicolon ? ';' : ''}:${JSON.stringify(parsed.stmts)}`)),
+        analysed: memo(() => {
+          const raw = analyzePostgresTree(parsed.stmts, 'postgres', { semicolon });
+          return done(raw, raw.fingerprint);
+        }),
+      };
+    }
+    case 'mysql': {
+      const lexed = lexOrReject(text, 'mysql');
+      if (!('tokens' in lexed)) return settled(lexed);
+      const canonical = canonicalize(text, lexed, 'mysql');
+      return {
+        key: () => boundedKey(canonical.key),
+        analysed: memo(() => {
+          const fp = tokenFingerprint(canonical.text, canonical.lexed);
+          const outcome = analyzeMysqlText(canonical.text, canonical.lexed);
+          if (!outcome.ok) {
+            const detail = outcome.reason === 'UNSUPPORTED_SYNTAX' ? outcome.detail : undefined;
+            return reject(outcome.reason, detail, fp);
+          }
+          return done(outcome.analysis, fp);
+        }),
+      };
+    }
+    case 'odbc': {
+      const lexed = lexOrReject(text, 'odbc');
+      if (!('tokens' in lexed)) return settled(lexed);
+      const canonical = canonicalize(text, lexed, 'odbc');
+      return {
+        key: () => boundedKey(canonical.key),
+        analysed: memo(() => analyseOdbc(canonical.text, canonical.lexed)),
+      };
+    }
+    default: {
+      const never: never = options.dialect;
+      return settled(reject('UNSUPPORTED_SYNTAX', `unknown dialect ${String(never)}`));
+    }
+  }
+}
+
+/** ODBC: the canonical text, read by the PostgreSQL grammar. */
+function analyseOdbc(text: string, lexed: LexResult): Analysed {
+  const fp = tokenFingerprint(text, lexed);
+  const params = lexed.tokens.filter((t) => t.kind === 'param').length;
+  // The PostgreSQL grammar reads ANSI SQL; ODBC's `?` parameters become $n for it.
+  const parserText = neutralize(text, lexed, { params: (n) => `$${n}` });
+  const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
+  const outcome = analyzePostgresText(parserText, 'odbc', {
+    semicolon,
+    parameterCount: params,
+  });
+  if (!outcome.ok) return reject(outcome.reason, undefined, fp);
+  if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
+  const facts = tokenFacts(text, lexed.tokens, 'odbc');
+  const functions = [
+    ...outcome.analysis.functions,
+    ...facts.denied.map(([schema, name]) => ({ schema, name })),
+  ];
+  return done({ ...outcome.analysis, functions }, fp);
+}
+
 /** Runs the dialect's analysis; the fingerprint is filled in. */
 function analyse(
   sql: unknown,
   options: { readonly dialect: Dialect; readonly maxLength?: number },
 ): Analysed {
-  const early = preflight(sql, options.maxLength ?? DEFAULT_MAX_LENGTH);
-  if (early !== null) return early;
-  const text = sql as string;
-  switch (options.dialect) {
-    case 'postgres': {
-      const outcome = analyzePostgresText(text, 'postgres');
-      if (!outcome.ok) return reject(outcome.reason, undefined, fallbackFingerprint(text));
-      if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
-      return done(outcome.analysis, outcome.analysis.fingerprint);
-    }
-    case 'mysql': {
-      const lexed = lexOrReject(text, 'mysql');
-      if (!('tokens' in lexed)) return lexed;
-      const fp = tokenFingerprint(text, lexed);
-      const outcome = analyzeMysqlText(text, lexed);
-      if (!outcome.ok) {
-        const detail = outcome.reason === 'UNSUPPORTED_SYNTAX' ? outcome.detail : undefined;
-        return reject(outcome.reason, detail, fp);
-      }
-      return done(outcome.analysis, fp);
-    }
-    case 'odbc': {
-      const lexed = lexOrReject(text, 'odbc');
-      if (!('tokens' in lexed)) return lexed;
-      const fp = tokenFingerprint(text, lexed);
-      const params = lexed.tokens.filter((t) => t.kind === 'param').length;
-      // The PostgreSQL grammar reads ANSI SQL; ODBC's `?` parameters become $n for it.
-      const parserText = neutralize(text, lexed, { params: (n) => `$${n}` });
-      const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
-      const outcome = analyzePostgresText(parserText, 'odbc', {
-        semicolon,
-        parameterCount: params,
-      });
-      if (!outcome.ok) return reject(outcome.reason, undefined, fp);
-      if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
-      const facts = tokenFacts(text, lexed.tokens, 'odbc');
-      const functions = [
-        ...outcome.analysis.functions,
-        ...facts.denied.map(([schema, name]) => ({ schema, name })),
-      ];
-      return done({ ...outcome.analysis, functions }, fp);
-    }
-    default: {
-      const never: never = options.dialect;
-      return reject('UNSUPPORTED_SYNTAX', `unknown dialect ${String(never)}`);
-    }
-  }
+  return stage(sql, options).analysed();
 }
 
 function done(raw: RawAnalysis, fingerprint: string): Analysed {
@@ -285,7 +361,23 @@ function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
  * psql's \d) is refused as CATALOG_QUERY, which points to the tools.
  */
 export function checkRead(sql: string, options: GuardOptions): GuardResult {
-  const result = readRules(sql, options);
+  return judge(stage(sql, options), 'read', sql, options);
+}
+
+/**
+ * The verdict on a staged statement (`stage`): what `checkRead` and
+ * `checkWrite` return, and what a cached guard computes on a miss. Depends
+ * on `staged.analysed()` alone, except a refusal's relabelling as
+ * CATALOG_QUERY, which reads the text (refusals are never cached).
+ */
+export function judge(
+  staged: Staged,
+  mode: 'read' | 'write',
+  sql: string,
+  options: WriteGuardOptions,
+): GuardResult {
+  if (mode === 'write') return writeRules(staged.analysed(), options);
+  const result = readRules(staged.analysed(), options);
   if (result.ok || !RELABELLED.has(result.reason)) return result;
   const statement = catalogStatement(sql, options.dialect);
   return statement === null ? result : reject('CATALOG_QUERY', statement, result.fingerprint);
@@ -299,8 +391,7 @@ const RELABELLED: ReadonlySet<RejectionReason> = new Set([
   'NOT_A_READ',
 ]);
 
-function readRules(sql: string, options: GuardOptions): GuardResult {
-  const analysed = analyse(sql, options);
+function readRules(analysed: Analysed, options: GuardOptions): GuardResult {
   if (!analysed.ok) return analysed;
   const { raw } = analysed;
   const fp = raw.fingerprint;
@@ -325,7 +416,10 @@ function readRules(sql: string, options: GuardOptions): GuardResult {
  * refers to a column for UPDATE and DELETE unless `allowWriteWithoutWhere`.
  */
 export function checkWrite(sql: string, options: WriteGuardOptions): GuardResult {
-  const analysed = analyse(sql, options);
+  return judge(stage(sql, options), 'write', sql, options);
+}
+
+function writeRules(analysed: Analysed, options: WriteGuardOptions): GuardResult {
   if (!analysed.ok) return analysed;
   const { raw } = analysed;
   const fp = raw.fingerprint;

@@ -269,23 +269,32 @@ function refersToColumn(tree: unknown): boolean {
   return false;
 }
 
-export type ParseOutcome =
-  | { readonly ok: true; readonly analysis: RawAnalysis }
-  | {
-      readonly ok: false;
-      readonly reason: 'PARSE_ERROR' | 'GUARD_NOT_READY' | 'NESTING_TOO_DEEP';
-      readonly detail: string;
-    };
+export type ParseOutcome = { readonly ok: true; readonly analysis: RawAnalysis } | ParseFailure;
+
+type ParseFailure = {
+  readonly ok: false;
+  readonly reason: 'PARSE_ERROR' | 'GUARD_NOT_READY' | 'NESTING_TOO_DEEP';
+  readonly detail: string;
+};
+
+/** The statements of a parse, masked (see `maskTree`): what every rule is judged on. */
+export type ParsedStatements = ReadonlyArray<{ stmt?: Node; stmt_len?: number }>;
+
+export type PostgresParse = { readonly ok: true; readonly stmts: ParsedStatements } | ParseFailure;
 
 /**
- * Analyses PostgreSQL text (or, for ODBC, text already vetted and
- * neutralised by the ANSI lexer; `original` is then the caller's text).
+ * Parses PostgreSQL text (or, for ODBC, text already vetted and canonicalised
+ * by the ANSI lexer) and masks the tree: every position and the value of
+ * every constant (A_Const) are removed. The guard judges only this masked
+ * tree, so two texts whose masked trees are equal get equal verdicts and
+ * fingerprints by construction: that is what makes the tree a sound cache
+ * key (cache.ts). Nothing the rules look at is a constant's value or a
+ * position; a literal whose value decides more than a value (the UESCAPE
+ * string of U&"..." that decodes an identifier, a float(p) precision that
+ * picks a type, an EXPLAIN option written as a string) does not end up as
+ * an A_Const, so it stays in the tree.
  */
-export function analyzePostgresText(
-  text: string,
-  dialect: Dialect,
-  extra: { semicolon?: boolean; parameterCount?: number } = {},
-): ParseOutcome {
+export function parsePostgres(text: string): PostgresParse {
   if (!ready) return { ok: false, reason: 'GUARD_NOT_READY', detail: 'parser not loaded' };
   let parsed: { stmts?: Array<{ stmt?: Node; stmt_len?: number }> };
   try {
@@ -299,6 +308,64 @@ export function analyzePostgresText(
     return { ok: false, reason: 'PARSE_ERROR', detail: 'syntax' };
   }
   const stmts = parsed.stmts ?? [];
+  maskTree(stmts);
+  return { ok: true, stmts };
+}
+
+/**
+ * Removes, in place and iteratively, every position (location, stmt_len,
+ * list_start...) and the contents of every A_Const (its value and kind: a
+ * constant is a constant). What remains is the statement's shape.
+ */
+export function maskTree(tree: unknown): void {
+  const stack: unknown[] = [tree];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') stack.push(item);
+      continue;
+    }
+    if (node === null || typeof node !== 'object') continue;
+    const object = node as Node;
+    for (const key of Object.keys(object)) {
+      const value = object[key];
+      if (typeof value === 'number' && POSITION_KEY.test(key)) {
+        delete object[key];
+      } else if (key === 'A_Const') {
+        object[key] = {};
+      } else if (value !== null && typeof value === 'object') {
+        stack.push(value);
+      }
+    }
+  }
+}
+
+/** Analyses PostgreSQL text: parse, mask, analyse the masked tree. */
+export function analyzePostgresText(
+  text: string,
+  dialect: Dialect,
+  extra: { semicolon?: boolean; parameterCount?: number } = {},
+): ParseOutcome {
+  const parsed = parsePostgres(text);
+  if (!parsed.ok) return parsed;
+  return {
+    ok: true,
+    analysis: analyzePostgresTree(parsed.stmts, dialect, {
+      // Every `;` is found with the real PostgreSQL scanner (a leading one does not
+      // show in the tree); one trailing `;` after the statement is accepted
+      // (terminator.ts), any other is refused.
+      semicolon: extra.semicolon ?? scannedSemicolons(text).stray,
+      ...(extra.parameterCount !== undefined && { parameterCount: extra.parameterCount }),
+    }),
+  };
+}
+
+/** Analyses a masked tree (`parsePostgres`). */
+export function analyzePostgresTree(
+  stmts: ParsedStatements,
+  dialect: Dialect,
+  extra: { readonly semicolon: boolean; readonly parameterCount?: number },
+): RawAnalysis {
   const kinds = stmts.map((s) => statementKind(Object.keys(s.stmt ?? {})[0] ?? ''));
   const state: WalkState = {
     collect: new Collector(),
@@ -329,34 +396,27 @@ export function analyzePostgresText(
         p.returningClause !== undefined;
     }
   }
-  // Every `;` is found with the real PostgreSQL scanner (a leading one does not
-  // show in the tree); one trailing `;` after the statement is accepted
-  // (terminator.ts), any other is refused.
-  const semicolon = extra.semicolon ?? scannedSemicolons(text).stray;
   return {
-    ok: true,
-    analysis: {
-      dialect,
-      statementCount: stmts.length,
-      kinds,
-      kind: kinds[0] ?? 'other',
-      tables: [...state.collect.tables.values()],
-      functions: [...state.collect.functions.values()],
-      locking: state.locking,
-      into: state.into,
-      dataModifyingCte: state.dataModifyingCte,
-      parameterCount: extra.parameterCount ?? state.maxParam,
-      fingerprint: dialect === 'postgres' ? treeFingerprint(stmts) : '',
-      semicolon,
-      explainAnalyze: state.explainAnalyze,
-      explainTarget: state.explainTarget,
-      nestedStatement: state.nestedStatement,
-      variableAssignment: false,
-      whereRefersToColumn,
-      returning,
-      unsupported: state.unsupported,
-      attributes: [...state.attributes.values()],
-    },
+    dialect,
+    statementCount: stmts.length,
+    kinds,
+    kind: kinds[0] ?? 'other',
+    tables: [...state.collect.tables.values()],
+    functions: [...state.collect.functions.values()],
+    locking: state.locking,
+    into: state.into,
+    dataModifyingCte: state.dataModifyingCte,
+    parameterCount: extra.parameterCount ?? state.maxParam,
+    fingerprint: dialect === 'postgres' ? treeFingerprint(stmts) : '',
+    semicolon: extra.semicolon,
+    explainAnalyze: state.explainAnalyze,
+    explainTarget: state.explainTarget,
+    nestedStatement: state.nestedStatement,
+    variableAssignment: false,
+    whereRefersToColumn,
+    returning,
+    unsupported: state.unsupported,
+    attributes: [...state.attributes.values()],
   };
 }
 

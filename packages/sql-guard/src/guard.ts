@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { RawAnalysis } from './analysis.js';
 import { canonicalize } from './canonical.js';
 import { catalogStatement, isCatalogSchema } from './catalog.js';
-import { checkFunction } from './functions.js';
+import { checkFunction, checkVariable, type FunctionVerdict } from './functions.js';
 import { type LexResult, lex, unquote } from './lexer.js';
 import { analyzeMysqlText, neutralize, tokenFacts } from './mysql.js';
 import { isMysqlSqlparserReady, loadMysqlSqlparser } from './mysql-sqlparser.js';
@@ -220,7 +220,7 @@ function analyseOdbc(text: string, lexed: LexResult): Analysed {
     ...outcome.analysis.functions,
     ...facts.denied.map(([schema, name]) => ({ schema, name })),
   ];
-  return done({ ...outcome.analysis, functions }, fp);
+  return done({ ...outcome.analysis, functions, variables: facts.variables }, fp);
 }
 
 /** Runs the dialect's analysis; the fingerprint is filled in. */
@@ -242,6 +242,33 @@ function kindRejection(kind: StatementKind, wanted: 'read' | 'write'): Rejection
   if (kind === 'transaction') return 'TRANSACTION_CONTROL';
   if (kind === 'session') return 'SESSION_STATE';
   return wanted === 'read' ? 'NOT_A_READ' : 'NOT_A_WRITE';
+}
+
+/** Why a function is refused, in words an agent and an operator can act on. */
+function functionRefusal(
+  name: string,
+  verdict: Exclude<FunctionVerdict, { ok: true }>,
+  allowedBy: string,
+): string {
+  const lift = `an operator can allow it by name: ${allowedBy}`;
+  switch (verdict.why) {
+    case 'side-effect':
+      return `${name} has side effects or reaches outside the database (files, other connections, sleeps, locks, settings); it is never allowed`;
+    case 'denied':
+      return `${name} is a user-defined function, which can read any table; it is not allowed (${lift})`;
+    case 'system':
+      return verdict.exposes === undefined
+        ? `${name} is not a function known to compute only on its arguments; it is not allowed (${lift})`
+        : `${name} ${verdict.exposes}; it is not allowed (${lift})`;
+    case 'unknown':
+      return `${name} is not a known system function (created after sqlwarden read the catalog? restart it)`;
+    case 'volatile':
+      return `${name} is volatile (it can change state); it is not allowed (${lift})`;
+    default: {
+      const never: never = verdict.why;
+      return String(never);
+    }
+  }
 }
 
 /** Rules shared by reads and writes, in order. */
@@ -267,17 +294,28 @@ function commonRules(
   if (raw.into) return reject('SELECT_INTO', undefined, fp);
   if (raw.locking) return reject('LOCKING_CLAUSE', undefined, fp);
   if (raw.variableAssignment) return reject('VARIABLE_ASSIGNMENT', undefined, fp);
+  if (raw.catalogCast !== null) {
+    return reject(
+      'CATALOG_QUERY',
+      `a cast to ${shown(raw.catalogCast)} looks a name up in the catalog`,
+      fp,
+    );
+  }
+  const allowedBy = options.functionPolicy?.allowedBy ?? "the source's function allow list";
   for (const fn of raw.functions) {
     const verdict = checkFunction(options.dialect, fn, options.functionPolicy);
     if (!verdict.ok) {
-      const name = fn.schema === null ? fn.name : `${fn.schema}.${fn.name}`;
-      const why =
-        verdict.why === 'volatile'
-          ? 'is volatile (it can change state)'
-          : verdict.why === 'unknown'
-            ? 'is not a known system function (created after sqlwarden read the catalog? restart it)'
-            : 'is not allowed';
-      return reject('FORBIDDEN_FUNCTION', `${shown(name)} ${why}`, fp);
+      const name = shown(fn.schema === null ? fn.name : `${fn.schema}.${fn.name}`);
+      return reject('FORBIDDEN_FUNCTION', functionRefusal(name, verdict, allowedBy), fp);
+    }
+  }
+  for (const variable of raw.variables) {
+    if (!checkVariable(variable, options.functionPolicy)) {
+      return reject(
+        'FORBIDDEN_FUNCTION',
+        `@@${shown(variable.replace(/^@@/, ''))} reads a server variable (settings, paths, host names, versions); system variables are not allowed (an operator can allow one by name, as @@name: ${allowedBy})`,
+        fp,
+      );
     }
   }
   for (const attribute of raw.attributes) {

@@ -162,6 +162,29 @@ interface TokenFacts {
   explainAnalyze: boolean;
   /** Denied functions seen at token level: [schema, name]. */
   denied: Array<readonly [string | null, string]>;
+  /** Calls written as keywords, without parentheses (CURRENT_USER, CURRENT_ROLE). */
+  keywordCalls: string[];
+  /** System variables read (`@@x`): see `variableName`. */
+  variables: string[];
+}
+
+/** Keywords that are calls without parentheses in MySQL and MariaDB, and read the session. */
+const KEYWORD_CALLS = new Set(['current_user', 'current_role']);
+
+/**
+ * The name of a system variable token (`@@datadir`, `@@GLOBAL.hostname`,
+ * `@@session.sql_mode`, ``@@`x` ``): without `@@` and its scope, unquoted,
+ * lower-cased. What cannot be read plainly is returned as written, so it
+ * is refused (no allow entry can name it).
+ */
+export function variableName(raw: string): string {
+  let name = raw.slice(2);
+  const scope = /^(global|session|local)\./i.exec(name);
+  if (scope !== null) name = name.slice(scope[0].length);
+  const quote = name[0];
+  if ((quote === '`' || quote === "'" || quote === '"') && name.endsWith(quote) && name.length > 1)
+    name = name.slice(1, -1).replaceAll(quote + quote, quote);
+  return /^[\w$.]+$/.test(name) ? name.toLowerCase() : raw;
 }
 
 /** The token-level second opinion (see the header). */
@@ -176,6 +199,8 @@ export function tokenFacts(
     assignment: false,
     explainAnalyze: false,
     denied: [],
+    keywordCalls: [],
+    variables: [],
   };
   const word = (i: number) => {
     const t = tokens[i];
@@ -208,6 +233,32 @@ export function tokenFacts(
       tokens[i + 1]?.start === (tokens[i]?.end ?? -1)
     ) {
       facts.assignment = true;
+    }
+    const t = tokens[i] as Token;
+    if (dialect === 'mysql' && t.kind === 'variable' && text.startsWith('@@', t.start)) {
+      facts.variables.push(variableName(text.slice(t.start, t.end)));
+    }
+    // ODBC: `@@x` is a system variable on SQL Server and MySQL back ends.
+    if (
+      dialect === 'odbc' &&
+      punct(i) === '@' &&
+      punct(i + 1) === '@' &&
+      tokens[i + 1]?.start === t.end
+    ) {
+      const next = tokens[i + 2];
+      const adjacent = next !== undefined && next.start === (tokens[i + 1] as Token).end;
+      facts.variables.push(
+        adjacent && next.kind === 'word' ? wordOf(text, next) : text.slice(t.start, t.end + 1),
+      );
+    }
+    if (
+      w !== undefined &&
+      KEYWORD_CALLS.has(w) &&
+      punct(i - 1) !== '.' &&
+      punct(i + 1) !== '.' &&
+      dialect === 'mysql'
+    ) {
+      facts.keywordCalls.push(w);
     }
     const n = name(i);
     if (n !== undefined && punct(i + 1) === '(' && isDeniedName(dialect, n)) {
@@ -486,6 +537,7 @@ const UNSUPPORTED_CONSTRUCTS: ReadonlyArray<
 function newState(facts: TokenFacts): WalkState {
   const collect = new Collector();
   for (const [schema, name] of facts.denied) collect.fn(schema, name);
+  for (const name of facts.keywordCalls) collect.fn(null, name);
   return {
     collect,
     into: facts.into,
@@ -615,6 +667,8 @@ export function analyzeMysqlText(text: string, lexed: LexResult): MysqlOutcome {
       returning: state.returning,
       unsupported: state.unsupported,
       attributes: [],
+      variables: facts.variables,
+      catalogCast: null,
     },
   };
 }

@@ -90,6 +90,60 @@ interface WalkState {
   unsupported: string | null;
   /** Names read with field selection (`t.f`), which PostgreSQL may resolve to a call f(t). */
   readonly attributes: Map<string, FunctionReference>;
+  /** The first cast (or other type use) to a reg* type, as written. */
+  catalogCast: string | null;
+}
+
+/**
+ * SQL value functions (keywords, not calls in the tree), as the function
+ * each one is: CURRENT_USER reads the role as current_user() does, and is
+ * judged as that function by the same lists.
+ */
+const SQL_VALUE_FUNCTIONS: Record<string, string> = {
+  SVFOP_CURRENT_DATE: 'current_date',
+  SVFOP_CURRENT_TIME: 'current_time',
+  SVFOP_CURRENT_TIME_N: 'current_time',
+  SVFOP_CURRENT_TIMESTAMP: 'current_timestamp',
+  SVFOP_CURRENT_TIMESTAMP_N: 'current_timestamp',
+  SVFOP_LOCALTIME: 'localtime',
+  SVFOP_LOCALTIME_N: 'localtime',
+  SVFOP_LOCALTIMESTAMP: 'localtimestamp',
+  SVFOP_LOCALTIMESTAMP_N: 'localtimestamp',
+  SVFOP_CURRENT_ROLE: 'current_role',
+  SVFOP_CURRENT_USER: 'current_user',
+  SVFOP_USER: 'user',
+  SVFOP_SESSION_USER: 'session_user',
+  SVFOP_CURRENT_CATALOG: 'current_catalog',
+  SVFOP_CURRENT_SCHEMA: 'current_schema',
+};
+
+/**
+ * Types whose input looks a name up in the catalog: a cast of a string to
+ * one (`'pg_authid'::regclass`) tells whether the object exists and gives
+ * its OID to functions that read it; a cast of an OID to one names objects.
+ * regconfig and regdictionary (text search configurations and
+ * dictionaries, which are not data) are not among them: to_tsvector takes
+ * a configuration name.
+ */
+const CATALOG_TYPES = new Set([
+  'regclass',
+  'regcollation',
+  'regnamespace',
+  'regoper',
+  'regoperator',
+  'regproc',
+  'regprocedure',
+  'regrole',
+  'regtype',
+]);
+
+/** Records a use of a reg* type (a cast, a column definition, RETURNING of JSON_VALUE...). */
+function checkTypeName(typeName: unknown, state: WalkState) {
+  const parts = names((typeName as { names?: unknown } | null)?.names);
+  const last = parts.at(-1);
+  if (last === undefined) return;
+  const base = last.startsWith('_') ? last.slice(1) : last;
+  if (CATALOG_TYPES.has(base.toLowerCase())) state.catalogCast ??= parts.join('.');
 }
 
 /**
@@ -218,6 +272,7 @@ function walk(root: Node, state: WalkState) {
     const frames: Frame[] = [];
     for (const [key, value] of Object.entries(object)) {
       if (!isNodeKey(key)) {
+        if (key === 'typeName') checkTypeName(value, state);
         frames.push({ node: value, scope, root: false });
         continue;
       }
@@ -241,6 +296,12 @@ function walk(root: Node, state: WalkState) {
         if (last !== undefined && (key === 'A_Indirection' || parts.length > 1)) {
           state.attributes.set(last, { schema: null, name: last });
         }
+        frames.push({ node: payload, scope, root: false });
+      } else if (key === 'SQLValueFunction') {
+        const op = String(payload.op);
+        state.collect.fn(null, SQL_VALUE_FUNCTIONS[op] ?? op.toLowerCase());
+      } else if (key === 'TypeName') {
+        checkTypeName(payload, state);
         frames.push({ node: payload, scope, root: false });
       } else if (key === 'ParamRef') {
         const n = Number(payload.number);
@@ -378,6 +439,7 @@ export function analyzePostgresTree(
     explainTarget: null,
     unsupported: null,
     attributes: new Map(),
+    catalogCast: null,
   };
   let whereRefersToColumn: boolean | null = null;
   let returning = false;
@@ -417,6 +479,8 @@ export function analyzePostgresTree(
     returning,
     unsupported: state.unsupported,
     attributes: [...state.attributes.values()],
+    variables: [],
+    catalogCast: state.catalogCast,
   };
 }
 

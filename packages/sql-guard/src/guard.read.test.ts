@@ -637,6 +637,22 @@ describe('system functions: default deny, with what each refused one exposes', (
     }
   });
 
+  it('judges SQL value functions as the functions they are, and leaves the clocks to the grammar', () => {
+    // The catalog's known list has no current_date (it is a keyword, not a row of
+    // pg_proc): a clock must not be refused as unknown by a source's real policy.
+    const functionPolicy = { known: ['now', 'pg_catalog.now', 'current_user', 'lower'] };
+    expect(
+      refusal(
+        'postgres',
+        'SELECT current_date, current_time, current_timestamp(2), localtime, localtimestamp, now()',
+        { functionPolicy },
+      ),
+    ).toBe('accepted');
+    expect(refusal('postgres', 'SELECT current_user', { functionPolicy })).toMatch(
+      /current_user reads who and where the session is/,
+    );
+  });
+
   it('lets an operator allow a system function by name, but never one with side effects', () => {
     const functionPolicy = { allow: ['pg_stat_get_activity', 'pg_sleep', '@@time_zone'] };
     expect(

@@ -155,7 +155,8 @@ export const POSTGRES_FUNCTIONS = {
   formatting: ['to_char', 'to_date', 'to_number', 'to_timestamp'],
   // Dates and times (9.9): arithmetic on values and the clocks. EXTRACT,
   // AT TIME ZONE and OVERLAPS are written by the grammar as extract,
-  // timezone and overlaps; CURRENT_DATE and friends are SQL value functions.
+  // timezone and overlaps; CURRENT_DATE and the other clocks are keywords
+  // (SQL value functions), which the guard does not count as calls.
   datetime: [
     'age',
     'clock_timestamp',
@@ -178,11 +179,6 @@ export const POSTGRES_FUNCTIONS = {
     'transaction_timestamp',
     'timezone',
     'overlaps',
-    'current_date',
-    'current_time',
-    'current_timestamp',
-    'localtime',
-    'localtimestamp',
   ],
   // Casts written as calls: date(ts), numeric(x), text(x)...
   casts: [

@@ -112,6 +112,32 @@ describe.each([
     expect(called.size).toBeGreaterThan(20);
   });
 
+  // As the runtime judges them: with the function policy built from the source's
+  // real catalog (volatile, user-defined and known functions), not only the built-in lists.
+  it("are accepted with the policy of the source's real function catalog", async () => {
+    const adapter = adapters[dialect] as DatabaseAdapter;
+    const catalog = await adapter.functionCatalog?.();
+    expect(catalog).toBeDefined();
+    const functionPolicy = {
+      volatile: catalog?.volatile ?? [],
+      deny: catalog?.userDefined ?? [],
+      ...(catalog?.system !== undefined && { known: catalog.system }),
+    };
+    const refused = queries
+      .map((q) => ({
+        id: q.id,
+        verdict: checkRead(q.sql, {
+          dialect,
+          defaultSchema: NAME,
+          allowedTables: [`${NAME}.*`],
+          functionPolicy,
+        }),
+      }))
+      .filter((r) => !r.verdict.ok)
+      .map((r) => `${r.id}: ${r.verdict.ok ? '' : r.verdict.message}`);
+    expect(refused).toEqual([]);
+  });
+
   it.each(queries.map((q) => [q.id, q] as const))(
     `%s is accepted by the guard and returns rows on ${engine}`,
     async (_id, query) => {

@@ -15,7 +15,14 @@ import { readFileSync } from 'node:fs';
 import { createMysqlAdapter } from '@sqlwarden/adapter-mysql';
 import { createPostgresAdapter } from '@sqlwarden/adapter-postgres';
 import type { DatabaseAdapter } from '@sqlwarden/core';
-import { checkRead, type Dialect, loadSqlGuard, statementText } from '@sqlwarden/sql-guard';
+import {
+  ALLOWED_FUNCTIONS,
+  analyze,
+  checkRead,
+  type Dialect,
+  loadSqlGuard,
+  statementText,
+} from '@sqlwarden/sql-guard';
 import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -88,6 +95,47 @@ describe.each([
 
   it('are about seventy', () => {
     expect(queries.length).toBeGreaterThanOrEqual(70);
+  });
+
+  // Functions are default deny: everything the analysts call must be on the
+  // guard's list of functions that compute only on their arguments.
+  it('call only functions on the allow list of the dialect', () => {
+    const allowed = new Set(Object.values(ALLOWED_FUNCTIONS[dialect]).flat());
+    const called = new Set<string>();
+    for (const query of queries) {
+      const result = analyze(query.sql, { dialect });
+      if (!result.ok) continue;
+      for (const fn of result.analysis.functions) called.add(fn.name);
+    }
+    const name = (n: string) => (dialect === 'mysql' ? n.toLowerCase() : n);
+    expect([...called].filter((n) => !allowed.has(name(n)))).toEqual([]);
+    expect(called.size).toBeGreaterThan(20);
+  });
+
+  // As the runtime judges them: with the function policy built from the source's
+  // real catalog (volatile, user-defined and known functions), not only the built-in lists.
+  it("are accepted with the policy of the source's real function catalog", async () => {
+    const adapter = adapters[dialect] as DatabaseAdapter;
+    const catalog = await adapter.functionCatalog?.();
+    expect(catalog).toBeDefined();
+    const functionPolicy = {
+      volatile: catalog?.volatile ?? [],
+      deny: catalog?.userDefined ?? [],
+      ...(catalog?.system !== undefined && { known: catalog.system }),
+    };
+    const refused = queries
+      .map((q) => ({
+        id: q.id,
+        verdict: checkRead(q.sql, {
+          dialect,
+          defaultSchema: NAME,
+          allowedTables: [`${NAME}.*`],
+          functionPolicy,
+        }),
+      }))
+      .filter((r) => !r.verdict.ok)
+      .map((r) => `${r.id}: ${r.verdict.ok ? '' : r.verdict.message}`);
+    expect(refused).toEqual([]);
   });
 
   it.each(queries.map((q) => [q.id, q] as const))(

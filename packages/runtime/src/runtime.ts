@@ -155,7 +155,16 @@ class Source {
       readable: config.tables,
       writable: config.writable,
       limits: config.limits,
+      functionPolicy: this.staticFunctionPolicy(),
       guard: () => this.state,
+    };
+  }
+
+  /** The function policy known without the catalog: the operator's allow list, and where it is. */
+  staticFunctionPolicy(): FunctionPolicy {
+    return {
+      allow: this.config.allowFunctions,
+      allowedBy: `sources.${this.config.id}.functions.allow`,
     };
   }
 
@@ -179,16 +188,17 @@ class Source {
 
   /** The source's guard: its dialect, schema, tables and function policy, with a verdict cache. */
   #guard(catalog: FunctionCatalog | undefined): GuardState {
-    const functionPolicy: FunctionPolicy | undefined =
-      catalog === undefined && this.config.allowFunctions.length === 0
-        ? undefined
-        : {
-            volatile: catalog?.volatile ?? [],
-            deny: catalog?.userDefined ?? [],
-            allow: this.config.allowFunctions,
-            // Default deny for functions created after the catalog was read.
-            ...(catalog?.system !== undefined && { known: catalog.system }),
-          };
+    // The guard's own rules apply whatever the policy: the built-in deny list of
+    // functions with side effects, and default deny for every function that is
+    // not known to compute only on its arguments (system functions included).
+    // The operator's allow list lifts the second; the catalog adds its own refusals.
+    const functionPolicy: FunctionPolicy = {
+      ...this.staticFunctionPolicy(),
+      volatile: catalog?.volatile ?? [],
+      deny: catalog?.userDefined ?? [],
+      // Default deny for functions created after the catalog was read.
+      ...(catalog?.system !== undefined && { known: catalog.system }),
+    };
     const guard = createGuard({
       dialect: this.config.kind,
       defaultSchema: this.config.defaultSchema,
@@ -197,7 +207,7 @@ class Source {
       // Write tools report affected rows only: a write must not become a read.
       allowReturning: false,
       maxLength: MAX_SQL_LENGTH,
-      ...(functionPolicy !== undefined && { functionPolicy }),
+      functionPolicy,
     });
     return { ready: true, guard };
   }

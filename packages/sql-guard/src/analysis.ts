@@ -28,6 +28,17 @@ export interface RawAnalysis extends Analysis {
    * common (`SELECT pg_read_file FROM audit`).
    */
   readonly attributes: readonly FunctionReference[];
+  /**
+   * System variables read (MySQL `@@x`, `@@global.x`; `@@x` on ODBC
+   * sources), as their name without `@@` and scope, lower-cased, or as
+   * written when the name cannot be read plainly.
+   */
+  readonly variables: readonly string[];
+  /**
+   * PostgreSQL: casts to a reg* type (regclass, regproc, regtype...), which
+   * look a name up in the catalog; the first one found, as written.
+   */
+  readonly catalogCast: string | null;
 }
 
 /** Collects tables and functions without duplicates. */

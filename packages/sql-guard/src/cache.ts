@@ -1,131 +1,49 @@
 /**
  * A guard with a verdict cache: statements that differ only in literal
- * values get the verdict already computed for their shape, without a parse.
+ * values get the verdict already computed for their shape.
  *
- * Soundness rests on the cache key. It is the statement text with only the
- * literals EVERY reader agrees on replaced by "?":
- *  - a '...' string (with '' escapes) not glued to a prefix (E'', N'',
- *    X'', B'', U&'', _charset'') and not touching another quote;
- *  - an unsigned decimal number not touching an identifier character or a
- *    dot on either side.
- * Everything else is copied as written, whitespace included (PostgreSQL
- * joins 'a' and 'b' across a newline but not on one line: folding
- * whitespace would merge two different statements). A text the key cannot
- * read with certainty gets no key and is checked in full: a backslash
- * (escapes differ between dialects and modes), a comment, a $ other than a
- * $n parameter (dollar quoting), a ';', an unterminated quote, and in MySQL
- * also # and "..." strings. So two texts share a key only when they differ
- * inside such literals, and the guard's verdict never depends on a
- * literal's contents (it judges statements, functions and tables), except
- * for length and characters, which are checked before every lookup. Only
- * acceptances are cached; a cached one carries the fingerprint of the first
- * statement of its key, which (differing only in literals) it shares.
- * tests: cache.test.ts (the property "same key, same verdict").
+ * Soundness is by construction, not by a list of cases. The key is not
+ * taken from the text by a scanner of our own: it is what the guard itself
+ * read, serialised, and the verdict is computed from that and nothing else
+ * (guard.ts `stage` and `judge`; the uncached checks run the same path):
+ *  - PostgreSQL: the parse tree from libpg-query (the server's grammar and
+ *    scanner), with every position and every constant's value removed
+ *    (postgres.ts `parsePostgres`), plus whether the scanner found a stray
+ *    `;`. The rules and the fingerprint are computed from that masked tree.
+ *    A literal whose value decides more than a value never becomes a
+ *    constant of the tree, so it stays in the key: the UESCAPE string of
+ *    U&"..." (it decodes the identifier, which is in the tree), a float(p)
+ *    precision (it picks float4 or float8), an EXPLAIN option written as a
+ *    string. A reg* cast keeps its type in the tree; the guard refuses it
+ *    whatever the literal.
+ *  - MySQL and ODBC: the guard's own lexer's tokens in canonical form
+ *    (canonical.ts): plain string literals and plain integers abstracted,
+ *    everything else as written, and where whitespace was. The parsers, the
+ *    walkers, the token checks and the fingerprint read only the canonical
+ *    text, which the key determines.
+ * So two texts with the same key get the same verdict and the same
+ * fingerprint: a cached acceptance carries the fingerprint of the statement
+ * asked, never of the one that filled the cache. Length and characters,
+ * which the key does not show, are checked on every call (`stage` runs
+ * `preflight` first). Only acceptances are cached.
+ *
+ * Why not a key from libpg-query's scanner (`scanSync`): measured, it costs
+ * more than a whole parse (its JSON names every token's keyword class), so
+ * every cache hit would be slower than no cache at all; and the tree is the
+ * scanner's output after the grammar, so nothing the scanner decides is
+ * lost (docs/sql-guard.md, "The verdict cache").
+ * tests: cache.differential.test.ts (the corpora and their look-alikes,
+ * asked in every order), cache.fuzz.test.ts (100,000 generated inputs).
  */
-import { checkRead, checkWrite, preflight } from './guard.js';
-import { isWordChar } from './lexer.js';
-import type { Dialect, GuardResult, WriteGuardOptions } from './types.js';
+import { judge, type Staged, stage } from './guard.js';
+import type { GuardResult, WriteGuardOptions } from './types.js';
 
-const MAX_KEY_LENGTH = 8192;
-
-const isIdentChar = isWordChar;
-const isDigit = (c: number) => c >= 48 && c <= 57;
-
-/** The spans a key replaced, for tests. */
-export interface KeyedText {
-  readonly key: string;
-  /** [start, end) of each replaced literal, in order. */
-  readonly literals: ReadonlyArray<readonly [number, number]>;
-}
-
-/** The cache key of a statement, or undefined when it cannot be read with certainty. */
-export function verdictKey(sql: string, dialect: Dialect): KeyedText | undefined {
-  if (sql.length > MAX_KEY_LENGTH) return undefined;
-  const mysql = dialect === 'mysql';
-  const literals: Array<readonly [number, number]> = [];
-  let key = '';
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql.charCodeAt(i);
-    const next = sql.charCodeAt(i + 1);
-    if (c === 92 /* \ */ || c === 59 /* ; */ || c === 0) return undefined;
-    if ((c === 45 && next === 45) || (c === 47 && next === 42)) return undefined; // -- and /*
-    if (mysql && (c === 35 /* # */ || c === 34) /* " */) return undefined;
-    if (c === 39 /* ' */) {
-      const before = i > 0 ? sql.charCodeAt(i - 1) : 32;
-      if (isIdentChar(before) || before === 38 /* & */ || before === 39) return undefined;
-      let j = i + 1;
-      for (;;) {
-        if (j >= n) return undefined;
-        // A backslash inside a string escapes in MySQL (and E'' strings): no certainty, no key.
-        if (sql.charCodeAt(j) === 92) return undefined;
-        if (sql.charCodeAt(j) === 39) {
-          if (sql.charCodeAt(j + 1) === 39) {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j += 1;
-      }
-      literals.push([i, j + 1]);
-      key += '?';
-      i = j + 1;
-      continue;
-    }
-    // Quoted identifiers are copied whole: a quote inside them is not a string.
-    if (c === 34 /* " */ || (mysql && c === 96) /* ` */) {
-      let j = i + 1;
-      for (;;) {
-        if (j >= n) return undefined;
-        if (sql.charCodeAt(j) === 92) return undefined;
-        if (sql.charCodeAt(j) === c) {
-          if (sql.charCodeAt(j + 1) === c) {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j += 1;
-      }
-      key += sql.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    if (c === 36 /* $ */) {
-      // $n parameters are structure (their count matters): copied as written.
-      if (!isDigit(next)) return undefined;
-      let j = i + 1;
-      while (j < n && isDigit(sql.charCodeAt(j))) j += 1;
-      key += sql.slice(i, j);
-      i = j;
-      continue;
-    }
-    if (
-      isDigit(c) &&
-      !(i > 0 && (isIdentChar(sql.charCodeAt(i - 1)) || sql.charCodeAt(i - 1) === 46))
-    ) {
-      let j = i;
-      while (j < n && isDigit(sql.charCodeAt(j))) j += 1;
-      if (sql.charCodeAt(j) === 46 && isDigit(sql.charCodeAt(j + 1))) {
-        j += 1;
-        while (j < n && isDigit(sql.charCodeAt(j))) j += 1;
-      }
-      const after = sql.charCodeAt(j);
-      if (isIdentChar(after) || after === 46 /* . */) {
-        key += sql.slice(i, j); // 1e5, 0x1F, 1.2.3: not certain, kept as written
-      } else {
-        literals.push([i, j]);
-        key += '?';
-      }
-      i = j;
-      continue;
-    }
-    key += sql[i];
-    i += 1;
-  }
-  return { key, literals };
+/** The cache key of a statement (undefined: not cached), for tests. */
+export function cacheKey(
+  sql: string,
+  options: { readonly dialect: WriteGuardOptions['dialect']; readonly maxLength?: number },
+): string | undefined {
+  return stage(sql, options).key();
 }
 
 export interface Guard {
@@ -161,16 +79,14 @@ export function createGuard(options: GuardFactoryOptions): Guard {
   let misses = 0;
   let uncached = 0;
 
-  function cached(mode: 'r' | 'w', sql: string, check: () => GuardResult): GuardResult {
-    // Length and characters depend on the literals: checked on every call.
-    const early = preflight(sql, options.maxLength);
-    if (early !== null) return early;
-    const keyed = size > 0 ? verdictKey(sql, options.dialect) : undefined;
+  function cached(mode: 'read' | 'write', sql: string): GuardResult {
+    const staged: Staged = stage(sql, options);
+    const keyed = size > 0 ? staged.key() : undefined;
     if (keyed === undefined) {
       uncached += 1;
-      return check();
+      return judge(staged, mode, sql, options);
     }
-    const key = `${mode}${keyed.key}`;
+    const key = `${mode === 'read' ? 'r' : 'w'}${keyed}`;
     const found = cache.get(key);
     if (found !== undefined) {
       hits += 1;
@@ -179,10 +95,8 @@ export function createGuard(options: GuardFactoryOptions): Guard {
       return found;
     }
     misses += 1;
-    const result = deepFreeze(check());
-    // Only acceptances are remembered: refusals are not the hot path, and some
-    // statements a read refuses (COPY ... FROM 'file') keep a literal outside
-    // the tree's constants, which would then colour their fingerprint.
+    const result = deepFreeze(judge(staged, mode, sql, options));
+    // Only acceptances are remembered: refusals are not the hot path.
     if (result.ok) {
       cache.set(key, result);
       if (cache.size > size) cache.delete(cache.keys().next().value as string);
@@ -191,8 +105,8 @@ export function createGuard(options: GuardFactoryOptions): Guard {
   }
 
   return {
-    checkRead: (sql) => cached('r', sql, () => checkRead(sql, options)),
-    checkWrite: (sql) => cached('w', sql, () => checkWrite(sql, options)),
+    checkRead: (sql) => cached('read', sql),
+    checkWrite: (sql) => cached('write', sql),
     stats: () => ({ hits, misses, uncached, size: cache.size }),
   };
 }

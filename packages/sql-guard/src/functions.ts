@@ -8,7 +8,20 @@
  *
  * These lists are the floor: a FunctionPolicy can add names (the source's
  * user-defined or volatile functions) but never remove one of these.
+ *
+ * Above the floor, default deny: a call is accepted only when the function
+ * is on the dialect's list of functions that compute only on their
+ * arguments (function-lists/), or the operator allows it by name
+ * (FunctionPolicy.allow, from sources.<id>.functions.allow). Every other
+ * function is refused, system functions included: a deny list of the
+ * functions that read server state, other sessions, settings, files or the
+ * catalog would always miss one (pg_stat_get_activity, current_setting,
+ * pg_get_functiondef, to_regclass were all accepted before). The refusal
+ * says what the function reads when its family is known.
  */
+import { MYSQL_EXPOSURES, MYSQL_FUNCTIONS } from './function-lists/mysql.js';
+import { ODBC_EXPOSURES, ODBC_FUNCTIONS } from './function-lists/odbc.js';
+import { POSTGRES_EXPOSURES, POSTGRES_FUNCTIONS } from './function-lists/postgres.js';
 import type { Dialect, FunctionPolicy, FunctionReference } from './types.js';
 
 interface DenyList {
@@ -43,6 +56,7 @@ const POSTGRES: DenyList = {
     'database_to_xml_and_xmlschema',
     'database_to_xmlschema',
     'ts_stat',
+    'ts_rewrite', // ts_rewrite(query, 'SELECT ...') runs the SELECT
     // settings and administration
     'set_config',
     'pg_reload_conf',
@@ -118,6 +132,7 @@ const MYSQL: DenyList = {
     'master_gtid_wait',
     'wait_for_executed_gtid_set',
     'wait_until_sql_thread_after_gtids',
+    'wsrep_sync_wait_upto_gtid', // waits, like the replication waits above
     'last_insert_id',
     'nextval',
     'setval',
@@ -215,8 +230,86 @@ function isKnown(known: ReadonlySet<string>, fn: FunctionReference): boolean {
 
 export type FunctionVerdict =
   | { readonly ok: true }
-  | { readonly ok: false; readonly why: 'denied' | 'volatile' | 'unknown' };
+  | {
+      readonly ok: false;
+      /**
+       * side-effect: on the built-in deny list (nothing lifts it); denied: in
+       * the policy's deny list (a user-defined function); system: not on the
+       * dialect's list of functions that compute only on their arguments;
+       * unknown: not in the catalog read at start-up; volatile: the catalog
+       * says it can change state.
+       */
+      readonly why: 'side-effect' | 'denied' | 'system' | 'unknown' | 'volatile';
+      /** For `system`: what the function reads, when its family is known. */
+      readonly exposes?: string;
+    };
 
+/** The dialect's functions that compute only on their arguments (function-lists/). */
+interface SystemList {
+  readonly names: ReadonlySet<string>;
+  /** Whether names compare case-insensitively (MySQL) or as the parser wrote them. */
+  readonly foldCase: boolean;
+  /** The schema a qualified call may name and still be a built-in (null: none). */
+  readonly schema: string | null;
+  readonly exposures: ReadonlyArray<readonly [RegExp, string]>;
+}
+
+const setOf = (lists: Readonly<Record<string, readonly string[]>>) =>
+  new Set(Object.values(lists).flat());
+
+const SYSTEM_LISTS: Record<Dialect, SystemList> = {
+  postgres: {
+    names: setOf(POSTGRES_FUNCTIONS),
+    foldCase: false,
+    schema: 'pg_catalog',
+    exposures: POSTGRES_EXPOSURES,
+  },
+  mysql: {
+    names: setOf(MYSQL_FUNCTIONS),
+    foldCase: true,
+    schema: null,
+    exposures: MYSQL_EXPOSURES,
+  },
+  odbc: {
+    names: setOf(ODBC_FUNCTIONS),
+    foldCase: false,
+    schema: 'pg_catalog',
+    exposures: [...ODBC_EXPOSURES, ...POSTGRES_EXPOSURES, ...MYSQL_EXPOSURES],
+  },
+};
+
+/**
+ * Whether a call is to a built-in function that computes only on its
+ * arguments. PostgreSQL and ODBC compare names as the parser produced them
+ * (a quoted "LOWER" is another function, which a user may have created);
+ * MySQL's built-in names are case-insensitive. A qualified call counts
+ * only when qualified with pg_catalog (PostgreSQL, and the names the
+ * PostgreSQL grammar writes for ODBC's SQL syntax); in MySQL a qualified
+ * name is a stored function.
+ */
+export function isComputeOnly(dialect: Dialect, fn: FunctionReference): boolean {
+  const list = SYSTEM_LISTS[dialect];
+  if (fn.schema !== null && fn.schema !== list.schema) return false;
+  return list.names.has(list.foldCase ? fn.name.toLowerCase() : fn.name);
+}
+
+/** What a refused system function reads, when its family is known. */
+export function exposureOf(dialect: Dialect, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return SYSTEM_LISTS[dialect].exposures.find(([family]) => family.test(lower))?.[1];
+}
+
+/**
+ * The verdict on one called function, in this order: the built-in deny
+ * list (side effects; nothing lifts it), the operator's allow list, the
+ * policy's deny list (user-defined functions), the dialect's list of
+ * functions that compute only on their arguments (default deny for every
+ * other function, system functions included), then the catalog's `known`
+ * and `volatile` sets.
+ *
+ * For a field selection (`options.call` false: `t.f` may be f(t), but is
+ * usually a column) only the policy's lists apply.
+ */
 export function checkFunction(
   dialect: Dialect,
   fn: FunctionReference,
@@ -224,20 +317,65 @@ export function checkFunction(
   options: { readonly builtin: boolean; readonly call: boolean } = { builtin: true, call: true },
 ): FunctionVerdict {
   if (options.builtin && isBuiltinDenied(DENY_LISTS[dialect], fn))
-    return { ok: false, why: 'denied' };
-  if (policy === undefined) return { ok: true };
-  const p = compile(policy);
-  if (inSet(p.allow, fn)) return { ok: true };
-  if (inSet(p.deny, fn)) return { ok: false, why: 'denied' };
-  // Only calls: a field selection (t.f) is usually a column, not a function.
-  if (options.call && p.known !== undefined && !isKnown(p.known, fn)) {
-    return { ok: false, why: 'unknown' };
+    return { ok: false, why: 'side-effect' };
+  const p = policy === undefined ? undefined : compile(policy);
+  if (p !== undefined && inSet(p.allow, fn)) return { ok: true };
+  if (p !== undefined && inSet(p.deny, fn)) return { ok: false, why: 'denied' };
+  if (!options.call) {
+    return p !== undefined && inSet(p.volatile, fn) && !inSet(p.allowVolatile, fn)
+      ? { ok: false, why: 'volatile' }
+      : { ok: true };
   }
+  if (!isComputeOnly(dialect, fn)) {
+    const exposes = exposureOf(dialect, fn.name);
+    return exposes === undefined
+      ? { ok: false, why: 'system' }
+      : { ok: false, why: 'system', exposes };
+  }
+  if (p === undefined) return { ok: true };
+  if (p.known !== undefined && !isKnown(p.known, fn)) return { ok: false, why: 'unknown' };
   if (inSet(p.volatile, fn) && !inSet(p.allowVolatile, fn)) return { ok: false, why: 'volatile' };
   return { ok: true };
+}
+
+/**
+ * A system variable read (MySQL `@@datadir`, `@@global.hostname`; `@@x` on
+ * ODBC sources, where SQL Server and MySQL back ends read it so): refused
+ * unless the operator allows it by name (`@@datadir`). None is harmless by
+ * default: the set is open-ended (plugins add their own), many hold paths,
+ * host names, versions or replication state, and none answers a question
+ * about the data.
+ */
+export function checkVariable(name: string, policy: FunctionPolicy | undefined): boolean {
+  if (policy === undefined) return false;
+  return compile(policy).allow.has(`@@${name.toLowerCase()}`);
 }
 
 /** Every built-in denied name of a dialect, for the token-level check. */
 export function isDeniedName(dialect: Dialect, name: string): boolean {
   return isBuiltinDenied(DENY_LISTS[dialect], { schema: null, name });
+}
+
+/**
+ * Why an entry of an operator's allow list (sources.<id>.functions.allow)
+ * can never take effect, or undefined when it can: a function on the
+ * built-in deny list (side effects; nothing lifts it), a system variable
+ * on a PostgreSQL source (it has none), or an entry that is not a name.
+ */
+export function allowEntryProblem(dialect: Dialect, entry: string): string | undefined {
+  if (entry.startsWith('@@')) {
+    if (dialect === 'postgres') return 'PostgreSQL has no @@ system variables';
+    return /^@@[\w$]+$/.test(entry)
+      ? undefined
+      : 'write a system variable as @@name, without scope or quotes';
+  }
+  if (!/^[^.\s]+(\.[^.\s]+)?$/.test(entry)) return 'write a function as name or schema.name';
+  const dot = entry.indexOf('.');
+  const fn =
+    dot < 0
+      ? { schema: null, name: entry }
+      : { schema: entry.slice(0, dot), name: entry.slice(dot + 1) };
+  return isBuiltinDenied(DENY_LISTS[dialect], fn)
+    ? 'it has side effects or reaches outside the database; nothing allows it'
+    : undefined;
 }

@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyze, checkRead, fingerprint, loadSqlGuard, statementText } from './guard.js';
+import {
+  analyze,
+  checkRead,
+  checkWrite,
+  fingerprint,
+  loadSqlGuard,
+  statementText,
+} from './guard.js';
 import type { RejectionReason } from './reasons.js';
 import { CORPUS_OPTIONS } from './test-support.js';
 import type { Dialect, GuardOptions } from './types.js';
@@ -45,6 +52,10 @@ const REFUSED: Case[] = [
     'DATA_MODIFYING_CTE',
   ],
   ['postgres', 'SELECT * INTO scratch FROM orders', 'SELECT_INTO'],
+  // A set operation's operands are typed fields of the tree (unwrapped): still statements.
+  ['postgres', 'SELECT 1 AS x INTO scratch UNION SELECT 2', 'SELECT_INTO'],
+  ['postgres', '(SELECT * FROM orders FOR UPDATE) UNION SELECT * FROM orders', 'LOCKING_CLAUSE'],
+  ['postgres', 'SELECT * FROM orders UNION (SELECT * FROM orders FOR SHARE)', 'LOCKING_CLAUSE'],
   ['mysql', 'SELECT * FROM orders INTO OUTFILE "/tmp/x"', 'SELECT_INTO'],
   ['mysql', 'SELECT id FROM orders LIMIT 1 INTO @a', 'SELECT_INTO'],
   ['postgres', 'SELECT * FROM orders FOR UPDATE', 'LOCKING_CLAUSE'],
@@ -214,6 +225,24 @@ describe('checkRead rules', () => {
     ).toBe('accepted');
   });
 
+  it("ends a CTE's scope at the parenthesis that closes its query expression", () => {
+    // MySQL 8 (and PostgreSQL) read the second `secrets` from the real table.
+    const sql =
+      "(WITH secrets AS (SELECT 1 AS id,'cte' AS secret) SELECT id, secret FROM secrets) UNION ALL SELECT id, secret FROM secrets";
+    const mysql = checkRead(sql, { ...CORPUS_OPTIONS.mysql, allowedTables: ['app.customers'] });
+    expect(mysql).toMatchObject({ ok: false, reason: 'TABLE_NOT_ALLOWED' });
+    expect(!mysql.ok && mysql.message).toContain('app.secrets is not allowed');
+    expect(reasonOf('postgres', sql, { allowedTables: ['public.orders'] })).toBe(
+      'TABLE_NOT_ALLOWED',
+    );
+    // Without the parentheses the WITH covers the whole UNION: both are the CTE.
+    expect(
+      reasonOf('mysql', sql.slice(1).replace(') UNION', ' UNION'), {
+        allowedTables: ['app.customers'],
+      }),
+    ).toBe('accepted');
+  });
+
   it('lets a non-recursive CTE see only the CTEs before it', () => {
     const sql = 'WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a';
     expect(reasonOf('postgres', sql, { allowedTables: ['public.orders'] })).toBe(
@@ -282,7 +311,7 @@ describe('checkRead rules', () => {
 
   it('refuses a function outside `known` (default deny for functions created later)', () => {
     const functionPolicy = {
-      known: ['upper', 'count', 'pg_catalog.upper', 'pg_catalog.count'],
+      known: ['upper', 'count', 'pg_catalog.upper', 'pg_catalog.count', 'net_price'],
       deny: ['public.report'],
       allow: ['public.net_price'],
     };
@@ -298,8 +327,18 @@ describe('checkRead rules', () => {
     expect(reason('SELECT public.net_price(total) FROM orders')).toBe('accepted');
     // Field selection is a column here, not a call: known does not apply to it.
     expect(reason('SELECT o.total FROM orders o')).toBe('accepted');
-    const verdict = checkRead('SELECT created_later()', { dialect: 'postgres', functionPolicy });
-    expect(!verdict.ok && verdict.message).toMatch(/created_later is not a known system function/);
+    // A function that is not on the list of those computing only on their
+    // arguments is refused before the catalog is asked...
+    const later = checkRead('SELECT created_later()', { dialect: 'postgres', functionPolicy });
+    expect(!later.ok && later.message).toMatch(
+      /created_later is not a function known to compute only on its arguments/,
+    );
+    // ...and one on that list that the catalog does not have is refused as unknown.
+    const missing = checkRead('SELECT lower(name) FROM orders', {
+      dialect: 'postgres',
+      functionPolicy,
+    });
+    expect(!missing.ok && missing.message).toMatch(/lower is not a known system function/);
   });
 
   it('refuses a denied user function called with field selection (t.f is f(t))', () => {
@@ -317,7 +356,9 @@ describe('checkRead rules', () => {
 
   it('names the function or table in the message, and the rule', () => {
     const fn = checkRead('SELECT pg_sleep(1)', CORPUS_OPTIONS.postgres);
-    expect(!fn.ok && fn.message).toMatch(/function.*pg_sleep is not allowed/);
+    expect(!fn.ok && fn.message).toMatch(
+      /function that is not allowed.*pg_sleep has side effects .*it is never allowed/,
+    );
     const table = checkRead('SELECT * FROM hr.salaries', CORPUS_OPTIONS.postgres);
     expect(!table.ok && table.message).toMatch(/hr\.salaries is not allowed for reading/);
   });
@@ -507,5 +548,186 @@ describe('catalog browsing', () => {
         allowedTables: ['public.*', 'information_schema.columns'],
       }),
     ).toBe('accepted');
+  });
+});
+
+describe('system functions: default deny, with what each refused one exposes', () => {
+  const allowedBy = 'sources.main.functions.allow';
+  const refusal = (dialect: Dialect, sql: string, options: Partial<GuardOptions> = {}) => {
+    const result = checkRead(sql, {
+      ...CORPUS_OPTIONS[dialect],
+      functionPolicy: { allowedBy },
+      ...options,
+    });
+    return result.ok ? 'accepted' : `${result.reason}: ${result.message}`;
+  };
+
+  // The attack's reads, none of which names a table.
+  it.each([
+    [
+      'SELECT * FROM pg_stat_get_activity(NULL)',
+      "pg_stat_get_activity reads other sessions' activity",
+    ],
+    [
+      'SELECT pg_stat_get_backend_activity(s) FROM pg_stat_get_backend_idset() s',
+      "pg_stat_get_backend_activity reads other sessions' activity",
+    ],
+    ["SELECT current_setting('app.jwt_secret')", 'current_setting reads server settings'],
+    ['SELECT * FROM pg_show_all_settings()', 'pg_show_all_settings reads server settings'],
+    ['SELECT * FROM pg_config()', 'pg_config reads server settings and configuration'],
+    ['SELECT pg_get_functiondef(1234)', 'pg_get_functiondef reads object definitions'],
+    ["SELECT to_regclass('internal.api_keys')", 'to_regclass looks names up in the catalog'],
+    [
+      "SELECT has_table_privilege('internal.api_keys', 'select')",
+      'has_table_privilege looks names up in the catalog',
+    ],
+    // Read-only, but not "volatile (it can change state)": the real reason.
+    [
+      "SELECT pg_total_relation_size('app.orders')",
+      'pg_total_relation_size reads the catalog and the storage of tables',
+    ],
+    ['SELECT version()', 'version reads who and where the session is'],
+    ['SELECT current_user', 'current_user reads who and where the session is'],
+    ['SELECT pg_catalog.current_database()', 'pg_catalog.current_database reads who and where'],
+    ["SELECT currval('s')", 'currval reads the state of sequences'],
+    ['SELECT txid_current_snapshot()', "txid_current_snapshot reads the server's transactions"],
+    [
+      'SELECT made_up_function(1)',
+      'made_up_function is not a function known to compute only on its arguments',
+    ],
+    // A quoted name is another function than the built-in (a user may have made "LOWER").
+    ['SELECT "LOWER"(note) FROM orders', 'LOWER is not a function known to compute only'],
+    [
+      'SELECT public.lower(note) FROM orders',
+      'public.lower is not a function known to compute only',
+    ],
+  ])('postgres: refuses %s', (sql, message) => {
+    const got = refusal('postgres', sql);
+    expect(got).toMatch(/^FORBIDDEN_FUNCTION: /);
+    expect(got).toContain(message);
+    expect(got).toContain(`it is not allowed (an operator can allow it by name: ${allowedBy})`);
+  });
+
+  it.each([
+    "SELECT 'pg_authid'::regclass",
+    "SELECT pg_get_functiondef('app.leak'::regproc)",
+    "SELECT regclass 'pg_authid'",
+    "SELECT CAST('postgres' AS pg_catalog.regrole)",
+    'SELECT oid::regclass FROM orders',
+    "SELECT '{pg_authid}'::regclass[]",
+    "SELECT x FROM json_to_record('{}') AS t(x regclass)",
+    "SELECT JSON_VALUE('\"pg_authid\"', '$' RETURNING regclass)",
+  ])('postgres: refuses a reg* type use, whatever the literal: %s', (sql) => {
+    expect(refusal('postgres', sql)).toMatch(
+      /^CATALOG_QUERY: .*a cast to [\w.]*reg\w+ looks a name up in the catalog/,
+    );
+  });
+
+  it('accepts computing functions, text search configurations and clocks', () => {
+    for (const sql of [
+      'SELECT lower(note), upper(note), length(note), substring(note FROM 1 FOR 2), trim(note) FROM orders',
+      "SELECT date_trunc('month', now()), extract(year FROM current_date), age(now(), now()) FROM orders",
+      "SELECT to_tsvector('english'::regconfig, note) @@ to_tsquery('english', 'a') FROM orders",
+      'SELECT count(*), sum(id), percentile_cont(0.5) WITHIN GROUP (ORDER BY id) FROM orders',
+      'SELECT row_number() OVER (ORDER BY id), pg_typeof(id), pg_size_pretty(10) FROM orders',
+      'SELECT pg_catalog.lower(note), random(), gen_random_uuid(), clock_timestamp() FROM orders',
+      "SELECT jsonb_build_object('a', 1), json_agg(id), array_agg(id) FROM orders",
+    ]) {
+      expect(refusal('postgres', sql)).toBe('accepted');
+    }
+  });
+
+  it('judges SQL value functions as the functions they are, and leaves the clocks to the grammar', () => {
+    // The catalog's known list has no current_date (it is a keyword, not a row of
+    // pg_proc): a clock must not be refused as unknown by a source's real policy.
+    const functionPolicy = { known: ['now', 'pg_catalog.now', 'current_user', 'lower'] };
+    expect(
+      refusal(
+        'postgres',
+        'SELECT current_date, current_time, current_timestamp(2), localtime, localtimestamp, now()',
+        { functionPolicy },
+      ),
+    ).toBe('accepted');
+    expect(refusal('postgres', 'SELECT current_user', { functionPolicy })).toMatch(
+      /current_user reads who and where the session is/,
+    );
+  });
+
+  it('lets an operator allow a system function by name, but never one with side effects', () => {
+    const functionPolicy = { allow: ['pg_stat_get_activity', 'pg_sleep', '@@time_zone'] };
+    expect(
+      refusal('postgres', 'SELECT * FROM pg_stat_get_activity(NULL)', { functionPolicy }),
+    ).toBe('accepted');
+    expect(refusal('postgres', 'SELECT pg_sleep(1)', { functionPolicy })).toMatch(
+      /^FORBIDDEN_FUNCTION: .*pg_sleep has side effects.*never allowed/,
+    );
+    expect(refusal('mysql', 'SELECT @@time_zone, @@session.time_zone', { functionPolicy })).toBe(
+      'accepted',
+    );
+    expect(refusal('mysql', 'SELECT @@datadir', { functionPolicy })).toMatch(/^FORBIDDEN_FUNCTION/);
+  });
+
+  it.each([
+    ['SELECT @@datadir', '@@datadir reads a server variable'],
+    ['SELECT @@hostname', '@@hostname reads a server variable'],
+    ['SELECT @@GLOBAL.version', '@@version reads a server variable'],
+    ['SELECT @@session.sql_mode', '@@sql_mode reads a server variable'],
+    ['SELECT `id` FROM orders WHERE @@version_compile_os LIKE "L%"', '@@version_compile_os'],
+    ['SELECT DATABASE()', 'DATABASE reads who and where the session is'],
+    ['SELECT SCHEMA()', 'SCHEMA reads who and where the session is'],
+    ['SELECT USER(), SYSTEM_USER()', 'USER reads who and where the session is'],
+    ['SELECT CURRENT_USER', 'current_user reads who and where the session is'],
+    ['SELECT CURRENT_ROLE', 'current_role reads who and where the session is'],
+    ['SELECT VERSION()', 'VERSION reads who and where the session is'],
+    ['SELECT CONNECTION_ID()', 'CONNECTION_ID reads who and where the session is'],
+    ['SELECT FOUND_ROWS()', 'FOUND_ROWS reads the state of this session'],
+    ['SELECT ROW_COUNT()', 'ROW_COUNT reads the state of this session'],
+    ["SELECT IS_FREE_LOCK('x')", "IS_FREE_LOCK reads other sessions' locks"],
+    ['SELECT UUID()', "UUID embeds the server's identity"],
+    ['SELECT app.report(1)', 'app.report is not a function known to compute only'],
+  ])('mysql: refuses %s', (sql, message) => {
+    const got = refusal('mysql', sql);
+    expect(got).toMatch(/^FORBIDDEN_FUNCTION: /);
+    expect(got).toContain(message);
+    expect(got).toContain(allowedBy);
+  });
+
+  it('mysql: accepts computing functions and what node-sql-parser names syntax', () => {
+    expect(
+      refusal(
+        'mysql',
+        "SELECT LOWER(note), CONCAT_WS('-', id, note), DATE_FORMAT(NOW(), '%Y'), IFNULL(note, ''), COUNT(*), GROUP_CONCAT(id), JSON_EXTRACT('{}', '$.a'), CONVERT(id, CHAR), TRIM(note), POSITION('a' IN note), CURRENT_TIMESTAMP, RAND(), UUID_v4() IS NULL FROM orders WHERE EXISTS (SELECT 1) GROUP BY note",
+      ),
+    ).toBe('accepted');
+  });
+
+  it.each([
+    ['SELECT @@version FROM orders', '@@version reads a server variable'],
+    ['SELECT DATABASE() FROM orders', 'database reads who and where'],
+    ['SELECT USER FROM orders', 'user reads who and where'],
+    ['SELECT current_setting(x) FROM orders', 'current_setting reads server settings'],
+  ])('odbc: refuses %s', (sql, message) => {
+    const got = refusal('odbc', sql);
+    expect(got).toMatch(/^FORBIDDEN_FUNCTION: /);
+    expect(got).toContain(message);
+  });
+
+  it('odbc: accepts the ODBC scalar functions and standard syntax', () => {
+    expect(
+      refusal(
+        'odbc',
+        "SELECT UCASE(note), SUBSTRING(note FROM 1 FOR 2), TRIM(note), EXTRACT(YEAR FROM d), COUNT(*), ROUND(total, 2), IFNULL(note, 'x'), CURRENT_DATE FROM orders GROUP BY note, d, total",
+      ),
+    ).toBe('accepted');
+  });
+
+  it('refuses on writes too', () => {
+    const result = checkWrite(
+      "UPDATE orders SET note = current_setting('app.jwt_secret') WHERE id = 1",
+      {
+        ...CORPUS_OPTIONS.postgres,
+      },
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'FORBIDDEN_FUNCTION' });
   });
 });

@@ -13,15 +13,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { RawAnalysis } from './analysis.js';
+import { canonicalize } from './canonical.js';
 import { catalogStatement, isCatalogSchema } from './catalog.js';
-import { checkFunction } from './functions.js';
+import { checkFunction, checkVariable, type FunctionVerdict } from './functions.js';
 import { type LexResult, lex, unquote } from './lexer.js';
 import { analyzeMysqlText, neutralize, tokenFacts } from './mysql.js';
 import { isMysqlSqlparserReady, loadMysqlSqlparser } from './mysql-sqlparser.js';
 import {
   analyzePostgresText,
+  analyzePostgresTree,
   isPostgresParserReady,
   loadPostgresParser,
+  parsePostgres,
   postgresFingerprint,
 } from './postgres.js';
 import { REJECTION_REASONS, type RejectionReason } from './reasons.js';
@@ -101,58 +104,131 @@ function lexOrReject(sql: string, dialect: 'mysql' | 'odbc'): LexResult | GuardR
 
 type Analysed = { readonly ok: true; readonly raw: RawAnalysis } | GuardRejection;
 
+/**
+ * A statement read as far as its cache key: preflight, then the dialect's
+ * parse (PostgreSQL, masked: postgres.ts `parsePostgres`) or lexer and
+ * canonical form (MySQL and ODBC: canonical.ts). Everything the verdict
+ * depends on is in what was read here, and the key serialises exactly that
+ * (plus nothing of the literals' values), so equal keys mean equal verdicts
+ * and equal fingerprints. The checks and the cache share this one path:
+ * `checkRead(sql)` is `judge(stage(sql), 'read')`, and a cached guard only
+ * adds a lookup between the two.
+ */
+export interface Staged {
+  /** The cache key, or undefined when this text is not cached (refused early, or too large). */
+  key(): string | undefined;
+  /** The analysis (computed once). */
+  analysed(): Analysed;
+}
+
+/** Keys longer than this are not cached (memory: the cache holds 1,000 of them). */
+const MAX_KEY_LENGTH = 64 * 1024;
+
+function settled(result: Analysed): Staged {
+  return { key: () => undefined, analysed: () => result };
+}
+
+function memo<T>(compute: () => T): () => T {
+  let value: T | undefined;
+  let computed = false;
+  return () => {
+    if (!computed) {
+      value = compute();
+      computed = true;
+    }
+    return value as T;
+  };
+}
+
+function boundedKey(key: string): string | undefined {
+  return key.length > MAX_KEY_LENGTH ? undefined : key;
+}
+
+/** Reads a statement as far as its cache key (see `Staged`). Never throws. */
+export function stage(
+  sql: unknown,
+  options: { readonly dialect: Dialect; readonly maxLength?: number },
+): Staged {
+  const early = preflight(sql, options.maxLength ?? DEFAULT_MAX_LENGTH);
+  if (early !== null) return settled(early);
+  const text = sql as string;
+  switch (options.dialect) {
+    case 'postgres': {
+      const parsed = parsePostgres(text);
+      if (!parsed.ok) return settled(reject(parsed.reason, undefined, fallbackFingerprint(text)));
+      if (parsed.stmts.length === 0) return settled(reject('EMPTY_STATEMENT'));
+      // Every `;` is found with the real PostgreSQL scanner (a leading one does not
+      // show in the tree); one trailing `;` after the statement is accepted
+      // (terminator.ts), any other is refused. It is part of the key.
+      const semicolon = scannedSemicolons(text).stray;
+      return {
+        key: memo(() => boundedKey(`pg${semicolon ? ';' : ''}:${JSON.stringify(parsed.stmts)}`)),
+        analysed: memo(() => {
+          const raw = analyzePostgresTree(parsed.stmts, 'postgres', { semicolon });
+          return done(raw, raw.fingerprint);
+        }),
+      };
+    }
+    case 'mysql': {
+      const lexed = lexOrReject(text, 'mysql');
+      if (!('tokens' in lexed)) return settled(lexed);
+      const canonical = canonicalize(text, lexed, 'mysql');
+      return {
+        key: () => boundedKey(canonical.key),
+        analysed: memo(() => {
+          const fp = tokenFingerprint(canonical.text, canonical.lexed);
+          const outcome = analyzeMysqlText(canonical.text, canonical.lexed);
+          if (!outcome.ok) {
+            const detail = outcome.reason === 'UNSUPPORTED_SYNTAX' ? outcome.detail : undefined;
+            return reject(outcome.reason, detail, fp);
+          }
+          return done(outcome.analysis, fp);
+        }),
+      };
+    }
+    case 'odbc': {
+      const lexed = lexOrReject(text, 'odbc');
+      if (!('tokens' in lexed)) return settled(lexed);
+      const canonical = canonicalize(text, lexed, 'odbc');
+      return {
+        key: () => boundedKey(canonical.key),
+        analysed: memo(() => analyseOdbc(canonical.text, canonical.lexed)),
+      };
+    }
+    default: {
+      const never: never = options.dialect;
+      return settled(reject('UNSUPPORTED_SYNTAX', `unknown dialect ${String(never)}`));
+    }
+  }
+}
+
+/** ODBC: the canonical text, read by the PostgreSQL grammar. */
+function analyseOdbc(text: string, lexed: LexResult): Analysed {
+  const fp = tokenFingerprint(text, lexed);
+  const params = lexed.tokens.filter((t) => t.kind === 'param').length;
+  // The PostgreSQL grammar reads ANSI SQL; ODBC's `?` parameters become $n for it.
+  const parserText = neutralize(text, lexed, { params: (n) => `$${n}` });
+  const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
+  const outcome = analyzePostgresText(parserText, 'odbc', {
+    semicolon,
+    parameterCount: params,
+  });
+  if (!outcome.ok) return reject(outcome.reason, undefined, fp);
+  if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
+  const facts = tokenFacts(text, lexed.tokens, 'odbc');
+  const functions = [
+    ...outcome.analysis.functions,
+    ...facts.denied.map(([schema, name]) => ({ schema, name })),
+  ];
+  return done({ ...outcome.analysis, functions, variables: facts.variables }, fp);
+}
+
 /** Runs the dialect's analysis; the fingerprint is filled in. */
 function analyse(
   sql: unknown,
   options: { readonly dialect: Dialect; readonly maxLength?: number },
 ): Analysed {
-  const early = preflight(sql, options.maxLength ?? DEFAULT_MAX_LENGTH);
-  if (early !== null) return early;
-  const text = sql as string;
-  switch (options.dialect) {
-    case 'postgres': {
-      const outcome = analyzePostgresText(text, 'postgres');
-      if (!outcome.ok) return reject(outcome.reason, undefined, fallbackFingerprint(text));
-      if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
-      return done(outcome.analysis, outcome.analysis.fingerprint);
-    }
-    case 'mysql': {
-      const lexed = lexOrReject(text, 'mysql');
-      if (!('tokens' in lexed)) return lexed;
-      const fp = tokenFingerprint(text, lexed);
-      const outcome = analyzeMysqlText(text, lexed);
-      if (!outcome.ok) {
-        const detail = outcome.reason === 'UNSUPPORTED_SYNTAX' ? outcome.detail : undefined;
-        return reject(outcome.reason, detail, fp);
-      }
-      return done(outcome.analysis, fp);
-    }
-    case 'odbc': {
-      const lexed = lexOrReject(text, 'odbc');
-      if (!('tokens' in lexed)) return lexed;
-      const fp = tokenFingerprint(text, lexed);
-      const params = lexed.tokens.filter((t) => t.kind === 'param').length;
-      // The PostgreSQL grammar reads ANSI SQL; ODBC's `?` parameters become $n for it.
-      const parserText = neutralize(text, lexed, { params: (n) => `$${n}` });
-      const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
-      const outcome = analyzePostgresText(parserText, 'odbc', {
-        semicolon,
-        parameterCount: params,
-      });
-      if (!outcome.ok) return reject(outcome.reason, undefined, fp);
-      if (outcome.analysis.statementCount === 0) return reject('EMPTY_STATEMENT');
-      const facts = tokenFacts(text, lexed.tokens, 'odbc');
-      const functions = [
-        ...outcome.analysis.functions,
-        ...facts.denied.map(([schema, name]) => ({ schema, name })),
-      ];
-      return done({ ...outcome.analysis, functions }, fp);
-    }
-    default: {
-      const never: never = options.dialect;
-      return reject('UNSUPPORTED_SYNTAX', `unknown dialect ${String(never)}`);
-    }
-  }
+  return stage(sql, options).analysed();
 }
 
 function done(raw: RawAnalysis, fingerprint: string): Analysed {
@@ -166,6 +242,33 @@ function kindRejection(kind: StatementKind, wanted: 'read' | 'write'): Rejection
   if (kind === 'transaction') return 'TRANSACTION_CONTROL';
   if (kind === 'session') return 'SESSION_STATE';
   return wanted === 'read' ? 'NOT_A_READ' : 'NOT_A_WRITE';
+}
+
+/** Why a function is refused, in words an agent and an operator can act on. */
+function functionRefusal(
+  name: string,
+  verdict: Exclude<FunctionVerdict, { ok: true }>,
+  allowedBy: string,
+): string {
+  const lift = `an operator can allow it by name: ${allowedBy}`;
+  switch (verdict.why) {
+    case 'side-effect':
+      return `${name} has side effects or reaches outside the database (files, other connections, sleeps, locks, settings); it is never allowed`;
+    case 'denied':
+      return `${name} is a user-defined function, which can read any table; it is not allowed (${lift})`;
+    case 'system':
+      return verdict.exposes === undefined
+        ? `${name} is not a function known to compute only on its arguments; it is not allowed (${lift})`
+        : `${name} ${verdict.exposes}; it is not allowed (${lift})`;
+    case 'unknown':
+      return `${name} is not a known system function (created after sqlwarden read the catalog? restart it)`;
+    case 'volatile':
+      return `${name} is volatile (it can change state); it is not allowed (${lift})`;
+    default: {
+      const never: never = verdict.why;
+      return String(never);
+    }
+  }
 }
 
 /** Rules shared by reads and writes, in order. */
@@ -191,17 +294,28 @@ function commonRules(
   if (raw.into) return reject('SELECT_INTO', undefined, fp);
   if (raw.locking) return reject('LOCKING_CLAUSE', undefined, fp);
   if (raw.variableAssignment) return reject('VARIABLE_ASSIGNMENT', undefined, fp);
+  if (raw.catalogCast !== null) {
+    return reject(
+      'CATALOG_QUERY',
+      `a cast to ${shown(raw.catalogCast)} looks a name up in the catalog`,
+      fp,
+    );
+  }
+  const allowedBy = options.functionPolicy?.allowedBy ?? "the source's function allow list";
   for (const fn of raw.functions) {
     const verdict = checkFunction(options.dialect, fn, options.functionPolicy);
     if (!verdict.ok) {
-      const name = fn.schema === null ? fn.name : `${fn.schema}.${fn.name}`;
-      const why =
-        verdict.why === 'volatile'
-          ? 'is volatile (it can change state)'
-          : verdict.why === 'unknown'
-            ? 'is not a known system function (created after sqlwarden read the catalog? restart it)'
-            : 'is not allowed';
-      return reject('FORBIDDEN_FUNCTION', `${shown(name)} ${why}`, fp);
+      const name = shown(fn.schema === null ? fn.name : `${fn.schema}.${fn.name}`);
+      return reject('FORBIDDEN_FUNCTION', functionRefusal(name, verdict, allowedBy), fp);
+    }
+  }
+  for (const variable of raw.variables) {
+    if (!checkVariable(variable, options.functionPolicy)) {
+      return reject(
+        'FORBIDDEN_FUNCTION',
+        `@@${shown(variable.replace(/^@@/, ''))} reads a server variable (settings, paths, host names, versions); system variables are not allowed (an operator can allow one by name, as @@name: ${allowedBy})`,
+        fp,
+      );
     }
   }
   for (const attribute of raw.attributes) {
@@ -285,7 +399,23 @@ function accept(raw: RawAnalysis, tables: ResolvedTable[]): GuardResult {
  * psql's \d) is refused as CATALOG_QUERY, which points to the tools.
  */
 export function checkRead(sql: string, options: GuardOptions): GuardResult {
-  const result = readRules(sql, options);
+  return judge(stage(sql, options), 'read', sql, options);
+}
+
+/**
+ * The verdict on a staged statement (`stage`): what `checkRead` and
+ * `checkWrite` return, and what a cached guard computes on a miss. Depends
+ * on `staged.analysed()` alone, except a refusal's relabelling as
+ * CATALOG_QUERY, which reads the text (refusals are never cached).
+ */
+export function judge(
+  staged: Staged,
+  mode: 'read' | 'write',
+  sql: string,
+  options: WriteGuardOptions,
+): GuardResult {
+  if (mode === 'write') return writeRules(staged.analysed(), options);
+  const result = readRules(staged.analysed(), options);
   if (result.ok || !RELABELLED.has(result.reason)) return result;
   const statement = catalogStatement(sql, options.dialect);
   return statement === null ? result : reject('CATALOG_QUERY', statement, result.fingerprint);
@@ -299,8 +429,7 @@ const RELABELLED: ReadonlySet<RejectionReason> = new Set([
   'NOT_A_READ',
 ]);
 
-function readRules(sql: string, options: GuardOptions): GuardResult {
-  const analysed = analyse(sql, options);
+function readRules(analysed: Analysed, options: GuardOptions): GuardResult {
   if (!analysed.ok) return analysed;
   const { raw } = analysed;
   const fp = raw.fingerprint;
@@ -325,7 +454,10 @@ function readRules(sql: string, options: GuardOptions): GuardResult {
  * refers to a column for UPDATE and DELETE unless `allowWriteWithoutWhere`.
  */
 export function checkWrite(sql: string, options: WriteGuardOptions): GuardResult {
-  const analysed = analyse(sql, options);
+  return judge(stage(sql, options), 'write', sql, options);
+}
+
+function writeRules(analysed: Analysed, options: WriteGuardOptions): GuardResult {
   if (!analysed.ok) return analysed;
   const { raw } = analysed;
   const fp = raw.fingerprint;

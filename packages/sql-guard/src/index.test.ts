@@ -4,6 +4,7 @@ import * as api from './index.js';
 // The public surface of @sqlwarden/sql-guard. Update on purpose, with a changeset.
 it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
+    'ALLOWED_FUNCTIONS',
     'DEFAULT_ALLOWED_VOLATILE',
     'DEFAULT_MAX_LENGTH',
     'DIALECTS',
@@ -11,6 +12,7 @@ it('exports exactly the pinned public API', () => {
     'REJECTION_REASONS',
     'REJECTION_REASON_LIST',
     'STATEMENT_KINDS',
+    'allowEntryProblem',
     'analyze',
     'bindNamedParameters',
     'checkRead',

@@ -3,7 +3,8 @@
 
 export type { Guard, GuardFactoryOptions } from './cache.js';
 export { createGuard } from './cache.js';
-export { DEFAULT_ALLOWED_VOLATILE } from './functions.js';
+export { ALLOWED_FUNCTIONS } from './function-lists/index.js';
+export { allowEntryProblem, DEFAULT_ALLOWED_VOLATILE } from './functions.js';
 export {
   analyze,
   checkRead,

@@ -162,6 +162,29 @@ interface TokenFacts {
   explainAnalyze: boolean;
   /** Denied functions seen at token level: [schema, name]. */
   denied: Array<readonly [string | null, string]>;
+  /** Calls written as keywords, without parentheses (CURRENT_USER, CURRENT_ROLE). */
+  keywordCalls: string[];
+  /** System variables read (`@@x`): see `variableName`. */
+  variables: string[];
+}
+
+/** Keywords that are calls without parentheses in MySQL and MariaDB, and read the session. */
+const KEYWORD_CALLS = new Set(['current_user', 'current_role']);
+
+/**
+ * The name of a system variable token (`@@datadir`, `@@GLOBAL.hostname`,
+ * `@@session.sql_mode`, ``@@`x` ``): without `@@` and its scope, unquoted,
+ * lower-cased. What cannot be read plainly is returned as written, so it
+ * is refused (no allow entry can name it).
+ */
+export function variableName(raw: string): string {
+  let name = raw.slice(2);
+  const scope = /^(global|session|local)\./i.exec(name);
+  if (scope !== null) name = name.slice(scope[0].length);
+  const quote = name[0];
+  if ((quote === '`' || quote === "'" || quote === '"') && name.endsWith(quote) && name.length > 1)
+    name = name.slice(1, -1).replaceAll(quote + quote, quote);
+  return /^[\w$.]+$/.test(name) ? name.toLowerCase() : raw;
 }
 
 /** The token-level second opinion (see the header). */
@@ -176,6 +199,8 @@ export function tokenFacts(
     assignment: false,
     explainAnalyze: false,
     denied: [],
+    keywordCalls: [],
+    variables: [],
   };
   const word = (i: number) => {
     const t = tokens[i];
@@ -208,6 +233,32 @@ export function tokenFacts(
       tokens[i + 1]?.start === (tokens[i]?.end ?? -1)
     ) {
       facts.assignment = true;
+    }
+    const t = tokens[i] as Token;
+    if (dialect === 'mysql' && t.kind === 'variable' && text.startsWith('@@', t.start)) {
+      facts.variables.push(variableName(text.slice(t.start, t.end)));
+    }
+    // ODBC: `@@x` is a system variable on SQL Server and MySQL back ends.
+    if (
+      dialect === 'odbc' &&
+      punct(i) === '@' &&
+      punct(i + 1) === '@' &&
+      tokens[i + 1]?.start === t.end
+    ) {
+      const next = tokens[i + 2];
+      const adjacent = next !== undefined && next.start === (tokens[i + 1] as Token).end;
+      facts.variables.push(
+        adjacent && next.kind === 'word' ? wordOf(text, next) : text.slice(t.start, t.end + 1),
+      );
+    }
+    if (
+      w !== undefined &&
+      KEYWORD_CALLS.has(w) &&
+      punct(i - 1) !== '.' &&
+      punct(i + 1) !== '.' &&
+      dialect === 'mysql'
+    ) {
+      facts.keywordCalls.push(w);
     }
     const n = name(i);
     if (n !== undefined && punct(i + 1) === '(' && isDeniedName(dialect, n)) {
@@ -252,6 +303,8 @@ interface WalkState {
   unsupported: string | null;
   whereRefersToColumn: boolean | null;
   returning: boolean;
+  /** Select nodes reached as set-operation operands (`_next`), not heads of a chain. */
+  readonly chained: WeakSet<Node>;
 }
 
 function refersToColumn(tree: unknown): boolean {
@@ -347,9 +400,26 @@ function visitStatement(node: Node, frame: Frame, stack: Frame[], state: WalkSta
     }
     if (node.returning !== null && node.returning !== undefined) state.returning = true;
   }
+  // A WITH reaches along the set-operation chain (`_next`: UNION ..., and the
+  // ORDER BY / LIMIT of the whole chain, which node-sql-parser puts on its last
+  // node) only from the head of an unparenthesised chain: `WITH s AS (...)
+  // SELECT ... UNION SELECT ... FROM s`. A CTE's scope ends with the
+  // parenthesised query expression that defines it, so in `(WITH s AS (...)
+  // SELECT ... FROM s) UNION ALL SELECT ... FROM s` the second `s` is the real
+  // table (MySQL 8). The tree marks such an operand with `parentheses_symbol`;
+  // a WITH on an operand reached through `_next` can only be that operand's own.
+  const ownScopeOnly =
+    node.with !== null &&
+    node.with !== undefined &&
+    (node.parentheses_symbol === true || node.parentheses === true || state.chained.has(node));
   for (const [key, value] of Object.entries(node)) {
     if (key === 'with' || key === 'from' || key === 'table' || key === 'into') continue;
-    // The set-operation chain (UNION ...) is the same statement: it keeps the root flag off but sees the CTEs.
+    if (key === '_next') {
+      if (value !== null && typeof value === 'object') state.chained.add(value as Node);
+      stack.push({ node: value, scope: ownScopeOnly ? frame.scope : scope, root: false });
+      continue;
+    }
+    // The set-operation chain (UNION ...) is the same statement: it keeps the root flag off.
     stack.push({ node: value, scope, root: false });
   }
 }
@@ -467,6 +537,7 @@ const UNSUPPORTED_CONSTRUCTS: ReadonlyArray<
 function newState(facts: TokenFacts): WalkState {
   const collect = new Collector();
   for (const [schema, name] of facts.denied) collect.fn(schema, name);
+  for (const name of facts.keywordCalls) collect.fn(null, name);
   return {
     collect,
     into: facts.into,
@@ -477,6 +548,7 @@ function newState(facts: TokenFacts): WalkState {
     unsupported: null,
     whereRefersToColumn: null,
     returning: false,
+    chained: new WeakSet(),
   };
 }
 
@@ -595,6 +667,8 @@ export function analyzeMysqlText(text: string, lexed: LexResult): MysqlOutcome {
       returning: state.returning,
       unsupported: state.unsupported,
       attributes: [],
+      variables: facts.variables,
+      catalogCast: null,
     },
   };
 }

@@ -90,6 +90,59 @@ interface WalkState {
   unsupported: string | null;
   /** Names read with field selection (`t.f`), which PostgreSQL may resolve to a call f(t). */
   readonly attributes: Map<string, FunctionReference>;
+  /** The first cast (or other type use) to a reg* type, as written. */
+  catalogCast: string | null;
+}
+
+/**
+ * SQL value functions (keywords, not calls in the tree) that read the
+ * session's identity, as the function each one is: CURRENT_USER reads the
+ * role as current_user() does, and is judged as that function by the same
+ * lists. The clocks (CURRENT_DATE, CURRENT_TIMESTAMP, LOCALTIME...) are not
+ * recorded: they compute a value, a keyword cannot call a user's function,
+ * and they are not rows of pg_proc, so a catalog's `known` list does not
+ * have them.
+ */
+const SQL_VALUE_FUNCTIONS: Record<string, string> = {
+  SVFOP_CURRENT_ROLE: 'current_role',
+  SVFOP_CURRENT_USER: 'current_user',
+  SVFOP_USER: 'user',
+  SVFOP_SESSION_USER: 'session_user',
+  SVFOP_CURRENT_CATALOG: 'current_catalog',
+  SVFOP_CURRENT_SCHEMA: 'current_schema',
+};
+
+/** The clocks among the SQL value functions: not recorded (see above). */
+const CLOCKS =
+  /^SVFOP_(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP)(_N)?$/;
+
+/**
+ * Types whose input looks a name up in the catalog: a cast of a string to
+ * one (`'pg_authid'::regclass`) tells whether the object exists and gives
+ * its OID to functions that read it; a cast of an OID to one names objects.
+ * regconfig and regdictionary (text search configurations and
+ * dictionaries, which are not data) are not among them: to_tsvector takes
+ * a configuration name.
+ */
+const CATALOG_TYPES = new Set([
+  'regclass',
+  'regcollation',
+  'regnamespace',
+  'regoper',
+  'regoperator',
+  'regproc',
+  'regprocedure',
+  'regrole',
+  'regtype',
+]);
+
+/** Records a use of a reg* type (a cast, a column definition, RETURNING of JSON_VALUE...). */
+function checkTypeName(typeName: unknown, state: WalkState) {
+  const parts = names((typeName as { names?: unknown } | null)?.names);
+  const last = parts.at(-1);
+  if (last === undefined) return;
+  const base = last.startsWith('_') ? last.slice(1) : last;
+  if (CATALOG_TYPES.has(base.toLowerCase())) state.catalogCast ??= parts.join('.');
 }
 
 /**
@@ -183,6 +236,14 @@ function visitStatement(
       recordRangeVar(value as Node, scope, 'write', state);
       continue;
     }
+    if (type === 'SelectStmt' && (key === 'larg' || key === 'rarg')) {
+      // The operands of a set operation are typed SelectStmt fields, so they arrive
+      // unwrapped: without the wrapper they would not be visited as statements, and
+      // their own WITH, INTO and locking clauses would go unseen (a WITH's names
+      // would then never be in scope: over-recording, but INTO would be missed).
+      frames.push({ node: { SelectStmt: value }, scope, root: false });
+      continue;
+    }
     frames.push({ node: value, scope, root: false });
   }
   pushInOrder(stack, frames);
@@ -210,6 +271,7 @@ function walk(root: Node, state: WalkState) {
     const frames: Frame[] = [];
     for (const [key, value] of Object.entries(object)) {
       if (!isNodeKey(key)) {
+        if (key === 'typeName') checkTypeName(value, state);
         frames.push({ node: value, scope, root: false });
         continue;
       }
@@ -233,6 +295,14 @@ function walk(root: Node, state: WalkState) {
         if (last !== undefined && (key === 'A_Indirection' || parts.length > 1)) {
           state.attributes.set(last, { schema: null, name: last });
         }
+        frames.push({ node: payload, scope, root: false });
+      } else if (key === 'SQLValueFunction') {
+        // An operation this table does not know (a newer grammar's) is recorded as
+        // written, so it is refused: fail closed.
+        const op = String(payload.op);
+        if (!CLOCKS.test(op)) state.collect.fn(null, SQL_VALUE_FUNCTIONS[op] ?? op.toLowerCase());
+      } else if (key === 'TypeName') {
+        checkTypeName(payload, state);
         frames.push({ node: payload, scope, root: false });
       } else if (key === 'ParamRef') {
         const n = Number(payload.number);
@@ -261,23 +331,32 @@ function refersToColumn(tree: unknown): boolean {
   return false;
 }
 
-export type ParseOutcome =
-  | { readonly ok: true; readonly analysis: RawAnalysis }
-  | {
-      readonly ok: false;
-      readonly reason: 'PARSE_ERROR' | 'GUARD_NOT_READY' | 'NESTING_TOO_DEEP';
-      readonly detail: string;
-    };
+export type ParseOutcome = { readonly ok: true; readonly analysis: RawAnalysis } | ParseFailure;
+
+type ParseFailure = {
+  readonly ok: false;
+  readonly reason: 'PARSE_ERROR' | 'GUARD_NOT_READY' | 'NESTING_TOO_DEEP';
+  readonly detail: string;
+};
+
+/** The statements of a parse, masked (see `maskTree`): what every rule is judged on. */
+export type ParsedStatements = ReadonlyArray<{ stmt?: Node; stmt_len?: number }>;
+
+export type PostgresParse = { readonly ok: true; readonly stmts: ParsedStatements } | ParseFailure;
 
 /**
- * Analyses PostgreSQL text (or, for ODBC, text already vetted and
- * neutralised by the ANSI lexer; `original` is then the caller's text).
+ * Parses PostgreSQL text (or, for ODBC, text already vetted and canonicalised
+ * by the ANSI lexer) and masks the tree: every position and the value of
+ * every constant (A_Const) are removed. The guard judges only this masked
+ * tree, so two texts whose masked trees are equal get equal verdicts and
+ * fingerprints by construction: that is what makes the tree a sound cache
+ * key (cache.ts). Nothing the rules look at is a constant's value or a
+ * position; a literal whose value decides more than a value (the UESCAPE
+ * string of U&"..." that decodes an identifier, a float(p) precision that
+ * picks a type, an EXPLAIN option written as a string) does not end up as
+ * an A_Const, so it stays in the tree.
  */
-export function analyzePostgresText(
-  text: string,
-  dialect: Dialect,
-  extra: { semicolon?: boolean; parameterCount?: number } = {},
-): ParseOutcome {
+export function parsePostgres(text: string): PostgresParse {
   if (!ready) return { ok: false, reason: 'GUARD_NOT_READY', detail: 'parser not loaded' };
   let parsed: { stmts?: Array<{ stmt?: Node; stmt_len?: number }> };
   try {
@@ -291,6 +370,64 @@ export function analyzePostgresText(
     return { ok: false, reason: 'PARSE_ERROR', detail: 'syntax' };
   }
   const stmts = parsed.stmts ?? [];
+  maskTree(stmts);
+  return { ok: true, stmts };
+}
+
+/**
+ * Removes, in place and iteratively, every position (location, stmt_len,
+ * list_start...) and the contents of every A_Const (its value and kind: a
+ * constant is a constant). What remains is the statement's shape.
+ */
+export function maskTree(tree: unknown): void {
+  const stack: unknown[] = [tree];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') stack.push(item);
+      continue;
+    }
+    if (node === null || typeof node !== 'object') continue;
+    const object = node as Node;
+    for (const key of Object.keys(object)) {
+      const value = object[key];
+      if (typeof value === 'number' && POSITION_KEY.test(key)) {
+        delete object[key];
+      } else if (key === 'A_Const') {
+        object[key] = {};
+      } else if (value !== null && typeof value === 'object') {
+        stack.push(value);
+      }
+    }
+  }
+}
+
+/** Analyses PostgreSQL text: parse, mask, analyse the masked tree. */
+export function analyzePostgresText(
+  text: string,
+  dialect: Dialect,
+  extra: { semicolon?: boolean; parameterCount?: number } = {},
+): ParseOutcome {
+  const parsed = parsePostgres(text);
+  if (!parsed.ok) return parsed;
+  return {
+    ok: true,
+    analysis: analyzePostgresTree(parsed.stmts, dialect, {
+      // Every `;` is found with the real PostgreSQL scanner (a leading one does not
+      // show in the tree); one trailing `;` after the statement is accepted
+      // (terminator.ts), any other is refused.
+      semicolon: extra.semicolon ?? scannedSemicolons(text).stray,
+      ...(extra.parameterCount !== undefined && { parameterCount: extra.parameterCount }),
+    }),
+  };
+}
+
+/** Analyses a masked tree (`parsePostgres`). */
+export function analyzePostgresTree(
+  stmts: ParsedStatements,
+  dialect: Dialect,
+  extra: { readonly semicolon: boolean; readonly parameterCount?: number },
+): RawAnalysis {
   const kinds = stmts.map((s) => statementKind(Object.keys(s.stmt ?? {})[0] ?? ''));
   const state: WalkState = {
     collect: new Collector(),
@@ -303,6 +440,7 @@ export function analyzePostgresText(
     explainTarget: null,
     unsupported: null,
     attributes: new Map(),
+    catalogCast: null,
   };
   let whereRefersToColumn: boolean | null = null;
   let returning = false;
@@ -321,34 +459,29 @@ export function analyzePostgresText(
         p.returningClause !== undefined;
     }
   }
-  // Every `;` is found with the real PostgreSQL scanner (a leading one does not
-  // show in the tree); one trailing `;` after the statement is accepted
-  // (terminator.ts), any other is refused.
-  const semicolon = extra.semicolon ?? scannedSemicolons(text).stray;
   return {
-    ok: true,
-    analysis: {
-      dialect,
-      statementCount: stmts.length,
-      kinds,
-      kind: kinds[0] ?? 'other',
-      tables: [...state.collect.tables.values()],
-      functions: [...state.collect.functions.values()],
-      locking: state.locking,
-      into: state.into,
-      dataModifyingCte: state.dataModifyingCte,
-      parameterCount: extra.parameterCount ?? state.maxParam,
-      fingerprint: dialect === 'postgres' ? treeFingerprint(stmts) : '',
-      semicolon,
-      explainAnalyze: state.explainAnalyze,
-      explainTarget: state.explainTarget,
-      nestedStatement: state.nestedStatement,
-      variableAssignment: false,
-      whereRefersToColumn,
-      returning,
-      unsupported: state.unsupported,
-      attributes: [...state.attributes.values()],
-    },
+    dialect,
+    statementCount: stmts.length,
+    kinds,
+    kind: kinds[0] ?? 'other',
+    tables: [...state.collect.tables.values()],
+    functions: [...state.collect.functions.values()],
+    locking: state.locking,
+    into: state.into,
+    dataModifyingCte: state.dataModifyingCte,
+    parameterCount: extra.parameterCount ?? state.maxParam,
+    fingerprint: dialect === 'postgres' ? treeFingerprint(stmts) : '',
+    semicolon: extra.semicolon,
+    explainAnalyze: state.explainAnalyze,
+    explainTarget: state.explainTarget,
+    nestedStatement: state.nestedStatement,
+    variableAssignment: false,
+    whereRefersToColumn,
+    returning,
+    unsupported: state.unsupported,
+    attributes: [...state.attributes.values()],
+    variables: [],
+    catalogCast: state.catalogCast,
   };
 }
 

@@ -9,15 +9,29 @@ export const DIALECTS = ['postgres', 'mysql', 'odbc'] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 /**
- * Extra rules for functions, on top of the built-in per-dialect deny list
- * (which nothing here can lift). Names match case-insensitively, as bare
- * names (`f`, matching `f` in any schema) or qualified ones (`s.f`).
+ * Extra rules for functions, on top of the built-in per-dialect rules: the
+ * deny list of functions with side effects (which nothing here can lift)
+ * and the list of functions that compute only on their arguments (every
+ * other function is refused unless allowed here). Names match
+ * case-insensitively, as bare names (`f`, matching `f` in any schema) or
+ * qualified ones (`s.f`).
  */
 export interface FunctionPolicy {
   /** More functions to refuse, e.g. every user-defined function of the source. */
   readonly deny?: Iterable<string>;
-  /** Exceptions to `deny` and `volatile` (never to the built-in list). */
+  /**
+   * Functions to accept anyway: exceptions to `deny`, `volatile`, `known`
+   * and to the default deny of functions that are not known to compute
+   * only on their arguments (never to the built-in deny list). MySQL system
+   * variables are allowed here by name too: `@@time_zone`.
+   */
   readonly allow?: Iterable<string>;
+  /**
+   * Where an operator allows a function by name, for refusal messages
+   * (e.g. `sources.main.functions.allow`; default "the source's function
+   * allow list").
+   */
+  readonly allowedBy?: string;
   /**
    * PostgreSQL: names of volatile functions, as the adapter reads them from
    * the catalog (`pg_proc.provolatile = 'v'`). They are refused unless in

@@ -8,8 +8,10 @@
  * (placeholders become $n or ?; native placeholders are refused), every
  * placeholder must be a declared parameter and every parameter must be used,
  * and the SQL guard must accept it for the tool's kind against the source's
- * tables: a read tool whose statement is not a read is a configuration
- * error, and so is a write tool on a source without writable tables.
+ * tables and function rules: a read tool whose statement is not a read, or
+ * that calls a function the guard refuses (pg_stat_get_activity, @@datadir,
+ * a user function not allowed by name), is a configuration error, and so is
+ * a write tool on a source without writable tables.
  *
  * On every call the statement passes the source's guard again (with the
  * function policy of its catalog; a cache hit), values are bound by name,
@@ -141,14 +143,19 @@ export function declareTool(
       `${at}.kind: source ${source.id} has no writable tables (sources.${source.id}.writable)`,
     );
   }
-  // The statement as the source's guard will judge it on every call, minus the
-  // catalog's function policy, which may not be known yet at start-up.
+  // The statement as the source's guard will judge it on every call: the same
+  // tables and the same function rules (the built-in deny list, the default
+  // deny of functions not known to compute only on their arguments, the
+  // operator's allow list), minus the catalog's part of the policy, which
+  // may not be known yet at start-up. So a tool that calls a refused
+  // function stops start-up instead of failing on every call.
   const options = {
     dialect: source.dialect,
     defaultSchema: source.defaultSchema,
     allowedTables: source.readable,
     writableTables: source.writable,
     allowReturning: false,
+    ...(source.functionPolicy !== undefined && { functionPolicy: source.functionPolicy }),
   };
   const verdict = spec.kind === 'read' ? checkRead(sql, options) : checkWrite(sql, options);
   if (!verdict.ok) {

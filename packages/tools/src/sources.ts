@@ -6,7 +6,7 @@
  */
 import type { DatabaseAdapter, Denial, ExecutionLimits } from '@sqlwarden/core';
 import { deny } from '@sqlwarden/core';
-import type { Dialect, Guard } from '@sqlwarden/sql-guard';
+import type { Dialect, FunctionPolicy, Guard } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 
 export type GuardState =
@@ -27,6 +27,16 @@ export interface SourceBinding {
   readonly writable: readonly string[];
   /** Limits of this source; they can only lower the server's. */
   readonly limits?: Partial<ExecutionLimits>;
+  /**
+   * The part of the source's function policy known without its catalog:
+   * the operator's allow list (sources.<id>.functions.allow) and where it
+   * is configured, for messages. The guard's built-in rules (the deny list
+   * of side effects, the default deny of every function not known to
+   * compute only on its arguments) apply with or without it. Start-up
+   * checks of declared tools use it; calls use the full policy, catalog
+   * included, through `guard()`.
+   */
+  readonly functionPolicy?: FunctionPolicy;
   /**
    * The source's SQL guard (its dialect, default schema, tables and
    * function policy, with a verdict cache). Not ready while the source's

@@ -270,6 +270,45 @@ describe('declared tools', () => {
     );
   };
 
+  it('refuses at start-up a tool that calls a function the guard refuses, as calls would', () => {
+    for (const sql of [
+      "SELECT current_setting('app.jwt_secret') AS v FROM orders WHERE status = :status LIMIT :max_rows",
+      'SELECT pid, query FROM pg_stat_get_activity(NULL) WHERE state = :status LIMIT :max_rows',
+      "SELECT 'orders'::regclass::oid FROM orders WHERE status = :status LIMIT :max_rows",
+    ]) {
+      const result = declare({ sql });
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.problems[0]).toMatch(
+        /^tools\.find_orders\.sql: not accepted as a read: .*\[rule (FORBIDDEN_FUNCTION|CATALOG_QUERY)\]/,
+      );
+    }
+    // The operator's allow list is the source's, at start-up as on every call.
+    const directory = createSourceDirectory([
+      {
+        ...binding('main', writer, [], s()),
+        functionPolicy: { allow: ['current_setting'], allowedBy: 'sources.main.functions.allow' },
+      },
+    ]);
+    const allowed = declareTool(
+      {
+        name: 'setting',
+        description: 'A setting',
+        source: 'main',
+        kind: 'read',
+        sql: 'SELECT current_setting(:name) AS v',
+        parameters: { name: { type: 'string' } },
+      },
+      directory,
+    );
+    expect(allowed.ok).toBe(true);
+    const refused = declare({
+      sql: 'SELECT version() AS v FROM orders WHERE status = :status LIMIT :max_rows',
+    });
+    expect(!refused.ok && refused.problems[0]).toContain(
+      'version reads who and where the session is',
+    );
+  });
+
   it('refuses at start-up a read tool whose statement is not a read', () => {
     const result = declare({
       sql: "UPDATE orders SET status = 'x' WHERE id = :id",

@@ -8,6 +8,7 @@
  */
 import { DEFAULT_LIMITS, type ExecutionLimits } from '@sqlwarden/core';
 import { type Environment, parseCapability, Secret } from '@sqlwarden/security';
+import { allowEntryProblem } from '@sqlwarden/sql-guard';
 import type { ParsedConfig, SourceConfig } from './schema.js';
 import { parseSourceUrl, type SourceTls, tlsFromMode } from './url.js';
 
@@ -99,6 +100,10 @@ export function checkSources(
         `${at}.ssl.key: write it as \${VARIABLE} and set the variable; private keys never go in the file`,
       );
     }
+    (source.functions?.allow ?? []).forEach((entry, i) => {
+      const problem = allowEntryProblem(source.kind, entry);
+      if (problem !== undefined) problems.push(`${at}.functions.allow[${i}]: ${entry}: ${problem}`);
+    });
     if (source.url === undefined && source.host === undefined) {
       problems.push(`${at}: give url, or host (with port, database, user as needed)`);
     }

@@ -292,6 +292,17 @@ describe('writes and declared tools in the configuration', () => {
     ]);
   });
 
+  it('refuses function allow entries that can never take effect, naming them', () => {
+    const withAllow = (kind: string, entries: string) =>
+      MINIMAL.replace(/kind: postgres/, `kind: ${kind}\n    functions:\n      allow: [${entries}]`);
+    expect(
+      problemsOf(withAllow('postgres', 'current_setting, pg_sleep, "@@version", net_price')),
+    ).toEqual([
+      'sources.main.functions.allow[1]: pg_sleep: it has side effects or reaches outside the database; nothing allows it',
+      'sources.main.functions.allow[2]: @@version: PostgreSQL has no @@ system variables',
+    ]);
+  });
+
   it('checks declared tools: source, kind, name, parameters', () => {
     const tool = (body: string, base = MINIMAL) => `${base}\ntools:\n${body}`;
     expect(

@@ -121,7 +121,9 @@ const SourceSchema = z.strictObject({
       allow: z
         .array(z.string().min(1))
         .optional()
-        .describe('User-defined or volatile functions that reads may call anyway.'),
+        .describe(
+          'Functions statements may call although the guard refuses them by default: system functions that read server state (current_setting, pg_stat_get_activity...), user-defined and volatile functions, and MySQL system variables as @@name. Never the built-in deny list (pg_sleep, load_file...).',
+        ),
     })
     .optional(),
 });

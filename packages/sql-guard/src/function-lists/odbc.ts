@@ -1,0 +1,145 @@
+/**
+ * ODBC sources (CONNX and other back ends the guard does not know): the
+ * scalar functions of the ODBC specification (Appendix E: string, numeric,
+ * time and date, conversion) and the SQL standard's aggregates and window
+ * functions, which compute only on their arguments on any back end, plus
+ * the names the PostgreSQL grammar (which reads ODBC statements for the
+ * guard) gives to standard syntax: TRIM is btrim, ltrim or rtrim,
+ * EXTRACT, POSITION, SUBSTRING, OVERLAY, AT TIME ZONE (timezone), OVERLAPS,
+ * LIKE/SIMILAR ... ESCAPE.
+ *
+ * The ODBC system functions DATABASE() and USER() are refused, and so is
+ * any @@name (a system variable on SQL Server and MySQL back ends).
+ */
+
+export const ODBC_FUNCTIONS = {
+  // ODBC string functions.
+  strings: [
+    'ascii',
+    'bit_length',
+    'char',
+    'char_length',
+    'character_length',
+    'concat',
+    'difference',
+    'insert',
+    'lcase',
+    'left',
+    'length',
+    'locate',
+    'ltrim',
+    'octet_length',
+    'position',
+    'repeat',
+    'replace',
+    'right',
+    'rtrim',
+    'soundex',
+    'space',
+    'substring',
+    'ucase',
+    'upper',
+    'lower',
+    'btrim',
+    'overlay',
+    'like_escape',
+    'similar_to_escape',
+  ],
+  // ODBC numeric functions.
+  math: [
+    'abs',
+    'acos',
+    'asin',
+    'atan',
+    'atan2',
+    'ceiling',
+    'ceil',
+    'cos',
+    'cot',
+    'degrees',
+    'exp',
+    'floor',
+    'log',
+    'log10',
+    'ln',
+    'mod',
+    'pi',
+    'power',
+    'radians',
+    'rand',
+    'round',
+    'sign',
+    'sin',
+    'sqrt',
+    'tan',
+    'truncate',
+  ],
+  // ODBC time and date functions, and the SQL value functions.
+  datetime: [
+    'current_date',
+    'current_time',
+    'current_timestamp',
+    'curdate',
+    'curtime',
+    'dayname',
+    'dayofmonth',
+    'dayofweek',
+    'dayofyear',
+    'extract',
+    'hour',
+    'minute',
+    'month',
+    'monthname',
+    'now',
+    'quarter',
+    'second',
+    'timestampadd',
+    'timestampdiff',
+    'week',
+    'year',
+    'localtime',
+    'localtimestamp',
+    'timezone',
+    'overlaps',
+  ],
+  // ODBC conversion, and IFNULL (the one harmless ODBC system function).
+  conversion: ['convert', 'ifnull'],
+  // SQL aggregates.
+  aggregates: [
+    'avg',
+    'count',
+    'max',
+    'min',
+    'sum',
+    'stddev',
+    'stddev_pop',
+    'stddev_samp',
+    'variance',
+    'var_pop',
+    'var_samp',
+    'every',
+    'percentile_cont',
+    'percentile_disc',
+  ],
+  // SQL window functions.
+  window: [
+    'row_number',
+    'rank',
+    'dense_rank',
+    'percent_rank',
+    'cume_dist',
+    'ntile',
+    'lag',
+    'lead',
+    'first_value',
+    'last_value',
+    'nth_value',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+export const ODBC_EXPOSURES: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /^(database|user|current_user|session_user|system_user|current_role|current_schema|current_catalog|version|db_name|suser_name|suser_sname|host_name|serverproperty|object_id|object_name|object_definition)$/,
+    'reads who and where the session is (account, database, server) or the catalog',
+  ],
+];

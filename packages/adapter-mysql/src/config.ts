@@ -9,7 +9,7 @@
  * `normalizeConfig` reports every problem at once, each naming its key.
  */
 import type { EventEmitter } from 'node:events';
-import { ConfigError } from '@sqlwarden/core';
+import { ConfigError, type TlsOptions } from '@sqlwarden/core';
 
 export interface MysqlConnectionOptions {
   /**
@@ -28,18 +28,6 @@ export interface MysqlConnectionOptions {
   readonly password?: () => string | Promise<string>;
   /** TLS: `true` verifies the certificate and the host name. */
   readonly ssl?: boolean | TlsOptions;
-}
-
-/** TLS settings (libpq's sslmode, in parts), as adapter-postgres takes them too. */
-export interface TlsOptions {
-  /** Verify the certificate chain (default true; false is `sslmode=require`: encryption only). */
-  readonly rejectUnauthorized?: boolean;
-  /** Verify that the certificate names the host (default true; false is `sslmode=verify-ca`). */
-  readonly verifyHostname?: boolean;
-  /** PEM texts: the CA, and a client certificate with its key. */
-  readonly ca?: string;
-  readonly cert?: string;
-  readonly key?: string;
 }
 
 export interface MysqlPoolOptions {

@@ -13,7 +13,6 @@ export type {
   MysqlConnectionOptions,
   MysqlModule,
   MysqlPoolOptions,
-  TlsOptions,
 } from './config.js';
 export type { MysqlErrorContext, StopReason } from './errors.js';
 export { mapMysqlError } from './errors.js';

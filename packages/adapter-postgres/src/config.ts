@@ -4,7 +4,7 @@
  * pass their own module of the same shape).
  */
 import type { EventEmitter } from 'node:events';
-import type { GatedStream } from '@sqlwarden/core';
+import type { GatedStream, TlsOptions } from '@sqlwarden/core';
 
 export interface PostgresConnectionOptions {
   /** A libpq-style URL (postgres://user@host:port/db). Its password, if any, should come from the environment. */
@@ -17,18 +17,6 @@ export interface PostgresConnectionOptions {
   readonly password?: string | (() => string | Promise<string>);
   /** TLS: `true` verifies the certificate and the host name (Node's defaults). */
   readonly ssl?: boolean | TlsOptions;
-}
-
-/** TLS settings both adapters take (libpq's sslmode, in parts). */
-export interface TlsOptions {
-  /** Verify the certificate chain (default true; false is `sslmode=require`: encryption only). */
-  readonly rejectUnauthorized?: boolean;
-  /** Verify that the certificate names the host (default true; false is `sslmode=verify-ca`). */
-  readonly verifyHostname?: boolean;
-  /** PEM texts: the CA, and a client certificate with its key. */
-  readonly ca?: string;
-  readonly cert?: string;
-  readonly key?: string;
 }
 
 /** The `ssl` option of node-postgres (it passes the object to `tls.connect`). */

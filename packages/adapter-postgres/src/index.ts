@@ -13,7 +13,6 @@ export type {
   PostgresAdapterConfig,
   PostgresConnectionOptions,
   PostgresPoolOptions,
-  TlsOptions,
 } from './config.js';
 export type { PostgresErrorContext, StopReason } from './errors.js';
 export { mapPostgresError } from './errors.js';

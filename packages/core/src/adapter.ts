@@ -154,3 +154,18 @@ export interface DatabaseAdapter {
   /** Optional: the least-privilege report at start-up. */
   privilegeReport?(request: PrivilegeReportRequest): Promise<PrivilegeReport>;
 }
+
+/**
+ * TLS to a database, as every adapter takes it (libpq's sslmode, in parts):
+ * `true` for the defaults, or these. Each adapter maps them to its driver.
+ */
+export interface TlsOptions {
+  /** Verify the certificate chain (default true; false is `sslmode=require`: encryption only). */
+  readonly rejectUnauthorized?: boolean;
+  /** Verify that the certificate names the host (default true; false is `sslmode=verify-ca`). */
+  readonly verifyHostname?: boolean;
+  /** PEM texts: the CA, and a client certificate with its key. */
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}

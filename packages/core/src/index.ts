@@ -17,6 +17,7 @@ export type {
   TableKind,
   TableRef,
   TableSummary,
+  TlsOptions,
   WriteRequest,
   WriteResult,
 } from './adapter.js';

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type ExecutionLimits } from '@sqlwarden/core';
-import type { Environment, QuotaPolicy, Secret } from '@sqlwarden/security';
+import type { Environment, QuotaPolicy } from '@sqlwarden/security';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
@@ -23,7 +23,6 @@ import {
 } from './checks.js';
 import { interpolate, keyOf } from './interpolate.js';
 import { ConfigSchema, type DeclaredToolConfig, type ParsedConfig } from './schema.js';
-import type { SourceTls } from './url.js';
 
 export { KNOWN_TOOLS, WRITES_SWITCH } from './checks.js';
 
@@ -34,20 +33,7 @@ export interface NormalizedSource {
    * The connection; the password (or a URL holding one) is a Secret until the
    * pool opens. The URL carries no query string: its TLS parameters are in `ssl`.
    */
-  readonly connection: {
-    readonly url?: Secret;
-    readonly host?: string;
-    readonly port?: number;
-    readonly database?: string;
-    readonly user?: string;
-    readonly password?: Secret;
-    /** TLS; undefined when the configuration says nothing (the driver's default, off). */
-    readonly ssl?: SourceTls;
-    /** The host the source connects to ('' for the driver's default), for the plain-text warning. */
-    readonly hostName: string;
-    /** Keys whose password is short (warned about at start-up), with its length: never the value. */
-    readonly weakPasswords: ReadonlyArray<readonly [string, number]>;
-  };
+  readonly connection: SourceConnection;
   readonly defaultSchema: string;
   readonly tables: readonly string[];
   /** The served tables write tools may change; empty: a read-only source. */

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { describeTool, KNOWN_TOOLS } from '@sqlwarden/runtime';
-import { createReadTools, createSourceDirectory, executeWriteTool } from '@sqlwarden/tools';
+import { describeTool } from '@sqlwarden/runtime';
+import {
+  BUILT_IN_TOOL_NAMES,
+  createReadTools,
+  createSourceDirectory,
+  executeWriteTool,
+} from '@sqlwarden/tools';
 import { describe, expect, it } from 'vitest';
 
 // docs/tools.md is the reference clients and models are described by. Every
@@ -59,6 +64,6 @@ describe('docs/tools.md', () => {
   });
 
   it('agrees with the tools a configuration may name in quotas', () => {
-    expect([...KNOWN_TOOLS].sort()).toEqual(tools.map((t) => t.name).sort());
+    expect([...BUILT_IN_TOOL_NAMES].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Invariant 7: the stages run in DESIGN.md's order, and a denial ends the call.
+ * Invariant 7: the stages run in docs/architecture.md's order, and a denial ends the call.
  *
  * For each pair of neighbouring stages, a call that fails both is denied by
  * the earlier one, and the audit record names that stage. A successful call

@@ -3,7 +3,9 @@
  * objects and go through the same validation as a file; the URL is read
  * from a variable (${SQLWARDEN_DSN}), as a file would.
  */
+import { parseTablePattern, toolCapability } from '@sqlwarden/core';
 import type { UrlKind } from '@sqlwarden/runtime';
+import { READ_TOOL_NAMES } from '@sqlwarden/tools';
 
 /** The quota of the --dsn principal: calls per second (burst twice that) and calls at once. */
 export interface DsnQuota {
@@ -18,7 +20,7 @@ export interface DsnQuota {
  */
 export const DEFAULT_DSN_QUOTA: DsnQuota = { perSecond: 10, concurrency: 4 };
 
-const READ_TOOLS = ['tool:list_tables', 'tool:describe_table', 'tool:query_read'];
+const READ_TOOLS = READ_TOOL_NAMES.map(toolCapability);
 
 /**
  * `--dsn URL --allow 'shop.*,sales.orders'`: one read-only source of the
@@ -44,7 +46,7 @@ export function dsnConfig(
       main: {
         kind,
         url: '${SQLWARDEN_DSN}',
-        defaultSchema: first.includes('.') ? first.slice(0, first.indexOf('.')) : 'public',
+        defaultSchema: parseTablePattern(first)?.schema ?? 'public',
         tables: [...patterns],
       },
     },

@@ -381,7 +381,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       if (state !== undefined) state.read = read;
       let outcome: ReadOutcome;
       try {
-        client.query(read);
+        void client.query(read);
         outcome = await watch.guard(read.done);
       } finally {
         if (state !== undefined) state.read = undefined;

@@ -1,16 +1,6 @@
 import type { ReadResult } from './result.js';
 
-/**
- * The contract every database adapter implements. Adapters own everything
- * that touches a driver: the pool, the read path (extended protocol or
- * prepared statements, read-only transaction, server-side timeout, row and
- * byte caps while streaming), the write path (transaction, affected-row
- * ceiling), introspection and the mapping of driver errors to codes.
- *
- * Errors: adapters throw `SqlwardenError` with a code and a message they
- * wrote; a driver error must never be rethrown as is (it can hold SQL,
- * values, hostnames). The boundary turns anything else into `INTERNAL`.
- */
+/** The SQL dialect a source speaks: which guard rules and which lexer apply. */
 export type SqlDialect = 'postgres' | 'mysql' | 'odbc';
 
 export interface TableRef {
@@ -69,7 +59,10 @@ export interface ReadLimits {
 }
 
 export interface ReadRequest {
-  /** One statement, already accepted by the guard. Sent over the extended protocol only. */
+  /**
+   * One statement, already accepted by the guard. Sent so that the server runs
+   * one statement only (a prepared statement; never a text protocol that runs batches).
+   */
   readonly sql: string;
   readonly params: readonly unknown[];
   readonly limits: ReadLimits;
@@ -131,6 +124,17 @@ export interface PrivilegeReport {
   readonly warnings: readonly string[];
 }
 
+/**
+ * The contract every database adapter implements. Adapters own everything
+ * that touches a driver: the pool, the read path (extended protocol or
+ * prepared statements, read-only transaction, server-side timeout, row and
+ * byte caps while streaming), the write path (transaction, affected-row
+ * ceiling), introspection and the mapping of driver errors to codes.
+ *
+ * Errors: adapters throw `SqlwardenError` with a code and a message they
+ * wrote; a driver error must never be rethrown as is (it can hold SQL,
+ * values, hostnames). The boundary turns anything else into `INTERNAL`.
+ */
 export interface DatabaseAdapter {
   readonly dialect: SqlDialect;
   /** The source id from the config; appears in capabilities (`read:<source>:...`). */

@@ -5,12 +5,18 @@ import { type ExecutionLimits, resolveLimits } from './limits.js';
 import type { AuditEvent, AuditSink, Authorizer, QuotaGate, QuotaLease, Stage } from './ports.js';
 import { errorResult, successResult, type ToolCallResult } from './result.js';
 import { type SessionContext, validateSessionContext } from './session.js';
-import type { AnyTool, AuditFacts, ToolOutcome, ToolRegistry } from './tool.js';
+import {
+  type AnyTool,
+  type AuditFacts,
+  type ToolOutcome,
+  type ToolRegistry,
+  toolCapability,
+} from './tool.js';
 
 /**
  * The execution boundary: the only way a tool runs.
  *
- * Stages, in this order (DESIGN.md), each a named function below:
+ * Stages, in this order (docs/architecture.md), each a named function below:
  *   1. context        validate the session context          SESSION_INVALID
  *   2. lookup         find the tool                         UNKNOWN_TOOL
  *   3. input          the tool's zod schema                 INVALID_INPUT
@@ -241,9 +247,9 @@ export async function authorizeCall(
   deps: Pick<BoundaryDeps, 'authorizer'>,
   trace: CallTrace,
 ): Promise<Outcome<unknown>> {
-  const toolCapability = `tool:${tool.name}`;
+  const toolGrant = toolCapability(tool.name);
   const mayCall = await guarded('authorization', () =>
-    deps.authorizer.authorize({ session, tool: tool.name, required: [toolCapability] }),
+    deps.authorizer.authorize({ session, tool: tool.name, required: [toolGrant] }),
   );
   if (!mayCall.ok) {
     trace.missing = mayCall.missing;
@@ -259,7 +265,7 @@ export async function authorizeCall(
     deps.authorizer.authorize({
       session,
       tool: tool.name,
-      required: [toolCapability, ...requirement.capabilities],
+      required: [toolGrant, ...requirement.capabilities],
     }),
   );
   if (!granted.ok) {

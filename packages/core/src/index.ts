@@ -31,22 +31,20 @@ export {
   writeLimitExceeded,
 } from './adapter-support.js';
 export type { BoundaryDeps, BoundaryRequest } from './boundary.js';
-export { executeToolBoundary } from './boundary.js';
+export { checkReadOnlyGate, executeToolBoundary } from './boundary.js';
 export type { Allow, Decision, Denial, Outcome } from './decision.js';
-export { ALLOW, allowWith, deny } from './decision.js';
+export { deny } from './decision.js';
 export type { ErrorCode, ErrorPayload, SqlwardenErrorOptions } from './errors.js';
 export {
-  boundMessage,
   ConfigError,
   ERROR_CODE_LIST,
   ERROR_CODES,
   isErrorCode,
   isRetryable,
-  normalizeError,
   SqlwardenError,
 } from './errors.js';
 export type { ExecutionLimits } from './limits.js';
-export { assertValidLimits, DEFAULT_LIMITS, LIMIT_KEYS, resolveLimits } from './limits.js';
+export { DEFAULT_LIMITS, LIMIT_KEYS, resolveLimits } from './limits.js';
 export type {
   AuditEvent,
   AuditSink,
@@ -64,14 +62,12 @@ export type { ReadResult, ToolCallResult, TruncationReason } from './result.js';
 export {
   ErrorEnvelopeSchema,
   ErrorPayloadSchema,
-  errorResult,
   ReadResultSchema,
   rowBytes,
-  successResult,
   TRUNCATION_REASONS,
 } from './result.js';
 export type { SessionContext, Transport } from './session.js';
-export { SessionContextSchema, TRANSPORTS, validateSessionContext } from './session.js';
+export { SessionContextSchema, TRANSPORTS } from './session.js';
 export type {
   ClauseWord,
   CombinationWord,
@@ -87,6 +83,13 @@ export type {
   StatementTokenKind,
 } from './statement-text.js';
 export { StatementText } from './statement-text.js';
+export type { TablePattern } from './table-pattern.js';
+export {
+  parseTablePattern,
+  TABLE_PATTERN_PROBLEM,
+  tablePatternMatches,
+  tablePatternsOverlap,
+} from './table-pattern.js';
 export type {
   AnyTool,
   AuditFacts,
@@ -99,6 +102,13 @@ export type {
   ToolOutcome,
   ToolRegistry,
 } from './tool.js';
-export { annotationsFor, createToolRegistry, defineTool, isToolName, TOOL_KINDS } from './tool.js';
+export {
+  annotationsFor,
+  createToolRegistry,
+  defineTool,
+  isToolName,
+  TOOL_KINDS,
+  toolCapability,
+} from './tool.js';
 export type { FrameGateHooks, FrameProtocol, GatedStream } from './wire.js';
 export { FRAME_SLACK_BYTES, FrameOutOfStepError, installFrameGate } from './wire.js';

@@ -50,7 +50,7 @@ export const TRUNCATION_REASONS = ['maxRows', 'maxBytes'] as const;
 export type TruncationReason = (typeof TRUNCATION_REASONS)[number];
 
 /**
- * The result contract of read tools (DESIGN.md): columns, rows as arrays,
+ * The result contract of read tools (docs/architecture.md): columns, rows as arrays,
  * the count, and whether (and why) the read stopped early. Values JSON
  * cannot hold exactly (bigint, numeric, binary, dates) are strings.
  *

@@ -172,3 +172,8 @@ export function createToolRegistry(tools: Iterable<AnyTool>): ToolRegistry {
 export function isToolName(value: unknown): value is string {
   return typeof value === 'string' && TOOL_NAME.test(value);
 }
+
+/** The capability that lets a principal call a tool: `tool:<name>` (the one place it is spelled). */
+export function toolCapability(name: string): string {
+  return `tool:${name}`;
+}

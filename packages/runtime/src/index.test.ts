@@ -6,7 +6,6 @@ import * as api from './index.js';
 it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
     'ConfigSchema',
-    'KNOWN_TOOLS',
     'VERSION',
     'assertConfig',
     'createMcpServer',

@@ -9,7 +9,6 @@ export type {
 } from './config/load.js';
 export {
   assertConfig,
-  KNOWN_TOOLS,
   loadConfigFile,
   parseConfig,
   validateConfig,

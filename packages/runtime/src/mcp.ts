@@ -27,9 +27,11 @@ import {
 import {
   type AnyTool,
   annotationsFor,
+  checkReadOnlyGate,
   ErrorEnvelopeSchema,
   executeToolBoundary,
   type SessionContext,
+  toolCapability,
 } from '@sqlwarden/core';
 import { z } from 'zod';
 import manifest from '../package.json' with { type: 'json' };
@@ -41,7 +43,8 @@ export const VERSION: string = manifest.version;
 const INSTRUCTIONS = [
   'sqlwarden gives read access to SQL databases through a few tools.',
   'Call list_tables to see the tables you may read, describe_table before writing a query,',
-  'and query_read to run one read-only statement. Put values in "params" ($1, $2 in PostgreSQL)',
+  'and query_read to run one read-only statement. Put values in "params" (placeholders $1, $2',
+  'on PostgreSQL sources, ? on MySQL, MariaDB and ODBC sources)',
   'instead of writing them into the SQL. Results are capped and say when they are truncated;',
   'a refused statement names the rule it broke.',
 ].join(' ');
@@ -51,7 +54,7 @@ const descriptors = new WeakMap<AnyTool, Tool>();
 /**
  * A tool's advertised output schema: its result, or the error envelope. MCP
  * clients validate structuredContent against it on every result, errors
- * included, and failures carry structuredContent.error (DESIGN.md).
+ * included, and failures carry structuredContent.error (docs/architecture.md).
  */
 function outputSchemaOf(schema: z.ZodType): Tool['outputSchema'] {
   const { $schema, ...union } = z.toJSONSchema(z.union([schema, ErrorEnvelopeSchema]), {
@@ -83,13 +86,13 @@ export function describeTool(tool: AnyTool): Tool {
  */
 export async function visibleTools(runtime: Runtime, session: SessionContext): Promise<AnyTool[]> {
   const visible: AnyTool[] = [];
-  const writes = !session.readOnly && !runtime.deps.readOnly && runtime.deps.writesEnabled;
   for (const tool of runtime.registry.list()) {
-    if (tool.kind === 'write' && !writes) continue;
+    // The boundary's own read-only gate: a tool it would refuse is not listed.
+    if (!checkReadOnlyGate(tool, session, runtime.deps).ok) continue;
     const decision = await runtime.deps.authorizer.authorize({
       session,
       tool: tool.name,
-      required: [`tool:${tool.name}`],
+      required: [toolCapability(tool.name)],
     });
     if (decision.ok) visible.push(tool);
   }

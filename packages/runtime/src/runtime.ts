@@ -33,7 +33,13 @@ import {
   type PinoAuditSink,
   serializeError,
 } from '@sqlwarden/security';
-import { createGuard, type FunctionPolicy, loadSqlGuard, tableAllowed } from '@sqlwarden/sql-guard';
+import {
+  createGuard,
+  DEFAULT_MAX_LENGTH,
+  type FunctionPolicy,
+  loadSqlGuard,
+  tableAllowed,
+} from '@sqlwarden/sql-guard';
 import {
   createReadTools,
   createSourceDirectory,
@@ -41,7 +47,6 @@ import {
   declareTool,
   executeWriteTool,
   type GuardState,
-  MAX_SQL_LENGTH,
   type SourceBinding,
   type SourceDirectory,
 } from '@sqlwarden/tools';
@@ -206,7 +211,7 @@ class Source {
       writableTables: this.config.writable,
       // Write tools report affected rows only: a write must not become a read.
       allowReturning: false,
-      maxLength: MAX_SQL_LENGTH,
+      maxLength: DEFAULT_MAX_LENGTH,
       functionPolicy,
     });
     return { ready: true, guard };

@@ -3,6 +3,7 @@ import {
   type AuthorizationRequest,
   type Authorizer,
   ConfigError,
+  parseTablePattern,
   type SessionContext,
 } from '@sqlwarden/core';
 
@@ -91,13 +92,13 @@ function parseDataCapability(action: 'read' | 'write', rest: string): ParseResul
   if (object === WILDCARD) {
     return { ok: true, capability: { action, segments: [source, WILDCARD, WILDCARD] } };
   }
-  const dot = object.indexOf('.');
-  if (dot < 0) return invalid('the table pattern must be schema.table, schema.* or *');
-  const schema = object.slice(0, dot);
-  const table = object.slice(dot + 1);
-  if (schema === WILDCARD) {
+  if (object.startsWith(`${WILDCARD}.`)) {
     return invalid('a * schema must end the capability: write *, not *.table');
   }
+  const pattern = parseTablePattern(object);
+  if (pattern === undefined)
+    return invalid('the table pattern must be schema.table, schema.* or *');
+  const { schema, table } = pattern;
   if (!NAME.test(schema)) return invalid('the schema is not a valid name');
   if (table !== WILDCARD && !NAME.test(table)) return invalid('the table is not a valid name');
   return { ok: true, capability: { action, segments: [source, schema, table] } };
@@ -117,10 +118,6 @@ export function tableCapability(
 ): string | undefined {
   for (const name of [source, schema, table]) if (!NAME.test(name)) return undefined;
   return `${action}:${source}:${schema}.${table}`;
-}
-
-export function toolCapability(tool: string): string {
-  return `tool:${tool}`;
 }
 
 /** Does the granted capability cover the required one? The required one must be concrete. */

@@ -24,6 +24,5 @@ it('exports exactly the pinned public API', () => {
     'scrubSecrets',
     'serializeError',
     'tableCapability',
-    'toolCapability',
   ]);
 });

@@ -15,7 +15,6 @@ export {
   covers,
   parseCapability,
   tableCapability,
-  toolCapability,
 } from './capabilities.js';
 export type { Environment, EnvironmentOptions } from './credentials.js';
 export { CredentialError, loadEnvironment } from './credentials.js';

@@ -7,44 +7,38 @@
  * unquoted names, so patterns are written in lower case; MySQL compares
  * names as written, which is what a case-sensitive server does).
  */
+import {
+  parseTablePattern,
+  TABLE_PATTERN_PROBLEM,
+  type TablePattern,
+  tablePatternMatches,
+} from '@sqlwarden/core';
 import type { Dialect, ResolvedTable, TableReference } from './types.js';
 
-interface Pattern {
-  readonly schema: string;
-  /** `*` for every table of the schema. */
-  readonly table: string;
-}
-
-const compiledPatterns = new WeakMap<readonly string[], readonly Pattern[]>();
+const compiledPatterns = new WeakMap<readonly string[], readonly TablePattern[]>();
 
 /** Throws on a malformed pattern: patterns come from configuration, not clients. */
-export function compilePatterns(patterns: readonly string[]): readonly Pattern[] {
+export function compilePatterns(patterns: readonly string[]): readonly TablePattern[] {
   let compiled = compiledPatterns.get(patterns);
   if (compiled === undefined) {
-    compiled = patterns.map((pattern) => {
-      const dot = pattern.indexOf('.');
-      const schema = pattern.slice(0, dot);
-      const table = pattern.slice(dot + 1);
-      if (
-        dot <= 0 ||
-        table.length === 0 ||
-        schema === '*' ||
-        schema.includes('*') ||
-        (table.includes('*') && table !== '*')
-      ) {
-        throw new TypeError(
-          `Invalid table pattern "${pattern}": use schema.table or schema.* (a wildcard stands for the whole table name)`,
-        );
+    compiled = patterns.map((text) => {
+      const pattern = parseTablePattern(text);
+      if (pattern === undefined) {
+        throw new TypeError(`Invalid table pattern "${text}": ${TABLE_PATTERN_PROBLEM}`);
       }
-      return { schema, table };
+      return pattern;
     });
     compiledPatterns.set(patterns, compiled);
   }
   return compiled;
 }
 
-export function isAllowed(patterns: readonly Pattern[], schema: string, table: string): boolean {
-  return patterns.some((p) => p.schema === schema && (p.table === '*' || p.table === table));
+export function isAllowed(
+  patterns: readonly TablePattern[],
+  schema: string,
+  table: string,
+): boolean {
+  return patterns.some((pattern) => tablePatternMatches(pattern, schema, table));
 }
 
 /**

@@ -22,14 +22,18 @@
  * operator wrote the statement, which is the point of declaring it.
  */
 import { type AnyTool, defineTool, ReadResultSchema } from '@sqlwarden/core';
-import { bindNamedParameters, checkRead, checkWrite } from '@sqlwarden/sql-guard';
+import {
+  bindNamedParameters,
+  checkRead,
+  checkWrite,
+  DEFAULT_MAX_LENGTH,
+} from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { WriteOutputSchema } from './execute-write.js';
 import type { SourceDirectory } from './sources.js';
 import {
   authorizeStatement,
   DryRunArgument,
-  MAX_SQL_LENGTH,
   runRead,
   runWrite,
   sourceLimits,
@@ -123,7 +127,8 @@ export function declareTool(
   if (source === undefined) {
     return { ok: false, problems: [`${at}.source: there is no source ${spec.source}`] };
   }
-  if (spec.sql.length > MAX_SQL_LENGTH) problems.push(`${at}.sql: longer than ${MAX_SQL_LENGTH}`);
+  if (spec.sql.length > DEFAULT_MAX_LENGTH)
+    problems.push(`${at}.sql: longer than ${DEFAULT_MAX_LENGTH}`);
   const named = bindNamedParameters(spec.sql, source.dialect);
   if (!named.ok) return { ok: false, problems: [...problems, `${at}.sql: ${named.message}`] };
   const { sql, order, names } = named.value;

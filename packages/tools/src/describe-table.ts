@@ -5,11 +5,13 @@
  * tells an unauthorised principal whether the table exists. Foreign keys
  * pointing at tables the principal may not read are left out.
  */
+
 import { type AnyTool, defineTool, deny, SqlwardenError } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
 import { tableAllowed } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { formatTable } from './format.js';
+import { BUILT_IN_TOOLS } from './names.js';
 import { resolveSource, type SourceBinding, type SourceDirectory, SourceId } from './sources.js';
 
 export const DescribeTableOutputSchema = z.strictObject({
@@ -71,7 +73,7 @@ function splitName(
 
 export function describeTableTool(directory: SourceDirectory): AnyTool {
   return defineTool({
-    name: 'describe_table',
+    name: BUILT_IN_TOOLS.describeTable,
     title: 'Describe a table',
     description:
       'Describes one table or view: its columns with types, nullability, defaults and comments, the primary key, foreign keys and indexes. Use it before writing a query.',

@@ -12,13 +12,15 @@
  * WRITE_LIMIT_EXCEEDED); `dryRun` reports the count and rolls back.
  * Annotated destructive (kind write).
  */
+
 import { type AnyTool, defineTool } from '@sqlwarden/core';
+import { DEFAULT_MAX_LENGTH } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import { BUILT_IN_TOOLS } from './names.js';
 import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
 import {
   authorizeStatement,
   DryRunArgument,
-  MAX_SQL_LENGTH,
   ParamsArgument,
   runWrite,
   sourceLimits,
@@ -32,7 +34,7 @@ export const WriteOutputSchema = z.strictObject({
 
 export function executeWriteTool(directory: SourceDirectory): AnyTool {
   return defineTool({
-    name: 'execute_write',
+    name: BUILT_IN_TOOLS.executeWrite,
     title: 'Run one write statement',
     description:
       'Runs exactly one INSERT, UPDATE or DELETE on a table you may write, in a transaction of its own, and reports how many rows it changed. UPDATE and DELETE need a WHERE clause. Put values in "params" ($1, $2 in PostgreSQL; ? in MySQL). Set "dryRun" to see how many rows would change without changing them. Over the row limit nothing is changed.',
@@ -42,7 +44,7 @@ export function executeWriteTool(directory: SourceDirectory): AnyTool {
       sql: z
         .string()
         .min(1)
-        .max(MAX_SQL_LENGTH)
+        .max(DEFAULT_MAX_LENGTH)
         .describe(
           'One INSERT, UPDATE or DELETE. One trailing semicolon is fine, except on ODBC sources.',
         ),

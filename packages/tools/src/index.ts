@@ -8,23 +8,13 @@ import { queryReadTool } from './query-read.js';
 import type { SourceDirectory } from './sources.js';
 
 export type { DeclaredParameter, DeclaredToolResult, DeclaredToolSpec } from './declared.js';
-export { DEFAULT_MAX_STRING_LENGTH, declareTool } from './declared.js';
-export { DescribeTableOutputSchema, describeTableTool } from './describe-table.js';
+export { declareTool } from './declared.js';
+export { DescribeTableOutputSchema } from './describe-table.js';
 export { executeWriteTool, WriteOutputSchema } from './execute-write.js';
-export { formatRows, formatTable, formatTables } from './format.js';
-export { ListTablesOutputSchema, listTablesTool, MAX_LISTED_TABLES } from './list-tables.js';
-export { queryReadTool } from './query-read.js';
+export { ListTablesOutputSchema } from './list-tables.js';
+export { BUILT_IN_TOOL_NAMES, BUILT_IN_TOOLS, READ_TOOL_NAMES } from './names.js';
 export type { GuardState, SourceBinding, SourceDirectory } from './sources.js';
-export { createSourceDirectory, resolveSource, SourceId, servedSchemas } from './sources.js';
-export type { AuthorizedStatement, StatementMode } from './statement.js';
-export {
-  authorizeStatement,
-  MAX_SQL_LENGTH,
-  Param,
-  runRead,
-  runWrite,
-  sourceLimits,
-} from './statement.js';
+export { createSourceDirectory } from './sources.js';
 
 /** The reference read tools: list_tables, describe_table, query_read. */
 export function createReadTools(directory: SourceDirectory): AnyTool[] {

@@ -4,11 +4,13 @@
  * (its allow list) and the principal holds read:<source>:<schema>.<table>;
  * so the list is also the map of what query_read will accept.
  */
+
 import { type AnyTool, defineTool } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
 import { tableAllowed } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { formatTables } from './format.js';
+import { BUILT_IN_TOOLS } from './names.js';
 import { resolveSource, type SourceDirectory, SourceId, servedSchemas } from './sources.js';
 
 /** Entries listed at most; a larger catalog is truncated (and says so). */
@@ -30,7 +32,7 @@ export const ListTablesOutputSchema = z.strictObject({
 
 export function listTablesTool(directory: SourceDirectory): AnyTool {
   return defineTool({
-    name: 'list_tables',
+    name: BUILT_IN_TOOLS.listTables,
     title: 'List tables',
     description:
       'Lists the tables and views you may query in a source, with their kind, estimated row count and comment. Start here to learn what exists.',

@@ -8,20 +8,17 @@
  * Values go in `params` ($1, $2... in PostgreSQL; ? in MySQL and ODBC) and
  * are always bound, never spliced into the text.
  */
+
 import { type AnyTool, defineTool, ReadResultSchema } from '@sqlwarden/core';
+import { DEFAULT_MAX_LENGTH } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import { BUILT_IN_TOOLS } from './names.js';
 import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
-import {
-  authorizeStatement,
-  MAX_SQL_LENGTH,
-  ParamsArgument,
-  runRead,
-  sourceLimits,
-} from './statement.js';
+import { authorizeStatement, ParamsArgument, runRead, sourceLimits } from './statement.js';
 
 export function queryReadTool(directory: SourceDirectory): AnyTool {
   return defineTool({
-    name: 'query_read',
+    name: BUILT_IN_TOOLS.queryRead,
     title: 'Run a read-only query',
     description:
       'Runs one read-only SQL statement (SELECT, WITH ... SELECT, VALUES, TABLE) and returns the rows. Put values in "params" ($1, $2 in PostgreSQL; ? in MySQL) instead of writing them into the SQL. Results stop at the row and size limits and say when they are truncated.',
@@ -31,7 +28,7 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
       sql: z
         .string()
         .min(1)
-        .max(MAX_SQL_LENGTH)
+        .max(DEFAULT_MAX_LENGTH)
         .describe(
           'One read-only statement. One trailing semicolon is fine, except on ODBC sources.',
         ),

@@ -5,7 +5,7 @@
  * policy is known.
  */
 import type { DatabaseAdapter, Denial, ExecutionLimits } from '@sqlwarden/core';
-import { deny } from '@sqlwarden/core';
+import { deny, parseTablePattern } from '@sqlwarden/core';
 import type { Dialect, FunctionPolicy, Guard } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 
@@ -88,5 +88,6 @@ export function resolveSource(
 
 /** The schemas named by a source's patterns (`public.*` and `sales.orders` give public and sales). */
 export function servedSchemas(source: SourceBinding): string[] {
-  return [...new Set(source.readable.map((pattern) => pattern.slice(0, pattern.indexOf('.'))))];
+  const schemas = source.readable.map((text) => parseTablePattern(text)?.schema);
+  return [...new Set(schemas.filter((schema) => schema !== undefined))];
 }

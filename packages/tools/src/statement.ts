@@ -35,9 +35,6 @@ import type { SourceBinding } from './sources.js';
 
 export type StatementMode = 'read' | 'write';
 
-/** The longest statement a tool accepts (the guard's own default). */
-export const MAX_SQL_LENGTH = 100_000;
-
 const Primitive = z.union([z.string().max(65_536), z.number(), z.boolean(), z.null()]);
 /** One bound value: a primitive, or a list of them (a PostgreSQL array). */
 export const Param = z.union([Primitive, z.array(Primitive).max(10_000)]);

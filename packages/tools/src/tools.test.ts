@@ -8,13 +8,17 @@ import {
   type ToolCallResult,
 } from '@sqlwarden/core';
 import { CapabilityPolicy, createAuditSink, createQuotaGate } from '@sqlwarden/security';
-import { createGuard, type FunctionPolicy, loadSqlGuard } from '@sqlwarden/sql-guard';
+import {
+  createGuard,
+  DEFAULT_MAX_LENGTH,
+  type FunctionPolicy,
+  loadSqlGuard,
+} from '@sqlwarden/sql-guard';
 import { Capture, postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadTools } from './index.js';
 import { createSourceDirectory, type GuardState, type SourceBinding } from './sources.js';
-import { MAX_SQL_LENGTH } from './statement.js';
 
 // The tools through the real boundary, the real capability policy and the
 // real PostgreSQL adapter, against the machine's PostgreSQL.
@@ -28,7 +32,7 @@ const guardFor = (functionPolicy: FunctionPolicy | undefined): GuardState => ({
     dialect: 'postgres',
     defaultSchema: SCHEMA,
     allowedTables: [`${SCHEMA}.*`],
-    maxLength: MAX_SQL_LENGTH,
+    maxLength: DEFAULT_MAX_LENGTH,
     ...(functionPolicy && { functionPolicy }),
   }),
 });

@@ -8,13 +8,12 @@ import {
   type ToolCallResult,
 } from '@sqlwarden/core';
 import { CapabilityPolicy, createAuditSink, createQuotaGate } from '@sqlwarden/security';
-import { createGuard, loadSqlGuard } from '@sqlwarden/sql-guard';
+import { createGuard, DEFAULT_MAX_LENGTH, loadSqlGuard } from '@sqlwarden/sql-guard';
 import { Capture, createTestSchema, postgresTestUrl, type TestSchema } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeclaredToolSpec, declareTool } from './declared.js';
 import { executeWriteTool } from './execute-write.js';
 import { createSourceDirectory, type SourceBinding } from './sources.js';
-import { MAX_SQL_LENGTH } from './statement.js';
 
 // execute_write and declared tools through the real boundary, the real
 // capability policy and the real PostgreSQL adapter: every layer that must
@@ -37,7 +36,7 @@ const binding = (
     allowedTables: [`${s}.*`],
     writableTables: [...writable],
     allowReturning: false,
-    maxLength: MAX_SQL_LENGTH,
+    maxLength: DEFAULT_MAX_LENGTH,
   });
   return {
     id,

@@ -6,19 +6,19 @@
  * (`sources.main`, `roles.analyst`...): a reference to one of them is not
  * reported again as missing, so one mistake reads as one problem.
  */
-import { DEFAULT_LIMITS, type ExecutionLimits } from '@sqlwarden/core';
+import {
+  DEFAULT_LIMITS,
+  type ExecutionLimits,
+  LIMIT_KEYS,
+  parseTablePattern,
+  tablePatternMatches,
+  tablePatternsOverlap,
+} from '@sqlwarden/core';
 import { type Environment, parseCapability, Secret } from '@sqlwarden/security';
 import { allowEntryProblem } from '@sqlwarden/sql-guard';
+import { BUILT_IN_TOOL_NAMES } from '@sqlwarden/tools';
 import type { ParsedConfig, SourceConfig } from './schema.js';
 import { parseSourceUrl, type SourceTls, tlsFromMode } from './url.js';
-
-/** The built-in tools (the runtime registers them; execute_write only where writes can happen). */
-export const KNOWN_TOOLS = [
-  'list_tables',
-  'describe_table',
-  'query_read',
-  'execute_write',
-] as const;
 
 /** The environment switch every write needs, on top of the configuration. */
 export const WRITES_SWITCH = 'SQLWARDEN_ALLOW_WRITES';
@@ -164,13 +164,9 @@ export function checkSources(
 
 /** Whether a grant's schema.table part can ever match a table the source serves. */
 function overlaps(patterns: readonly string[], schema: string, table: string): boolean {
-  return patterns.some((pattern) => {
-    const dot = pattern.indexOf('.');
-    const pSchema = pattern.slice(0, dot);
-    const pTable = pattern.slice(dot + 1);
-    const schemaOk = schema === '*' || pSchema === schema;
-    const tableOk = table === '*' || pTable === '*' || pTable === table;
-    return schemaOk && tableOk;
+  return patterns.some((text) => {
+    const pattern = parseTablePattern(text);
+    return pattern !== undefined && tablePatternsOverlap(pattern, { schema, table });
   });
 }
 
@@ -255,7 +251,7 @@ export function checkReferences(
   if (defaultSource !== undefined && !defined(config.sources, 'sources', defaultSource, broken)) {
     problems.push(`server.defaultSource: ${defaultSource} is not defined under sources`);
   }
-  const toolNames = [...KNOWN_TOOLS, ...Object.keys(config.tools ?? {})];
+  const toolNames = [...BUILT_IN_TOOL_NAMES, ...Object.keys(config.tools ?? {})];
   for (const tool of Object.keys(config.quotas?.tools ?? {})) {
     if (!toolNames.includes(tool) && !broken.has(`tools.${tool}`)) {
       problems.push(
@@ -264,7 +260,7 @@ export function checkReferences(
     }
   }
   for (const [name, tool] of Object.entries(config.tools ?? {})) {
-    if ((KNOWN_TOOLS as readonly string[]).includes(name)) {
+    if ((BUILT_IN_TOOL_NAMES as readonly string[]).includes(name)) {
       problems.push(`tools.${name}: the name of a built-in tool; choose another`);
     }
     const source = config.sources[tool.source];
@@ -300,15 +296,16 @@ export function checkReferences(
   }
   for (const [id, source] of Object.entries(config.sources)) {
     (source.writable ?? []).forEach((pattern, i) => {
-      const dot = pattern.indexOf('.');
-      const schema = pattern.slice(0, dot);
-      const table = pattern.slice(dot + 1);
-      const served = source.tables.some((t) => {
-        const tDot = t.indexOf('.');
-        return (
-          t.slice(0, tDot) === schema && (t.slice(tDot + 1) === '*' || t.slice(tDot + 1) === table)
-        );
-      });
+      const writable = parseTablePattern(pattern);
+      const served =
+        writable !== undefined &&
+        source.tables.some((text) => {
+          const servedPattern = parseTablePattern(text);
+          return (
+            servedPattern !== undefined &&
+            tablePatternMatches(servedPattern, writable.schema, writable.table)
+          );
+        });
       if (!served) {
         problems.push(
           `sources.${id}.writable[${i}]: ${pattern} is not among the tables the source serves (sources.${id}.tables)`,
@@ -347,7 +344,7 @@ export function serverLimits(config: ParsedConfig): ExecutionLimits {
 
 export function checkLimits(config: ParsedConfig, server: ExecutionLimits, problems: string[]) {
   for (const [id, source] of Object.entries(config.sources)) {
-    for (const key of ['maxRows', 'maxBytes', 'timeoutMs', 'maxAffectedRows'] as const) {
+    for (const key of LIMIT_KEYS) {
       const value = source.limits?.[key];
       if (value !== undefined && value > server[key]) {
         problems.push(

@@ -24,7 +24,7 @@ import {
 import { interpolate, keyOf } from './interpolate.js';
 import { ConfigSchema, type DeclaredToolConfig, type ParsedConfig } from './schema.js';
 
-export { KNOWN_TOOLS, WRITES_SWITCH } from './checks.js';
+export { WRITES_SWITCH } from './checks.js';
 
 export interface NormalizedSource {
   readonly id: string;

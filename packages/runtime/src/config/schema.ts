@@ -3,6 +3,7 @@
  * object is strict: an unknown key is an error naming it. This schema is
  * also published as JSON Schema (sqlwarden.schema.json) for editors.
  */
+import { parseTablePattern, TABLE_PATTERN_PROBLEM } from '@sqlwarden/core';
 import { z } from 'zod';
 
 /**
@@ -48,12 +49,11 @@ const LimitsSchema = z.strictObject({
     .describe('Rows one write may change; over it the write is rolled back.'),
 });
 
+// Checked by core's parser; the regular expression only tells editors (JSON Schema).
 const TablePattern = z
   .string()
-  .regex(
-    /^[^.*\s]+\.(\*|[^.*\s]+)$/,
-    'must be schema.table or schema.* (a wildcard stands for the whole table name)',
-  );
+  .refine((text) => parseTablePattern(text) !== undefined, TABLE_PATTERN_PROBLEM)
+  .meta({ pattern: '^[^.*\\s]+\\.(\\*|[^.*\\s]+)$' });
 
 const SourceSchema = z.strictObject({
   kind: z

@@ -8,13 +8,13 @@
  * coverage test. And whatever the ports or the handler throw (non-Error
  * values included), `executeToolBoundary` resolves with a result.
  */
+import { sourceBusy } from '@sqlwarden/adapter-kit';
 import {
   ERROR_CODE_LIST,
   type ErrorCode,
   ErrorPayloadSchema,
   executeToolBoundary,
   SqlwardenError,
-  sourceBusy,
   type ToolCallResult,
 } from '@sqlwarden/core';
 import { describe, expect, it } from 'vitest';

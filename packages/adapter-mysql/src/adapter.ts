@@ -31,6 +31,16 @@
  * kill grace, never later; a KILL the server did not answer makes that an
  * outage (DB_UNAVAILABLE), not a slow statement (QUERY_TIMEOUT).
  */
+
+import {
+  databaseUnavailable,
+  type FrameProtocol,
+  type GatedStream,
+  installFrameGate,
+  OutageLog,
+  sourceBusy,
+  writeLimitExceeded,
+} from '@sqlwarden/adapter-kit';
 import type {
   DatabaseAdapter,
   FunctionCatalog,
@@ -45,16 +55,7 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import {
-  databaseUnavailable,
-  type FrameProtocol,
-  type GatedStream,
-  installFrameGate,
-  OutageLog,
-  SqlwardenError,
-  sourceBusy,
-  writeLimitExceeded,
-} from '@sqlwarden/core';
+import { SqlwardenError } from '@sqlwarden/core';
 import {
   type AdapterLogger,
   connectionOptions,
@@ -258,7 +259,7 @@ export class MysqlAdapter implements DatabaseAdapter {
   }
 
   /**
-   * The frame gate (core's wire.ts) on a connection that just finished its
+   * The frame gate (the kit's wire.ts) on a connection that just finished its
    * handshake (TLS included: the stream is then the TLS socket): no packet
    * is parsed past what the running call may receive.
    */

@@ -7,8 +7,8 @@
  * none of it crosses to the client. The message is chosen by errno (never
  * by SQLSTATE first: MySQL answers an ambiguous column, errno 1052, with
  * SQLSTATE 23000, the class of constraint violations) and written by
- * @sqlwarden/core's `statementFailure`, the same words for every adapter.
- * What it names goes through the rule of `StatementText` (core): a name the
+ * @sqlwarden/adapter-kit's `statementFailure`, the same words for every adapter.
+ * What it names goes through the rule of `StatementText` (the kit): a name the
  * server quoted is shown only when the statement's own text holds it as an
  * identifier, spelled as the statement spells it; a place as line and
  * character, and the word there only when it is a bare word of the
@@ -19,12 +19,12 @@ import {
   databaseUnavailable,
   isTlsFailure,
   type ObjectKind,
-  SqlwardenError,
   type StatementName,
   StatementText,
   statementFailure,
   type WriteCommand,
-} from '@sqlwarden/core';
+} from '@sqlwarden/adapter-kit';
+import { SqlwardenError } from '@sqlwarden/core';
 import { mysqlStatementText } from './statement-text.js';
 
 /** Why the adapter itself stopped a statement, if it did. */

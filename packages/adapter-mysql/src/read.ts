@@ -30,12 +30,8 @@
  *  - GEOMETRY: `\x` + hex of the server's bytes (SRID + WKB);
  *  - everything else (CHAR, VARCHAR, TEXT, ENUM, SET, UUID...): the text.
  */
-import {
-  FRAME_SLACK_BYTES,
-  type ReadResult,
-  rowBytes,
-  type TruncationReason,
-} from '@sqlwarden/core';
+import { FRAME_SLACK_BYTES } from '@sqlwarden/adapter-kit';
+import { type ReadResult, rowBytes, type TruncationReason } from '@sqlwarden/core';
 import type { MysqlField } from './config.js';
 
 /** mysql2 / protocol column type codes (include/mysql_com.h `enum_field_types`). */
@@ -332,7 +328,7 @@ export class BoundedRead {
   /**
    * Whether a packet of the result whose payload is `length` bytes (a row
    * longer than 16 MiB comes as a chain of packets: the length so far) may
-   * be parsed, from its length alone: the frame gate (core's wire.ts) asks
+   * be parsed, from its length alone: the frame gate (the kit's wire.ts) asks
    * before mysql2 buffers it. A row's binary form is larger than its JSON
    * by at most its framing (a null bitmap, length prefixes, fixed-width
    * numbers shorter as text): FRAME_SLACK_BYTES covers MySQL's 4096 columns.

@@ -2,7 +2,7 @@
  * The tokens of a MySQL / MariaDB statement, for error messages only: which
  * words and quoted names the statement holds, where its literals,
  * placeholders and comments are. The rule of what a message may show lives
- * in @sqlwarden/core (`StatementText`); this file only knows MySQL's
+ * in @sqlwarden/adapter-kit (`StatementText`); this file only knows MySQL's
  * lexical rules (https://dev.mysql.com/doc/refman/8.0/en/language-structure.html)
  * under the session's sql_mode (session.ts: no ANSI_QUOTES, no
  * NO_BACKSLASH_ESCAPES):
@@ -23,7 +23,7 @@
  * has to find boundaries; it never refuses a text. A string, name or
  * comment that is not closed runs to the end and is marked `unterminated`.
  */
-import { StatementText, type StatementToken } from '@sqlwarden/core';
+import { StatementText, type StatementToken } from '@sqlwarden/adapter-kit';
 
 const QUOTE = 39; // '
 const DQUOTE = 34; // "

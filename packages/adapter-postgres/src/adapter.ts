@@ -27,6 +27,16 @@
  * network that stops answering ends the call by its time limit plus the
  * cancel grace, never later.
  */
+
+import {
+  databaseUnavailable,
+  FRAME_SLACK_BYTES,
+  type FrameProtocol,
+  installFrameGate,
+  OutageLog,
+  sourceBusy,
+  writeLimitExceeded,
+} from '@sqlwarden/adapter-kit';
 import type {
   DatabaseAdapter,
   FunctionCatalog,
@@ -41,16 +51,7 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import {
-  databaseUnavailable,
-  FRAME_SLACK_BYTES,
-  type FrameProtocol,
-  installFrameGate,
-  OutageLog,
-  SqlwardenError,
-  sourceBusy,
-  writeLimitExceeded,
-} from '@sqlwarden/core';
+import { SqlwardenError } from '@sqlwarden/core';
 import { sendCancelRequest } from './cancel.js';
 import {
   type AdapterLogger,
@@ -330,7 +331,7 @@ export class PostgresAdapter implements DatabaseAdapter {
 
   /**
    * A connection's first checkout: its state, and the frame gate on its
-   * socket (core's wire.ts). (Its error listener came with the pool's
+   * socket (the kit's wire.ts). (Its error listener came with the pool's
    * 'connect' event.)
    */
   #track(client: PgPoolClient): ClientState {

@@ -4,7 +4,8 @@
  * pass their own module of the same shape).
  */
 import type { EventEmitter } from 'node:events';
-import type { GatedStream, TlsOptions } from '@sqlwarden/core';
+import type { GatedStream } from '@sqlwarden/adapter-kit';
+import type { TlsOptions } from '@sqlwarden/core';
 
 export interface PostgresConnectionOptions {
   /** A libpq-style URL (postgres://user@host:port/db). Its password, if any, should come from the environment. */
@@ -103,7 +104,7 @@ export interface PgPoolClient extends EventEmitter {
   release(destroy?: boolean | Error): void;
   readonly processID?: number | null;
   readonly secretKey?: number | null;
-  /** node-postgres's Connection: its socket carries the frame gate (core's wire.ts). */
+  /** node-postgres's Connection: its socket carries the frame gate (the kit's wire.ts). */
   readonly connection?: { readonly stream: GatedStream };
 }
 

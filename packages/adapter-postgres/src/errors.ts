@@ -4,8 +4,8 @@
  * stored values, file paths and parts of the statement; none of it crosses
  * to the client. The message is chosen by SQLSTATE (and, where one SQLSTATE
  * covers several mistakes, by the shape of the server's message), and
- * written by @sqlwarden/core's `statementFailure`, the same words for every
- * adapter. What it names goes through the rule of `StatementText` (core):
+ * written by @sqlwarden/adapter-kit's `statementFailure`, the same words for every
+ * adapter. What it names goes through the rule of `StatementText` (the kit):
  * a name the server quoted is shown only when the statement's own text
  * holds it as an identifier, spelled as the statement spells it; a type
  * name only when it is a built-in type or the statement names it; a place
@@ -20,13 +20,13 @@ import {
   databaseUnavailable,
   isTlsFailure,
   type ObjectKind,
-  SqlwardenError,
   type StatementLocation,
   type StatementName,
   StatementText,
   statementFailure,
   type WriteCommand,
-} from '@sqlwarden/core';
+} from '@sqlwarden/adapter-kit';
+import { SqlwardenError } from '@sqlwarden/core';
 import { postgresStatementText } from './statement-text.js';
 
 /** Why the adapter itself stopped a statement, if it did. */

@@ -14,7 +14,7 @@
  *    maxRows + 1 rows, not a million.
  *  - Rows are parsed and counted as they arrive. Before a DataRow reaches
  *    the driver's parser, `admit` decides from its length alone (the frame
- *    gate, core's wire.ts) whether it can still fit: one that cannot, or any
+ *    gate, the kit's wire.ts) whether it can still fit: one that cannot, or any
  *    row once the bytes are spent, ends the read with the rows kept so far
  *    (truncated, maxBytes), and the adapter drops the connection. A value
  *    is never materialised past what the call may receive, however wide.
@@ -27,12 +27,8 @@
  * arrays, enums) stays the exact text the server sent, since JSON cannot
  * hold them exactly. The session runs with TimeZone UTC and DateStyle ISO.
  */
-import {
-  FRAME_SLACK_BYTES,
-  type ReadResult,
-  rowBytes,
-  type TruncationReason,
-} from '@sqlwarden/core';
+import { FRAME_SLACK_BYTES } from '@sqlwarden/adapter-kit';
+import { type ReadResult, rowBytes, type TruncationReason } from '@sqlwarden/core';
 import type { PgConnection, PgFieldDescription, PgSubmittable } from './config.js';
 
 const INTEGER_OIDS = new Set([21, 23, 26]); // int2, int4, oid

@@ -2,7 +2,7 @@
  * The tokens of a PostgreSQL statement, for error messages only: which
  * words and quoted names the statement holds, where its literals,
  * placeholders and comments are. The rule of what a message may show lives
- * in @sqlwarden/core (`StatementText`); this file only knows PostgreSQL's
+ * in @sqlwarden/adapter-kit (`StatementText`); this file only knows PostgreSQL's
  * lexical rules (https://www.postgresql.org/docs/15/sql-syntax-lexical.html):
  *
  *  - '...' strings with '' inside; backslash is a plain character, as the
@@ -20,7 +20,7 @@
  * closed runs to the end of the text and is marked `unterminated`, so
  * nothing after it counts as a name.
  */
-import { StatementText, type StatementToken } from '@sqlwarden/core';
+import { StatementText, type StatementToken } from '@sqlwarden/adapter-kit';
 
 const QUOTE = 39; // '
 const DQUOTE = 34; // "

@@ -22,14 +22,6 @@ export type {
   WriteResult,
 } from './adapter.js';
 export { TABLE_KINDS } from './adapter.js';
-export type { OutageLogger } from './adapter-support.js';
-export {
-  databaseUnavailable,
-  isTlsFailure,
-  OutageLog,
-  sourceBusy,
-  writeLimitExceeded,
-} from './adapter-support.js';
 export type { BoundaryDeps, BoundaryRequest } from './boundary.js';
 export { executeToolBoundary } from './boundary.js';
 export type { Allow, Decision, Denial, Outcome } from './decision.js';
@@ -73,21 +65,6 @@ export {
 export type { SessionContext, Transport } from './session.js';
 export { SessionContextSchema, TRANSPORTS, validateSessionContext } from './session.js';
 export type {
-  ClauseWord,
-  CombinationWord,
-  ConditionWord,
-  ObjectKind,
-  WriteCommand,
-} from './statement-failures.js';
-export { statementFailure } from './statement-failures.js';
-export type {
-  StatementLocation,
-  StatementName,
-  StatementToken,
-  StatementTokenKind,
-} from './statement-text.js';
-export { StatementText } from './statement-text.js';
-export type {
   AnyTool,
   AuditFacts,
   Requirement,
@@ -100,5 +77,3 @@ export type {
   ToolRegistry,
 } from './tool.js';
 export { annotationsFor, createToolRegistry, defineTool, isToolName, TOOL_KINDS } from './tool.js';
-export type { FrameGateHooks, FrameProtocol, GatedStream } from './wire.js';
-export { FRAME_SLACK_BYTES, FrameOutOfStepError, installFrameGate } from './wire.js';

@@ -3,7 +3,7 @@
  * operator cannot tell the adapters apart by their words: the unavailable
  * database, the write over its ceiling, and the operator's outage log.
  */
-import { SqlwardenError } from './errors.js';
+import { SqlwardenError } from '@sqlwarden/core';
 
 /** A lost or refused connection, whatever the driver said (its error stays the cause, never sent). */
 export function databaseUnavailable(cause: unknown): SqlwardenError {

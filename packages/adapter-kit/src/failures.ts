@@ -3,7 +3,7 @@
  * operator cannot tell the adapters apart by their words: the unavailable
  * database, the write over its ceiling, and the operator's outage log.
  */
-import { SqlwardenError } from '@sqlwarden/core';
+import { type OperatorLogger, SqlwardenError, serializeError } from '@sqlwarden/core';
 
 /** A lost or refused connection, whatever the driver said (its error stays the cause, never sent). */
 export function databaseUnavailable(cause: unknown): SqlwardenError {
@@ -54,24 +54,19 @@ export function writeLimitExceeded(affectedRows: number, limit: number): Sqlward
   );
 }
 
-/** What the outage log writes to: a structural subset of pino. */
-export interface OutageLogger {
-  info(object: Record<string, unknown>, message: string): void;
-  warn(object: Record<string, unknown>, message: string): void;
-}
-
 /**
  * The operator hears once when a source's database stops answering, with the
  * cause (its SQLSTATE or errno: an expired password reads differently from a
  * refused connection), and once when it answers again. Clients get
- * DB_UNAVAILABLE on every call in between.
+ * DB_UNAVAILABLE on every call in between. The error is logged as
+ * `serializeError` makes it: the logger never sees the driver's message.
  */
 export class OutageLog {
   #available = true;
   readonly #source: string;
-  readonly #logger: OutageLogger | undefined;
+  readonly #logger: OperatorLogger | undefined;
 
-  constructor(source: string, logger: OutageLogger | undefined) {
+  constructor(source: string, logger: OperatorLogger | undefined) {
     this.#source = source;
     this.#logger = logger;
   }
@@ -80,7 +75,7 @@ export class OutageLog {
     if (!this.#available) return;
     this.#available = false;
     this.#logger?.warn(
-      { source: this.#source, err: error },
+      { source: this.#source, err: serializeError(error) },
       'the database is unavailable; calls fail with DB_UNAVAILABLE until it answers',
     );
   }

@@ -2,7 +2,6 @@
 // contract other packages and users rely on (pinned by src/index.test.ts).
 // Named exports only.
 
-export type { OutageLogger } from './failures.js';
 export {
   databaseUnavailable,
   isTlsFailure,

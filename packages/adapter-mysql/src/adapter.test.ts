@@ -596,6 +596,9 @@ describe('connection loss', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]?.level).toBe('warn');
       expect(warnings[0]?.object.err).toMatchObject({ errno: 1049 });
+      // The logger gets the errno, never the driver's message (it names the database).
+      expect(warnings[0]?.object.err).not.toBeInstanceOf(Error);
+      expect(JSON.stringify(lines)).not.toContain(later);
       await db.admin.query(`CREATE DATABASE \`${later}\``);
       expect(await once()).toBe('ok');
       expect(lines.filter((l) => l.message === 'the database answers again')).toHaveLength(1);

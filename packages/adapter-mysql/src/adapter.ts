@@ -55,9 +55,8 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import { SqlwardenError } from '@sqlwarden/core';
+import { type OperatorLogger, SqlwardenError, serializeError } from '@sqlwarden/core';
 import {
-  type AdapterLogger,
   connectionOptions,
   type MysqlAdapterConfig,
   type MysqlConnection,
@@ -201,7 +200,7 @@ export interface MysqlAdapterOptions {
   readonly config: MysqlAdapterConfig;
   /** The `mysql2` module (default: the peer dependency). */
   readonly mysql: MysqlModule;
-  readonly logger?: AdapterLogger;
+  readonly logger?: OperatorLogger;
 }
 
 export class MysqlAdapter implements DatabaseAdapter {
@@ -209,7 +208,7 @@ export class MysqlAdapter implements DatabaseAdapter {
   readonly source: string;
   readonly #config: NormalizedConfig;
   readonly #mysql: MysqlModule;
-  readonly #logger: AdapterLogger | undefined;
+  readonly #logger: OperatorLogger | undefined;
   readonly #pool: ConnectionPool;
   readonly #sessions = new WeakMap<MysqlConnection, Promise<SessionState>>();
   readonly #wire = new WeakMap<MysqlConnection, WireState>();
@@ -232,7 +231,10 @@ export class MysqlAdapter implements DatabaseAdapter {
       idleTimeoutMs: this.#config.pool.idleTimeoutMs,
       acquireTimeoutMs: this.#config.pool.connectionTimeoutMs,
       onIdleError: (error) =>
-        this.#logger?.warn({ source: this.source, err: error }, 'idle database connection lost'),
+        this.#logger?.warn(
+          { source: this.source, err: serializeError(error) },
+          'idle database connection lost',
+        ),
     });
   }
 
@@ -281,7 +283,10 @@ export class MysqlAdapter implements DatabaseAdapter {
           state.read?.stop();
           if (state.control?.stop !== undefined) state.control.stop(error);
           else if (error !== undefined)
-            this.#logger?.warn({ source: this.source, err: error }, 'a connection was stopped');
+            this.#logger?.warn(
+              { source: this.source, err: serializeError(error) },
+              'a connection was stopped',
+            );
         },
       });
     }
@@ -676,7 +681,10 @@ export class MysqlAdapter implements DatabaseAdapter {
       await this.#pool.end();
       await Promise.allSettled([...this.#kills]);
     })().catch((error: unknown) => {
-      this.#logger?.warn({ source: this.source, err: error }, 'closing the pool failed');
+      this.#logger?.warn(
+        { source: this.source, err: serializeError(error) },
+        'closing the pool failed',
+      );
     });
     return this.#closed;
   }

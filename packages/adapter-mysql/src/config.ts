@@ -57,13 +57,6 @@ export interface MysqlAdapterConfig {
   readonly applicationName?: string;
 }
 
-/** What the adapter may log: a structural subset of pino. */
-export interface AdapterLogger {
-  info(object: Record<string, unknown>, message: string): void;
-  warn(object: Record<string, unknown>, message: string): void;
-  error(object: Record<string, unknown>, message: string): void;
-}
-
 /** A column of a result set, as mysql2 describes it (ColumnDefinition). */
 export interface MysqlField {
   readonly name: string;

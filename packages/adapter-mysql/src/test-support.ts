@@ -2,11 +2,11 @@
 // Each test file gets a database of its own on the real MariaDB of this
 // machine (SQLWARDEN_TEST_MYSQL_URL), dropped in afterAll.
 
-import { SqlwardenError } from '@sqlwarden/core';
+import { type OperatorLogger, SqlwardenError } from '@sqlwarden/core';
 import { mysqlTestUrl } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
 import type { MysqlAdapter } from './adapter.js';
-import type { AdapterLogger, MysqlAdapterConfig } from './config.js';
+import type { MysqlAdapterConfig } from './config.js';
 import { createMysqlAdapter } from './index.js';
 import { quoteIdent } from './session.js';
 
@@ -21,7 +21,7 @@ export interface TestDatabase {
   adapter(
     overrides?: Partial<Omit<MysqlAdapterConfig, 'connection'>> & {
       readonly connection?: MysqlAdapterConfig['connection'];
-      readonly logger?: AdapterLogger;
+      readonly logger?: OperatorLogger;
     },
   ): MysqlAdapter;
   /** Statements of this database's test runs still on the server whose text holds `marker`. */

@@ -447,6 +447,9 @@ describe('connection loss', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]?.level).toBe('warn');
       expect(warnings[0]?.object.err).toMatchObject({ code: '3D000' });
+      // The logger gets the error's code, never the driver's message (it names the database).
+      expect(warnings[0]?.object.err).not.toBeInstanceOf(Error);
+      expect(JSON.stringify(lines)).not.toContain('no_such_database');
     } finally {
       await missing.close();
     }

@@ -51,10 +51,9 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import { SqlwardenError } from '@sqlwarden/core';
+import { type OperatorLogger, SqlwardenError, serializeError } from '@sqlwarden/core';
 import { sendCancelRequest } from './cancel.js';
 import {
-  type AdapterLogger,
   type PgModule,
   type PgPool,
   type PgPoolClient,
@@ -170,7 +169,7 @@ export interface PostgresAdapterOptions {
   readonly config: PostgresAdapterConfig;
   /** The `pg` module (default: the peer dependency). */
   readonly pg: PgModule;
-  readonly logger?: AdapterLogger;
+  readonly logger?: OperatorLogger;
 }
 
 export class PostgresAdapter implements DatabaseAdapter {
@@ -178,7 +177,7 @@ export class PostgresAdapter implements DatabaseAdapter {
   readonly source: string;
   readonly #config: PostgresAdapterConfig;
   readonly #pool: PgPool;
-  readonly #logger: AdapterLogger | undefined;
+  readonly #logger: OperatorLogger | undefined;
   readonly #outages: OutageLog;
   readonly #types = new TypeNames();
   readonly #clients = new WeakMap<PgPoolClient, ClientState>();
@@ -212,7 +211,10 @@ export class PostgresAdapter implements DatabaseAdapter {
     // An idle connection that dies (server restart) emits here; without a
     // listener the process would crash. The pool replaces it on next use.
     this.#pool.on('error', (error: unknown) => {
-      this.#logger?.warn({ source: this.source, err: error }, 'idle database connection lost');
+      this.#logger?.warn(
+        { source: this.source, err: serializeError(error) },
+        'idle database connection lost',
+      );
     });
     // A client emits 'error' when its socket fails, even with a query running
     // (pg's _handleErrorEvent), and pg-pool listens only while the client is
@@ -353,7 +355,10 @@ export class PostgresAdapter implements DatabaseAdapter {
         onStop: (error) => {
           if (state.read !== undefined) state.read.finish(error);
           else if (error !== undefined)
-            this.#logger?.warn({ source: this.source, err: error }, 'a connection was stopped');
+            this.#logger?.warn(
+              { source: this.source, err: serializeError(error) },
+              'a connection was stopped',
+            );
         },
       });
     }
@@ -576,7 +581,10 @@ export class PostgresAdapter implements DatabaseAdapter {
    */
   close(): Promise<void> {
     this.#closed ??= this.#pool.end().catch((error: unknown) => {
-      this.#logger?.warn({ source: this.source, err: error }, 'closing the pool failed');
+      this.#logger?.warn(
+        { source: this.source, err: serializeError(error) },
+        'closing the pool failed',
+      );
     });
     return this.#closed;
   }

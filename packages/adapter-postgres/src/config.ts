@@ -63,13 +63,6 @@ export interface PostgresAdapterConfig {
   readonly allowWrites?: boolean;
 }
 
-/** What the adapter may log: a structural subset of pino. */
-export interface AdapterLogger {
-  info(object: Record<string, unknown>, message: string): void;
-  warn(object: Record<string, unknown>, message: string): void;
-  error(object: Record<string, unknown>, message: string): void;
-}
-
 export interface PgFieldDescription {
   readonly name: string;
   readonly dataTypeID: number;

@@ -1,14 +1,14 @@
 // Public API of @sqlwarden/adapter-postgres: anything exported here is a
 // contract other packages and users rely on (pinned by src/index.test.ts).
 
+import type { OperatorLogger } from '@sqlwarden/core';
 import pg from 'pg';
 import { PostgresAdapter } from './adapter.js';
-import type { AdapterLogger, PgModule, PostgresAdapterConfig } from './config.js';
+import type { PgModule, PostgresAdapterConfig } from './config.js';
 
 export type { PostgresAdapterOptions } from './adapter.js';
 export { PostgresAdapter } from './adapter.js';
 export type {
-  AdapterLogger,
   PgModule,
   PostgresAdapterConfig,
   PostgresConnectionOptions,
@@ -21,7 +21,7 @@ export { quoteIdent, sessionSetup } from './session.js';
 /** A PostgreSQL adapter for one source, on the `pg` peer dependency (or a module of the same shape). */
 export function createPostgresAdapter(
   config: PostgresAdapterConfig,
-  options: { readonly logger?: AdapterLogger; readonly pg?: PgModule } = {},
+  options: { readonly logger?: OperatorLogger; readonly pg?: PgModule } = {},
 ): PostgresAdapter {
   return new PostgresAdapter({
     config,

@@ -36,6 +36,7 @@ it('exports exactly the pinned public API', () => {
     'normalizeError',
     'resolveLimits',
     'rowBytes',
+    'serializeError',
     'successResult',
     'validateSessionContext',
   ]);

@@ -39,6 +39,8 @@ export {
 } from './errors.js';
 export type { ExecutionLimits } from './limits.js';
 export { assertValidLimits, DEFAULT_LIMITS, LIMIT_KEYS, resolveLimits } from './limits.js';
+export type { OperatorLogger, SerializedError } from './log.js';
+export { serializeError } from './log.js';
 export type {
   AuditEvent,
   AuditSink,

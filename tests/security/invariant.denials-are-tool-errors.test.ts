@@ -8,7 +8,7 @@
  * coverage test. And whatever the ports or the handler throw (non-Error
  * values included), `executeToolBoundary` resolves with a result.
  */
-import { sourceBusy } from '@sqlwarden/adapter-kit';
+import { outcomeUnknown, sourceBusy } from '@sqlwarden/adapter-kit';
 import {
   ERROR_CODE_LIST,
   type ErrorCode,
@@ -113,6 +113,12 @@ const SCENARIOS: Record<ErrorCode, Scenario> = {
     run: (s) => {
       s.adapter.onRead = throwing(sourceBusy(10, 500));
       return s.call('fake_read', VALID_INPUT.fake_read);
+    },
+  },
+  OUTCOME_UNKNOWN: {
+    run: (s) => {
+      s.adapter.onWrite = throwing(outcomeUnknown(new Error('Connection terminated unexpectedly')));
+      return s.call('fake_write', VALID_INPUT.fake_write);
     },
   },
   INTERNAL: {

@@ -3,7 +3,7 @@
  * operator cannot tell the adapters apart by their words: the unavailable
  * database, the write over its ceiling, and the operator's outage log.
  */
-import { type OperatorLogger, SqlwardenError, serializeError } from '@sqlwarden/core';
+import { ERROR_CODES, type OperatorLogger, SqlwardenError, serializeError } from '@sqlwarden/core';
 
 /** A lost or refused connection, whatever the driver said (its error stays the cause, never sent). */
 export function databaseUnavailable(cause: unknown): SqlwardenError {
@@ -52,6 +52,16 @@ export function writeLimitExceeded(affectedRows: number, limit: number): Sqlward
     'WRITE_LIMIT_EXCEEDED',
     `The statement would change ${affectedRows} rows, more than the limit of ${limit}; nothing was changed. Narrow the WHERE clause.`,
   );
+}
+
+/**
+ * A write whose COMMIT was sent and whose answer never came: the
+ * connection was lost, or the database stopped answering, after the
+ * server may have committed. Never DB_UNAVAILABLE (retryable): a client
+ * that retried would repeat a write that may be applied already.
+ */
+export function outcomeUnknown(cause: unknown): SqlwardenError {
+  return new SqlwardenError('OUTCOME_UNKNOWN', ERROR_CODES.OUTCOME_UNKNOWN.meaning, { cause });
 }
 
 /**

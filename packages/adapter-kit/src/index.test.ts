@@ -11,6 +11,7 @@ it('exports exactly the pinned public API', () => {
     'databaseUnavailable',
     'installFrameGate',
     'isTlsFailure',
+    'outcomeUnknown',
     'sourceBusy',
     'statementFailure',
     'writeLimitExceeded',

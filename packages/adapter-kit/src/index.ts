@@ -6,6 +6,7 @@ export {
   databaseUnavailable,
   isTlsFailure,
   OutageLog,
+  outcomeUnknown,
   sourceBusy,
   writeLimitExceeded,
 } from './failures.js';

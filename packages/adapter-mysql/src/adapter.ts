@@ -38,6 +38,7 @@ import {
   type GatedStream,
   installFrameGate,
   OutageLog,
+  outcomeUnknown,
   sourceBusy,
   writeLimitExceeded,
 } from '@sqlwarden/adapter-kit';
@@ -565,11 +566,7 @@ export class MysqlAdapter implements DatabaseAdapter {
         if (committing) {
           // COMMIT was sent and no answer came back: it may have been applied.
           if (watch.reason === null || watch.unanswered) this.#outages.unavailable(error);
-          throw new SqlwardenError(
-            'DB_UNAVAILABLE',
-            'The connection was lost while committing; the write may or may not have been applied.',
-            { cause: error },
-          );
+          throw outcomeUnknown(error);
         }
       } else if (open) {
         // A statement that failed (a duplicate key, a lock wait) leaves its

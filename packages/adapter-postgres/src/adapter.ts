@@ -34,6 +34,7 @@ import {
   type FrameProtocol,
   installFrameGate,
   OutageLog,
+  outcomeUnknown,
   sourceBusy,
   writeLimitExceeded,
 } from '@sqlwarden/adapter-kit';
@@ -156,6 +157,11 @@ class CallWatch {
   /** `work`, or a rejection once the call was stopped and nothing answered. */
   guard<T>(work: Promise<T>): Promise<T> {
     return Promise.race([work, this.#failed]);
+  }
+
+  /** COMMIT was sent: from now on only the deadline stops the call (a COMMIT cannot be taken back). */
+  committing(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
   }
 
   dispose(): void {
@@ -530,6 +536,7 @@ export class PostgresAdapter implements DatabaseAdapter {
         throw writeLimitExceeded(affectedRows, request.maxAffectedRows);
       }
       committing = !request.dryRun;
+      if (committing) watch.committing();
       await watch.guard(client.query(request.dryRun ? 'ROLLBACK' : 'COMMIT'));
       open = false;
       return { affectedRows, committed: !request.dryRun };
@@ -539,11 +546,7 @@ export class PostgresAdapter implements DatabaseAdapter {
       if (committing && lost) {
         // COMMIT was sent and no answer came back: it may have been applied.
         if (watch.reason === null || watch.unanswered) this.#outages.unavailable(error);
-        throw new SqlwardenError(
-          'DB_UNAVAILABLE',
-          'The connection was lost while committing; the write may or may not have been applied.',
-          { cause: error },
-        );
+        throw outcomeUnknown(error);
       }
       if (open && !discard && watch.reason === null) {
         try {

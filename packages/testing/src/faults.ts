@@ -19,8 +19,9 @@
  *  - the pool keeps no broken connection: rounds of pool-size calls in
  *    parallel all succeed;
  *  - writes: a row's counter is at least the number of increments reported
- *    committed and at most that plus those whose outcome was unknown (no
- *    commit lost, none applied twice);
+ *    committed and at most that plus those whose outcome was unknown
+ *    (OUTCOME_UNKNOWN: no commit lost, none applied twice); only a write
+ *    may end with OUTCOME_UNKNOWN;
  *  - after close(), the server shows no session of the adapter's
  *    application name.
  *
@@ -30,7 +31,12 @@
  * codes, time to recovery, longest call) on stderr; docs/postgres.md and
  * docs/mysql.md quote those figures.
  */
-import { type DatabaseAdapter, type ReadLimits, SqlwardenError } from '@sqlwarden/core';
+import {
+  type DatabaseAdapter,
+  isRetryable,
+  type ReadLimits,
+  SqlwardenError,
+} from '@sqlwarden/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -185,8 +191,7 @@ class Callers {
           record.code = SqlwardenError.is(error)
             ? error.code
             : `not a SqlwardenError: ${String(error)}`;
-          record.unknown =
-            SqlwardenError.is(error) && /may or may not have been applied/.test(error.message);
+          record.unknown = SqlwardenError.is(error) && error.code === 'OUTCOME_UNKNOWN';
         } finally {
           record.endedAt = Date.now();
           this.pending--;
@@ -389,6 +394,65 @@ export function describeAdapterFaults(target: FaultSuiteTarget): void {
       ).toBe(true);
     }, 60_000);
 
+    it.skipIf(!writes)(
+      'answers OUTCOME_UNKNOWN (not retryable) when the answer to COMMIT is lost, and the write is applied at most once',
+      async () => {
+        const applicationName = `ft_${Math.floor(Math.random() * 36 ** 6).toString(36)}`;
+        const adapter = await server.createAdapter({
+          host: proxy.host,
+          port: proxy.port,
+          applicationName,
+          poolSize: 1,
+          statementTimeoutMs: STATEMENT_TIMEOUT_MS,
+          acquireTimeoutMs: ACQUIRE_TIMEOUT_MS,
+          allowWrites: true,
+        });
+        const p = (index: number) => target.placeholder(index);
+        const counter = async () =>
+          Number((await server.exec('SELECT n FROM ft_writes WHERE id = 0'))[0]?.[0]);
+        const increment = () =>
+          adapter.write({
+            sql: `UPDATE ft_writes SET n = n + 1 WHERE id = ${p(1)}`,
+            params: [0],
+            maxAffectedRows: 1,
+            timeoutMs: CALL_TIMEOUT_MS,
+            signal: new AbortController().signal,
+            dryRun: false,
+          });
+        try {
+          // The connection is open and its session set up: the next COMMIT is the write's.
+          expect(await increment()).toEqual({ affectedRows: 1, committed: true });
+          const before = await counter();
+          // The server gets the COMMIT and answers; the proxy drops the answer and cuts the connection.
+          const dropped = proxy.loseAnswerTo('COMMIT');
+          const error = await increment().then(
+            () => undefined,
+            (caught: unknown) => caught,
+          );
+          await dropped;
+          expect(SqlwardenError.is(error) && error.code).toBe('OUTCOME_UNKNOWN');
+          expect(isRetryable('OUTCOME_UNKNOWN')).toBe(false);
+          expect((error as SqlwardenError).retryAfterMs).toBeUndefined();
+          // Whether it applied is the database's to say: once at most, never twice.
+          const applied = (await counter()) - before;
+          expect(applied).toBeGreaterThanOrEqual(0);
+          expect(applied).toBeLessThanOrEqual(1);
+          if (process.env.SQLWARDEN_FAULT_REPORT === '1') {
+            process.stderr.write(
+              `${JSON.stringify({ target: target.name, fault: 'COMMIT answer lost', applied })}\n`,
+            );
+          }
+          // The lost connection is gone from the pool: the next write commits on a new one.
+          expect(await increment()).toEqual({ affectedRows: 1, committed: true });
+          expect(await counter()).toBe(before + applied + 1);
+        } finally {
+          await adapter.close();
+          proxy.forward();
+        }
+      },
+      60_000,
+    );
+
     for (const fault of faults) {
       it(`survives: ${fault.name}; every call answered, service back, no broken or leaked connection`, async () => {
         const applicationName = `ft_${Math.floor(Math.random() * 36 ** 6).toString(36)}`;
@@ -442,8 +506,12 @@ export function describeAdapterFaults(target: FaultSuiteTarget): void {
           const allowed = new Set(['ok', 'DB_UNAVAILABLE', ...fault.alsoAllowed]);
           const codes: Record<string, number> = {};
           for (const record of records) codes[record.code] = (codes[record.code] ?? 0) + 1;
+          // A write whose COMMIT went unanswered says so (OUTCOME_UNKNOWN); a read never can.
+          const unexpected = records.filter(
+            (r) => !allowed.has(r.code) && !(r.kind === 'write' && r.code === 'OUTCOME_UNKNOWN'),
+          );
           expect(
-            Object.keys(codes).filter((code) => !allowed.has(code)),
+            [...new Set(unexpected.map((r) => `${r.kind} ${r.code}`))],
             `codes: ${JSON.stringify(codes)}`,
           ).toEqual([]);
           expect(codes.DB_UNAVAILABLE ?? 0, 'the fault was seen').toBeGreaterThanOrEqual(1);

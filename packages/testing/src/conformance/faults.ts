@@ -38,7 +38,7 @@ import {
   SqlwardenError,
 } from '@sqlwarden/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { createTcpProxy, type TcpProxy } from '../tcp-proxy.js';
 
 /** What the suite asks of the target's adapter factory. */
 export interface FaultAdapterOptions {

@@ -63,15 +63,22 @@ async function faultServer(): Promise<FaultServer> {
     port: server.port,
     exec: (sql) => run(FAULT_DATABASE, sql),
     createAdapter: (options) =>
-      createMysqlAdapter({
-        source: 'faults',
-        connection: { uri: `mysql://root@${options.host}:${options.port}/${FAULT_DATABASE}` },
-        defaultSchema: FAULT_DATABASE,
-        applicationName: options.applicationName,
-        statementTimeoutMs: options.statementTimeoutMs,
-        pool: { max: options.poolSize, connectionTimeoutMs: options.acquireTimeoutMs },
-        allowWrites: options.allowWrites,
-      }),
+      createMysqlAdapter(
+        {
+          source: 'faults',
+          connection: { uri: `mysql://root@${options.host}:${options.port}/${FAULT_DATABASE}` },
+          defaultSchema: FAULT_DATABASE,
+          applicationName: options.applicationName,
+          statementTimeoutMs: options.statementTimeoutMs,
+          pool: {
+            max: options.poolSize,
+            connectionTimeoutMs: options.acquireTimeoutMs,
+            ...(options.idleTimeoutMs !== undefined && { idleTimeoutMs: options.idleTimeoutMs }),
+          },
+          allowWrites: options.allowWrites,
+        },
+        options.logger === undefined ? {} : { logger: options.logger },
+      ),
     async restart(mode) {
       await server.stop(mode === 'graceful' ? 'clean' : 'crash');
       await server.start();

@@ -50,20 +50,27 @@ async function faultServer(): Promise<FaultServer> {
     port: cluster.port,
     exec: (sql) => run(FAULT_DATABASE, sql),
     createAdapter: (options) =>
-      createPostgresAdapter({
-        source: 'faults',
-        connection: {
-          host: options.host,
-          port: options.port,
-          user: 'postgres',
-          database: FAULT_DATABASE,
+      createPostgresAdapter(
+        {
+          source: 'faults',
+          connection: {
+            host: options.host,
+            port: options.port,
+            user: 'postgres',
+            database: FAULT_DATABASE,
+          },
+          defaultSchema: 'public',
+          applicationName: options.applicationName,
+          statementTimeoutMs: options.statementTimeoutMs,
+          pool: {
+            max: options.poolSize,
+            connectionTimeoutMs: options.acquireTimeoutMs,
+            ...(options.idleTimeoutMs !== undefined && { idleTimeoutMs: options.idleTimeoutMs }),
+          },
+          allowWrites: options.allowWrites,
         },
-        defaultSchema: 'public',
-        applicationName: options.applicationName,
-        statementTimeoutMs: options.statementTimeoutMs,
-        pool: { max: options.poolSize, connectionTimeoutMs: options.acquireTimeoutMs },
-        allowWrites: options.allowWrites,
-      }),
+        options.logger === undefined ? {} : { logger: options.logger },
+      ),
     restart: (mode) => cluster.restart(mode === 'graceful' ? 'fast' : 'immediate'),
     terminateSessions: (applicationName) =>
       count(

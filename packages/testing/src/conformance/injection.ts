@@ -1,6 +1,12 @@
 /** Injection: bound parameters, quoted names, stacked statements, writes sent to read(). (conformance suite, docs/conformance.md) */
 import { describe, expect, it } from 'vitest';
-import { APOSTROPHE_TABLE, ATTACKS, type ConformanceContext, SPACE_TABLE } from './context.js';
+import {
+  APOSTROPHE_TABLE,
+  ATTACKS,
+  type ConformanceContext,
+  SPACE_TABLE,
+  signal,
+} from './context.js';
 
 export function describeInjection(ctx: ConformanceContext): void {
   const { target, q, p, read, attempt, adminCount } = ctx;
@@ -39,6 +45,20 @@ export function describeInjection(ctx: ConformanceContext): void {
         expect(code, sql).not.toMatch(/^not a SqlwardenError/);
       }
       expect(await adminCount('cf_victim')).toBe(1);
+    });
+
+    it('refuses a parameter that is an object or not a finite number with INVALID_INPUT, and runs nothing', async () => {
+      for (const value of [{ a: 1 }, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(await attempt(`SELECT id FROM cf_victim WHERE id = ${p(1)}`, [value])).toBe(
+          'INVALID_INPUT',
+        );
+      }
+    });
+
+    it('refuses DDL sent to read() with READ_ONLY, and creates nothing', async () => {
+      expect(await attempt('CREATE TABLE cf_sneaky (id int)')).toBe('READ_ONLY');
+      const tables = await ctx.adapter.listTables({ schemas: [ctx.ns.name], signal: signal() });
+      expect(tables.map((t) => t.name)).not.toContain('cf_sneaky');
     });
 
     it('refuses a write sent to read() with READ_ONLY, and nothing changes', async () => {

@@ -95,6 +95,21 @@ export function describeLimits(ctx: ConformanceContext): void {
       expect((await read('SELECT id FROM cf_many WHERE id = 2')).rows).toEqual([[2]]);
     }, 60_000);
 
+    it('keeps the rows before a row too wide to fit, and stops there', async () => {
+      const result = await read(
+        `SELECT id, CASE WHEN id = 3 THEN ${target.wideText(5_000_000)} ELSE 'small' END AS v
+           FROM cf_many WHERE id <= 5 ORDER BY id`,
+        [],
+        { timeoutMs: 30_000 },
+      );
+      expect(result.rows).toEqual([
+        [1, 'small'],
+        [2, 'small'],
+      ]);
+      expect(result).toMatchObject({ truncated: true, truncatedReason: 'maxBytes' });
+      expect((await read('SELECT id FROM cf_many WHERE id = 4')).rows).toEqual([[4]]);
+    }, 60_000);
+
     it('returns no rows, truncated, when the first row alone is over maxBytes', async () => {
       const result = await read('SELECT id, payload FROM cf_wide ORDER BY id', [], {
         maxBytes: 100,

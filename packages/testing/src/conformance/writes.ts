@@ -7,13 +7,14 @@ import {
   codeOf,
   LIMITS,
   LITERAL_CANARY,
+  marker,
   outcomeOf,
   PARAM_CANARY,
   signal,
 } from './context.js';
 
 export function describeWrites(ctx: ConformanceContext): void {
-  const { p, attempt, adminCount, makeAdapter } = ctx;
+  const { target, p, attempt, adminCount, makeAdapter, settled, started } = ctx;
   describe('writes', () => {
     const write = (on: DatabaseAdapter, request: Partial<WriteRequest> & { sql: string }) =>
       on.write({
@@ -95,8 +96,12 @@ export function describeWrites(ctx: ConformanceContext): void {
           await codeOf(write(writer, { sql: 'UPDATE cf_writes SET v = 9', maxAffectedRows: 3 })),
         ).toBe('WRITE_LIMIT_EXCEEDED');
         expect(
-          await codeOf(write(writer, { sql: 'DELETE FROM cf_writes', maxAffectedRows: 4 })),
-        ).toBe('WRITE_LIMIT_EXCEEDED');
+          await outcomeOf(write(writer, { sql: 'DELETE FROM cf_writes', maxAffectedRows: 4 })),
+        ).toEqual({
+          code: 'WRITE_LIMIT_EXCEEDED',
+          message:
+            'The statement would change 5 rows, more than the limit of 4; nothing was changed. Narrow the WHERE clause.',
+        });
         expect(await values()).toEqual(initial);
       });
 
@@ -155,6 +160,47 @@ export function describeWrites(ctx: ConformanceContext): void {
           expect(outcome.message.toLowerCase(), sql).not.toContain('canary');
         }
         expect(await values()).toEqual(initial);
+      });
+
+      it('leaves the connection clean after a failed write: the next write on it commits its own row only', async () => {
+        const single = await makeAdapter({ allowWrites: true, poolSize: 1 });
+        expect(
+          await codeOf(
+            write(single, { sql: 'INSERT INTO cf_writes (id, v) VALUES (10, 0), (1, 0)' }),
+          ),
+        ).toBe('QUERY_FAILED');
+        expect(
+          await write(single, { sql: 'INSERT INTO cf_writes (id, v) VALUES (11, 0)' }),
+        ).toEqual({ affectedRows: 1, committed: true });
+        expect(await values()).toEqual([...initial, [11, 0]]);
+      });
+
+      describe('a write that runs too long', () => {
+        // The target's heavy query as a condition: a write that computes for minutes.
+        const slowWrite = (mark: string) =>
+          `UPDATE cf_writes SET v = 99 WHERE id = 1 AND 0 < (${target.heavyQuery(mark)})`;
+
+        it('ends with QUERY_TIMEOUT past its time limit, commits nothing and leaves nothing running', async () => {
+          const mark = marker('write_timeout');
+          expect(await codeOf(write(writer, { sql: slowWrite(mark), timeoutMs: 1000 }))).toBe(
+            'QUERY_TIMEOUT',
+          );
+          expect(await settled(mark), 'the statement left the server').toBe(true);
+          expect(await values()).toEqual(initial);
+        });
+
+        it('ends with QUERY_CANCELLED when the call is aborted, commits nothing and leaves nothing running', async () => {
+          const mark = marker('write_abort');
+          const controller = new AbortController();
+          const pending = codeOf(
+            write(writer, { sql: slowWrite(mark), signal: controller.signal }),
+          );
+          expect(await started(mark), 'the statement reached the server').toBe(true);
+          controller.abort();
+          expect(await pending).toBe('QUERY_CANCELLED');
+          expect(await settled(mark), 'the statement left the server').toBe(true);
+          expect(await values()).toEqual(initial);
+        });
       });
 
       it('still reads in read-only sessions on a write-enabled source', async () => {

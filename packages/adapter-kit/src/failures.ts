@@ -1,9 +1,13 @@
 /**
  * What every database adapter must say the same way, so that a client or an
  * operator cannot tell the adapters apart by their words: the unavailable
- * database, the write over its ceiling, and the operator's outage log.
+ * or busy source, a statement stopped by its time limit or its caller, a
+ * write over its ceiling or of unknown outcome, a parameter the protocol
+ * cannot carry; and the order in which a driver's error is read
+ * (`mapDriverError`).
  */
-import { ERROR_CODES, type OperatorLogger, SqlwardenError, serializeError } from '@sqlwarden/core';
+import { ERROR_CODES, SqlwardenError } from '@sqlwarden/core';
+import type { ErrorContext, ErrorMapper } from './dialect.js';
 
 /** A lost or refused connection, whatever the driver said (its error stays the cause, never sent). */
 export function databaseUnavailable(cause: unknown): SqlwardenError {
@@ -64,35 +68,90 @@ export function outcomeUnknown(cause: unknown): SqlwardenError {
   return new SqlwardenError('OUTCOME_UNKNOWN', ERROR_CODES.OUTCOME_UNKNOWN.meaning, { cause });
 }
 
+/** The statement ran past its time limit and was stopped on the server (by its own limit or the kit's deadline). */
+export function queryTimeout(timeoutMs: number, cause: unknown): SqlwardenError {
+  return new SqlwardenError(
+    'QUERY_TIMEOUT',
+    `The statement ran past its time limit of ${timeoutMs} ms and was stopped on the server; narrow it (a WHERE clause, fewer joins, a LIMIT).`,
+    { cause },
+  );
+}
+
+/** The caller cancelled the call; the statement was stopped on the server. */
+export function queryCancelled(cause: unknown): SqlwardenError {
+  return new SqlwardenError(
+    'QUERY_CANCELLED',
+    'The call was cancelled; the statement was stopped on the server.',
+    { cause },
+  );
+}
+
+/** The call was cancelled while it waited for a connection: nothing ran. */
+export function cancelledBeforeRun(cause: unknown): SqlwardenError {
+  return new SqlwardenError('QUERY_CANCELLED', 'The call was cancelled before it ran.', { cause });
+}
+
+/** A parameter the driver cannot carry (the driver's TypeError says which): nothing ran. */
+export function invalidParameter(cause: unknown): SqlwardenError {
+  const reason = cause instanceof TypeError ? cause.message : 'a parameter of an unsupported type';
+  return new SqlwardenError('INVALID_INPUT', `Invalid parameter: ${reason}.`, { cause });
+}
+
+/** A write to a source whose configuration does not allow writes: nothing reached the database. */
+export function sourceReadOnly(): SqlwardenError {
+  return new SqlwardenError(
+    'READ_ONLY',
+    'This source is read-only; writes are not enabled for it.',
+  );
+}
+
+/** A call after close(). */
+export function sourceClosed(): SqlwardenError {
+  return new SqlwardenError('DB_UNAVAILABLE', 'The source is closed.');
+}
+
+/** Node's socket error codes for a connection that is gone or never came. */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+
+/** A field of an error object, as a string (undefined when absent or not text). */
+export function errorText(error: unknown, name: string): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const value = (error as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Whether the error is Node's for a lost or refused socket, or a failed TLS handshake. */
+export function isNetworkError(error: unknown): boolean {
+  if (isTlsFailure(error)) return true;
+  const code = errorText(error, 'code');
+  return code !== undefined && NETWORK_ERROR_CODES.has(code);
+}
+
 /**
- * The operator hears once when a source's database stops answering, with the
- * cause (its SQLSTATE or errno: an expired password reads differently from a
- * refused connection), and once when it answers again. Clients get
- * DB_UNAVAILABLE on every call in between. The error is logged as
- * `serializeError` makes it: the logger never sees the driver's message.
+ * Reads a driver's error in the one order every adapter follows: an error
+ * of sqlwarden's own passes as it is; a stop of the kit's (the caller's
+ * abort, the deadline) says so, whatever the driver made of it; a lost
+ * connection is DB_UNAVAILABLE; anything else is the server's refusal of
+ * the statement, which the engine's mapper words.
  */
-export class OutageLog {
-  #available = true;
-  readonly #source: string;
-  readonly #logger: OperatorLogger | undefined;
-
-  constructor(source: string, logger: OperatorLogger | undefined) {
-    this.#source = source;
-    this.#logger = logger;
-  }
-
-  unavailable(error: unknown): void {
-    if (!this.#available) return;
-    this.#available = false;
-    this.#logger?.warn(
-      { source: this.#source, err: serializeError(error) },
-      'the database is unavailable; calls fail with DB_UNAVAILABLE until it answers',
-    );
-  }
-
-  answered(): void {
-    if (this.#available) return;
-    this.#available = true;
-    this.#logger?.info({ source: this.#source }, 'the database answers again');
-  }
+export function mapDriverError(
+  mapper: ErrorMapper,
+  error: unknown,
+  context: ErrorContext,
+): SqlwardenError {
+  if (SqlwardenError.is(error)) return error;
+  if (context.stopped === 'abort') return queryCancelled(error);
+  if (context.stopped === 'timeout') return queryTimeout(context.timeoutMs, error);
+  if (mapper.isConnectionError(error)) return databaseUnavailable(error);
+  return mapper.map(error, context);
 }

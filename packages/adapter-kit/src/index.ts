@@ -1,15 +1,45 @@
 // Public API of @sqlwarden/adapter-kit: anything exported here is a
 // contract other packages and users rely on (pinned by src/index.test.ts).
-// Named exports only.
+// Named exports only. What an engine needs to become a DatabaseAdapter:
+// the ports (dialect.ts), the one adapter on them, the shared configuration,
+// the budget its reads count rows against, and the words of errors.
 
+export type { DialectAdapterOptions } from './adapter.js';
+export { DialectAdapter } from './adapter.js';
+export type { RowLimits } from './budget.js';
+export { RowBudget } from './budget.js';
+export type { NormalizedSource, PoolSettings, SourceSettings } from './config.js';
+export { normalizeSource, POOL_DEFAULTS } from './config.js';
+export type {
+  BoundStatement,
+  Dialect,
+  Driver,
+  DriverConnection,
+  ErrorContext,
+  ErrorMapper,
+  FrameAdmission,
+  Introspector,
+  OpenOptions,
+  ReadContext,
+  ReadOutcome,
+  StopReason,
+  WireFraming,
+} from './dialect.js';
 export {
   databaseUnavailable,
+  errorText,
+  isNetworkError,
   isTlsFailure,
-  OutageLog,
+  mapDriverError,
+  NETWORK_ERROR_CODES,
   outcomeUnknown,
+  queryCancelled,
+  queryTimeout,
   sourceBusy,
   writeLimitExceeded,
 } from './failures.js';
+// Until both adapters run on DialectAdapter (they still build their own):
+export { OutageLog } from './outage.js';
 export type {
   ClauseWord,
   CombinationWord,
@@ -25,5 +55,6 @@ export type {
   StatementTokenKind,
 } from './statement-text.js';
 export { StatementText } from './statement-text.js';
-export type { FrameGateHooks, FrameProtocol, GatedStream } from './wire.js';
-export { FRAME_SLACK_BYTES, FrameOutOfStepError, installFrameGate } from './wire.js';
+export { CANCEL_GRACE_MS, DEADLINE_SLACK_MS } from './supervise.js';
+export type { FrameProtocol, GatedStream } from './wire.js';
+export { FRAME_SLACK_BYTES, IDLE_MESSAGE_LIMIT, installFrameGate } from './wire.js';

@@ -1,6 +1,6 @@
 import type { OperatorLogger } from '@sqlwarden/core';
 import { describe, expect, it } from 'vitest';
-import { OutageLog } from './failures.js';
+import { OutageLog } from './outage.js';
 
 /** A logger that keeps the raw objects it is given, as an embedder's own logger would see them. */
 function rawRecorder() {

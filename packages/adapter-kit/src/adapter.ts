@@ -117,6 +117,13 @@ interface Lease<C extends DriverConnection> {
   stop(): void;
 }
 
+/**
+ * What an adapter on the kit is: a `DatabaseAdapter` whose optional parts
+ * (the function catalog, the least-privilege report) are always there.
+ */
+export type SourceAdapter = DatabaseAdapter &
+  Required<Pick<DatabaseAdapter, 'functionCatalog' | 'privilegeReport'>>;
+
 export interface DialectAdapterOptions<C extends DriverConnection> {
   readonly dialect: Dialect<C>;
   readonly config: NormalizedSource;
@@ -124,7 +131,7 @@ export interface DialectAdapterOptions<C extends DriverConnection> {
 }
 
 export class DialectAdapter<C extends DriverConnection = DriverConnection>
-  implements DatabaseAdapter
+  implements SourceAdapter
 {
   readonly dialect: SqlDialect;
   readonly source: string;

@@ -4,7 +4,7 @@
 // the ports (dialect.ts), the one adapter on them, the shared configuration,
 // the budget its reads count rows against, and the words of errors.
 
-export type { DialectAdapterOptions } from './adapter.js';
+export type { DialectAdapterOptions, SourceAdapter } from './adapter.js';
 export { DialectAdapter } from './adapter.js';
 export type { RowLimits } from './budget.js';
 export { RowBudget } from './budget.js';

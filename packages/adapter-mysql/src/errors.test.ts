@@ -1,6 +1,6 @@
+import type { SourceAdapter } from '@sqlwarden/adapter-kit';
 import type { SqlwardenError } from '@sqlwarden/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MysqlAdapter } from './adapter.js';
 import { mapMysqlError } from './errors.js';
 import { createTestDatabase, LIMITS, signal, type TestDatabase } from './test-support.js';
 
@@ -166,7 +166,7 @@ describe('mapMysqlError', () => {
  */
 describe('errors from the real server', () => {
   let db: TestDatabase;
-  let adapter: MysqlAdapter;
+  let adapter: SourceAdapter;
 
   beforeAll(async () => {
     db = await createTestDatabase();

@@ -2,10 +2,10 @@
 // Each test file gets a database of its own on the real MariaDB of this
 // machine (SQLWARDEN_TEST_MYSQL_URL), dropped in afterAll.
 
-import { type OperatorLogger, SqlwardenError } from '@sqlwarden/core';
+import type { SourceAdapter } from '@sqlwarden/adapter-kit';
+import { SqlwardenError } from '@sqlwarden/core';
 import { mysqlTestUrl } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
-import type { MysqlAdapter } from './adapter.js';
 import type { MysqlAdapterConfig } from './config.js';
 import { createMysqlAdapter } from './index.js';
 import { quoteIdent } from './session.js';
@@ -21,9 +21,8 @@ export interface TestDatabase {
   adapter(
     overrides?: Partial<Omit<MysqlAdapterConfig, 'connection'>> & {
       readonly connection?: MysqlAdapterConfig['connection'];
-      readonly logger?: OperatorLogger;
     },
-  ): MysqlAdapter;
+  ): SourceAdapter;
   /** Statements of this database's test runs still on the server whose text holds `marker`. */
   running(marker: string): Promise<number>;
   drop(): Promise<void>;
@@ -43,24 +42,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     }
     return parsed.toString();
   };
-  const adapters: MysqlAdapter[] = [];
+  const adapters: SourceAdapter[] = [];
   return {
     name,
     admin,
     url,
     adapter(overrides = {}) {
-      const { logger, ...config } = overrides;
-      const adapter = createMysqlAdapter(
-        {
-          source: 'main',
-          connection: { uri: url() },
-          defaultSchema: name,
-          statementTimeoutMs: 5000,
-          pool: { max: 3, connectionTimeoutMs: 2000 },
-          ...config,
-        },
-        logger === undefined ? {} : { logger },
-      );
+      const adapter = createMysqlAdapter({
+        source: 'main',
+        connection: { uri: url() },
+        defaultSchema: name,
+        statementTimeoutMs: 5000,
+        pool: { max: 3, connectionTimeoutMs: 2000 },
+        ...overrides,
+      });
       adapters.push(adapter);
       return adapter;
     },
@@ -114,15 +109,4 @@ export async function eventually(check: () => Promise<boolean>, ms = 5000): Prom
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return check();
-}
-
-export function recordingLogger() {
-  const lines: Array<{ level: string; object: Record<string, unknown>; message: string }> = [];
-  const record = (level: string) => (object: Record<string, unknown>, message: string) => {
-    lines.push({ level, object, message });
-  };
-  return {
-    lines,
-    logger: { info: record('info'), warn: record('warn'), error: record('error') },
-  };
 }

@@ -38,8 +38,6 @@ export {
   sourceBusy,
   writeLimitExceeded,
 } from './failures.js';
-// Until both adapters run on DialectAdapter (they still build their own):
-export { OutageLog } from './outage.js';
 export type {
   ClauseWord,
   CombinationWord,
@@ -57,4 +55,4 @@ export type {
 export { StatementText } from './statement-text.js';
 export { CANCEL_GRACE_MS, DEADLINE_SLACK_MS } from './supervise.js';
 export type { FrameProtocol, GatedStream } from './wire.js';
-export { FRAME_SLACK_BYTES, IDLE_MESSAGE_LIMIT, installFrameGate } from './wire.js';
+export { FRAME_SLACK_BYTES, IDLE_MESSAGE_LIMIT } from './wire.js';

@@ -1,7 +1,7 @@
+import type { SourceAdapter } from '@sqlwarden/adapter-kit';
 import type { SqlwardenError } from '@sqlwarden/core';
 import { createTestSchema, postgresTestUrl, type TestSchema } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PostgresAdapter } from './adapter.js';
 import { mapPostgresError } from './errors.js';
 import { createPostgresAdapter } from './index.js';
 
@@ -103,7 +103,7 @@ describe('mapPostgresError', () => {
  */
 describe('errors from the real server', () => {
   let schema: TestSchema;
-  let adapter: PostgresAdapter;
+  let adapter: SourceAdapter;
 
   beforeAll(async () => {
     schema = await createTestSchema(

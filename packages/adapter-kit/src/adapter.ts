@@ -127,7 +127,7 @@ export type SourceAdapter = DatabaseAdapter &
 export interface DialectAdapterOptions<C extends DriverConnection> {
   readonly dialect: Dialect<C>;
   readonly config: NormalizedSource;
-  readonly logger?: OperatorLogger;
+  readonly logger?: OperatorLogger | undefined;
 }
 
 export class DialectAdapter<C extends DriverConnection = DriverConnection>

@@ -214,3 +214,17 @@ export interface Dialect<C extends DriverConnection> {
   readonly errors: ErrorMapper;
   readonly introspector: Introspector<C>;
 }
+
+/**
+ * `work`, or a rejection once `signal` aborts: for a driver's `open`, whose
+ * signal says the pool stopped waiting (the driver then destroys what it
+ * opened).
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('opening the connection took too long'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('opening the connection took too long'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

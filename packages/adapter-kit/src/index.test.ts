@@ -13,8 +13,12 @@ it('exports exactly the pinned public API', () => {
     'POOL_DEFAULTS',
     'RowBudget',
     'StatementText',
+    'TokenScanner',
     'databaseUnavailable',
+    'dialectText',
     'errorText',
+    'isDigit',
+    'isLetter',
     'isNetworkError',
     'isTlsFailure',
     'mapDriverError',
@@ -24,6 +28,7 @@ it('exports exactly the pinned public API', () => {
     'queryTimeout',
     'sourceBusy',
     'statementFailure',
+    'untilAborted',
     'writeLimitExceeded',
   ]);
 });

@@ -25,6 +25,7 @@ export type {
   StopReason,
   WireFraming,
 } from './dialect.js';
+export { untilAborted } from './dialect.js';
 export {
   databaseUnavailable,
   errorText,
@@ -38,6 +39,8 @@ export {
   sourceBusy,
   writeLimitExceeded,
 } from './failures.js';
+export type { DialectText, Lexicon } from './lexer.js';
+export { dialectText, isDigit, isLetter, TokenScanner } from './lexer.js';
 export type {
   ClauseWord,
   CombinationWord,

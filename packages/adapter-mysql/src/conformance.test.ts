@@ -4,6 +4,7 @@ import {
   createThrowawayMariadb,
   describeAdapterConformance,
   type FaultServer,
+  faultSettings,
   mysqlTestUrl,
 } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
@@ -68,16 +69,9 @@ async function faultServer(): Promise<FaultServer> {
           source: 'faults',
           connection: { uri: `mysql://root@${options.host}:${options.port}/${FAULT_DATABASE}` },
           defaultSchema: FAULT_DATABASE,
-          applicationName: options.applicationName,
-          statementTimeoutMs: options.statementTimeoutMs,
-          pool: {
-            max: options.poolSize,
-            connectionTimeoutMs: options.acquireTimeoutMs,
-            ...(options.idleTimeoutMs !== undefined && { idleTimeoutMs: options.idleTimeoutMs }),
-          },
-          allowWrites: options.allowWrites,
+          ...faultSettings(options),
         },
-        options.logger === undefined ? {} : { logger: options.logger },
+        { logger: options.logger },
       ),
     async restart(mode) {
       await server.stop(mode === 'graceful' ? 'clean' : 'crash');

@@ -42,6 +42,7 @@ import {
   type OpenOptions,
   type ReadContext,
   type ReadOutcome,
+  untilAborted,
   type WireFraming,
 } from '@sqlwarden/adapter-kit';
 import {
@@ -424,16 +425,6 @@ export class MysqlSession implements DriverConnection {
       }
     });
   }
-}
-
-/** `work`, or a rejection once `signal` aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('opening the connection took too long'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('opening the connection took too long'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /**

@@ -2,7 +2,14 @@ import type { SourceAdapter } from '@sqlwarden/adapter-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGrant, schemaPatternMatches } from './grants.js';
 import { quoteIdent } from './session.js';
-import { codeOf, createTestDatabase, LIMITS, signal, type TestDatabase } from './test-support.js';
+import {
+  CATALOG_FIXTURE,
+  codeOf,
+  createTestDatabase,
+  LIMITS,
+  signal,
+  type TestDatabase,
+} from './test-support.js';
 
 // The least-privilege report against the real MariaDB, in a database of its
 // own (and an account and a role created and dropped here), and the SHOW
@@ -16,29 +23,7 @@ const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const statement of [
-    "CREATE TABLE customers (id int PRIMARY KEY, name varchar(50) NOT NULL) COMMENT 'People who buy'",
-    `CREATE TABLE items (
-       id int PRIMARY KEY,
-       customer_id int,
-       name varchar(50) NOT NULL DEFAULT 'unnamed',
-       price decimal(12, 2) COMMENT 'Unit price in EUR',
-       note text,
-       CONSTRAINT items_customer FOREIGN KEY (customer_id) REFERENCES customers (id),
-       UNIQUE KEY items_name (name, customer_id),
-       KEY items_price (price)
-     )`,
-    'CREATE TABLE Items (id int)',
-    'CREATE VIEW cheap_items AS SELECT id, name FROM items WHERE price < 10',
-    'CREATE TABLE numbers (n int PRIMARY KEY)',
-    'INSERT INTO numbers SELECT seq FROM seq_1_to_1000',
-    'ANALYZE TABLE numbers',
-    'CREATE FUNCTION my_writer() RETURNS int MODIFIES SQL DATA RETURN 1',
-    'CREATE FUNCTION my_reader() RETURNS int READS SQL DATA RETURN 1',
-    'CREATE PROCEDURE my_proc() SELECT 1',
-  ]) {
-    await db.admin.query(statement);
-  }
+  for (const statement of CATALOG_FIXTURE) await db.admin.query(statement);
   adapter = db.adapter();
 });
 

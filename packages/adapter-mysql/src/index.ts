@@ -48,6 +48,6 @@ export function createMysqlAdapter(
   return new DialectAdapter<MysqlSession>({
     dialect: mysqlDialect(normalized, options.mysql ?? (mysql as unknown as MysqlModule)),
     config: normalized,
-    ...(options.logger !== undefined && { logger: options.logger }),
+    logger: options.logger,
   });
 }

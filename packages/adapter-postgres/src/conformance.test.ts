@@ -5,6 +5,7 @@ import {
   createThrowawayPostgres,
   describeAdapterConformance,
   type FaultServer,
+  faultSettings,
   postgresTestUrl,
 } from '@sqlwarden/testing';
 import pg from 'pg';
@@ -60,16 +61,9 @@ async function faultServer(): Promise<FaultServer> {
             database: FAULT_DATABASE,
           },
           defaultSchema: 'public',
-          applicationName: options.applicationName,
-          statementTimeoutMs: options.statementTimeoutMs,
-          pool: {
-            max: options.poolSize,
-            connectionTimeoutMs: options.acquireTimeoutMs,
-            ...(options.idleTimeoutMs !== undefined && { idleTimeoutMs: options.idleTimeoutMs }),
-          },
-          allowWrites: options.allowWrites,
+          ...faultSettings(options),
         },
-        options.logger === undefined ? {} : { logger: options.logger },
+        { logger: options.logger },
       ),
     restart: (mode) => cluster.restart(mode === 'graceful' ? 'fast' : 'immediate'),
     terminateSessions: (applicationName) =>

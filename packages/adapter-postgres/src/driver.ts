@@ -27,15 +27,16 @@
  * listens for errors its whole life.
  */
 import { connect } from 'node:net';
-import type {
-  BoundStatement,
-  Driver,
-  DriverConnection,
-  FrameProtocol,
-  OpenOptions,
-  ReadContext,
-  ReadOutcome,
-  WireFraming,
+import {
+  type BoundStatement,
+  type Driver,
+  type DriverConnection,
+  type FrameProtocol,
+  type OpenOptions,
+  type ReadContext,
+  type ReadOutcome,
+  untilAborted,
+  type WireFraming,
 } from '@sqlwarden/adapter-kit';
 import { clientOptions, type NormalizedConfig, type PgClient, type PgModule } from './config.js';
 import { BoundedRead } from './read.js';
@@ -196,16 +197,6 @@ export class PgSession implements DriverConnection {
   close(): Promise<void> {
     return this.client.end();
   }
-}
-
-/** `work`, or a rejection once `signal` aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('opening the connection took too long'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('opening the connection took too long'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /**

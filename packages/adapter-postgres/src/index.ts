@@ -46,6 +46,6 @@ export function createPostgresAdapter(
   return new DialectAdapter<PgSession>({
     dialect: postgresDialect(normalized, options.pg ?? (pg as unknown as PgModule)),
     config: normalized,
-    ...(options.logger !== undefined && { logger: options.logger }),
+    logger: options.logger,
   });
 }

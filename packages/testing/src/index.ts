@@ -72,12 +72,14 @@ export async function createTestSchema(
 }
 
 export { createTestCertificates, type TestCertificates } from './certificates.js';
+export { codeOf, eventually } from './conformance/context.js';
 export {
   describeAdapterFaults,
   type FaultAdapterOptions,
   type FaultHooks,
   type FaultServer,
   type FaultSuiteTarget,
+  faultSettings,
 } from './conformance/faults.js';
 export { describeAdapterConformance } from './conformance/index.js';
 export {

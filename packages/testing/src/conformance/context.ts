@@ -78,7 +78,7 @@ export const PARAM_CANARY = 'PARAMCANARY_Q7';
 export const LITERAL_CANARY = 'LITCANARY_Q7';
 
 /** Polls `check` until it holds or `ms` pass; answers whether it held. */
-export async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+export async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (await check()) return true;

@@ -63,6 +63,24 @@ export interface FaultAdapterOptions {
   readonly logger?: OperatorLogger;
 }
 
+/**
+ * The settings every engine's adapter takes, as the fault suite asks for
+ * them (the kit's SourceSettings, less the source, the schema and the
+ * connection, which are the target's).
+ */
+export function faultSettings(options: FaultAdapterOptions) {
+  return {
+    applicationName: options.applicationName,
+    statementTimeoutMs: options.statementTimeoutMs,
+    allowWrites: options.allowWrites,
+    pool: {
+      max: options.poolSize,
+      connectionTimeoutMs: options.acquireTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+    },
+  };
+}
+
 /** A database server of the suite's own, which the suite restarts and breaks. */
 export interface FaultServer {
   /** The server's own address (the suite puts its proxy in front of it). */

@@ -20,7 +20,6 @@ import {
   type ErrorMapper,
   errorText,
   isNetworkError,
-  mapDriverError,
   type ObjectKind,
   queryTimeout,
   type StatementName,
@@ -140,11 +139,6 @@ function mapServerError(error: unknown, context: ErrorContext): SqlwardenError {
 
 /** MySQL's and MariaDB's errors for the kit (dialect.ts: ErrorMapper). */
 export const mysqlErrors: ErrorMapper = { isConnectionError, map: mapServerError };
-
-/** A mysql2 error as the client may see it, in the kit's order (mapDriverError). */
-export function mapMysqlError(error: unknown, context: ErrorContext): SqlwardenError {
-  return mapDriverError(mysqlErrors, error, context);
-}
 
 /**
  * The message for a server error, or undefined for the fallback. Each

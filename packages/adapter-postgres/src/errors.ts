@@ -22,7 +22,6 @@ import {
   type ErrorMapper,
   errorText,
   isNetworkError,
-  mapDriverError,
   type ObjectKind,
   queryTimeout,
   type StatementLocation,
@@ -200,11 +199,6 @@ function mapServerError(error: unknown, context: ErrorContext): SqlwardenError {
 
 /** PostgreSQL's errors for the kit (dialect.ts: ErrorMapper). */
 export const postgresErrors: ErrorMapper = { isConnectionError, map: mapServerError };
-
-/** A node-postgres error as the client may see it, in the kit's order (mapDriverError). */
-export function mapPostgresError(error: unknown, context: ErrorContext): SqlwardenError {
-  return mapDriverError(postgresErrors, error, context);
-}
 
 /** Where the server's `position` points, if it does. */
 function placeOf(

@@ -19,6 +19,9 @@ export type { MysqlAdapterConfig, MysqlConnectionOptions, MysqlModule } from './
 export type { ServerFlavor } from './session.js';
 export { quoteIdent, sessionSetup } from './session.js';
 
+/** What `createMysqlAdapter` returns: the kit's adapter on this engine (a name kept for existing callers). */
+export type MysqlAdapter = SourceAdapter;
+
 /** MySQL / MariaDB for the adapter kit: its driver, its errors, its catalog. */
 function mysqlDialect(config: NormalizedConfig, module: MysqlModule): Dialect<MysqlSession> {
   return {

@@ -17,6 +17,9 @@ import { describeTable, functionCatalog, listTables, privilegeReport } from './i
 export type { PgModule, PostgresAdapterConfig, PostgresConnectionOptions } from './config.js';
 export { quoteIdent, sessionSetup } from './session.js';
 
+/** What `createPostgresAdapter` returns: the kit's adapter on this engine (a name kept for existing callers). */
+export type PostgresAdapter = SourceAdapter;
+
 /** PostgreSQL for the adapter kit: its driver, its errors, its catalog. */
 function postgresDialect(config: NormalizedConfig, module: PgModule): Dialect<PgSession> {
   return {

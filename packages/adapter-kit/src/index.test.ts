@@ -5,12 +5,9 @@ import * as api from './index.js';
 it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
     'CANCEL_GRACE_MS',
-    'DEADLINE_SLACK_MS',
     'DialectAdapter',
     'FRAME_SLACK_BYTES',
     'IDLE_MESSAGE_LIMIT',
-    'NETWORK_ERROR_CODES',
-    'POOL_DEFAULTS',
     'RowBudget',
     'StatementText',
     'TokenScanner',
@@ -24,11 +21,9 @@ it('exports exactly the pinned public API', () => {
     'mapDriverError',
     'normalizeSource',
     'outcomeUnknown',
-    'queryCancelled',
     'queryTimeout',
     'sourceBusy',
     'statementFailure',
     'untilAborted',
-    'writeLimitExceeded',
   ]);
 });

@@ -9,7 +9,7 @@ export { DialectAdapter } from './adapter.js';
 export type { RowLimits } from './budget.js';
 export { RowBudget } from './budget.js';
 export type { NormalizedSource, PoolSettings, SourceSettings } from './config.js';
-export { normalizeSource, POOL_DEFAULTS } from './config.js';
+export { normalizeSource } from './config.js';
 export type {
   BoundStatement,
   Dialect,
@@ -32,12 +32,9 @@ export {
   isNetworkError,
   isTlsFailure,
   mapDriverError,
-  NETWORK_ERROR_CODES,
   outcomeUnknown,
-  queryCancelled,
   queryTimeout,
   sourceBusy,
-  writeLimitExceeded,
 } from './failures.js';
 export type { DialectText, Lexicon } from './lexer.js';
 export { dialectText, isDigit, isLetter, TokenScanner } from './lexer.js';
@@ -56,6 +53,6 @@ export type {
   StatementTokenKind,
 } from './statement-text.js';
 export { StatementText } from './statement-text.js';
-export { CANCEL_GRACE_MS, DEADLINE_SLACK_MS } from './supervise.js';
+export { CANCEL_GRACE_MS } from './supervise.js';
 export type { FrameProtocol, GatedStream } from './wire.js';
 export { FRAME_SLACK_BYTES, IDLE_MESSAGE_LIMIT } from './wire.js';

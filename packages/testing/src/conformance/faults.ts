@@ -545,7 +545,7 @@ export function describeAdapterFaults(target: FaultSuiteTarget): void {
     });
 
     it('closes idle connections after idleTimeoutMs, and opens a new one when a call comes', async () => {
-      const { adapter, applicationName } = await faultAdapter({ idleTimeoutMs: 300 });
+      const { adapter, applicationName } = await faultAdapter({ idleTimeoutMs: 1500 });
       try {
         expect(await codeOfRead(adapter)).toBe('ok');
         expect(await server.sessions(applicationName)).toBe(1);

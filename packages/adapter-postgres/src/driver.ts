@@ -125,7 +125,7 @@ export class PgSession implements DriverConnection {
     );
     context.gate(read);
     try {
-      this.client.query(read);
+      void this.client.query(read);
       await read.done;
     } finally {
       context.gate(undefined);

@@ -8,13 +8,13 @@
  * coverage test. And whatever the ports or the handler throw (non-Error
  * values included), `executeToolBoundary` resolves with a result.
  */
+import { outcomeUnknown, sourceBusy } from '@sqlwarden/adapter-kit';
 import {
   ERROR_CODE_LIST,
   type ErrorCode,
   ErrorPayloadSchema,
   executeToolBoundary,
   SqlwardenError,
-  sourceBusy,
   type ToolCallResult,
 } from '@sqlwarden/core';
 import { describe, expect, it } from 'vitest';
@@ -113,6 +113,12 @@ const SCENARIOS: Record<ErrorCode, Scenario> = {
     run: (s) => {
       s.adapter.onRead = throwing(sourceBusy(10, 500));
       return s.call('fake_read', VALID_INPUT.fake_read);
+    },
+  },
+  OUTCOME_UNKNOWN: {
+    run: (s) => {
+      s.adapter.onWrite = throwing(outcomeUnknown(new Error('Connection terminated unexpectedly')));
+      return s.call('fake_write', VALID_INPUT.fake_write);
     },
   },
   INTERNAL: {

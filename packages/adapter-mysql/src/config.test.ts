@@ -54,8 +54,8 @@ describe('configuration', () => {
     ).toEqual([
       expect.stringMatching(/^connection\.uri: the scheme/),
       expect.stringMatching(/^connection\.database: .*\(other\) must be the same/),
-      expect.stringMatching(/^statementTimeoutMs:/),
       expect.stringMatching(/^connection\.password: must be a function/),
+      expect.stringMatching(/^statementTimeoutMs:/),
       expect.stringMatching(/^pool\.max:/),
     ]);
   });

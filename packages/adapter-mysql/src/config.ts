@@ -6,9 +6,16 @@
  *
  * Parse, normalize, validate (STYLE.md): `MysqlAdapterConfig` is what a
  * caller writes, `NormalizedConfig` what the adapter runs with, and
- * `normalizeConfig` reports every problem at once, each naming its key.
+ * `normalizeConfig` reports every problem at once (the connection's here,
+ * the settings every source has from the kit's `normalizeSource`), each
+ * naming its key.
  */
 import type { EventEmitter } from 'node:events';
+import {
+  type NormalizedSource,
+  normalizeSource,
+  type SourceSettings,
+} from '@sqlwarden/adapter-kit';
 import { ConfigError, type TlsOptions } from '@sqlwarden/core';
 
 export interface MysqlConnectionOptions {
@@ -30,38 +37,15 @@ export interface MysqlConnectionOptions {
   readonly ssl?: boolean | TlsOptions;
 }
 
-export interface MysqlPoolOptions {
-  /** Connections at most (default 10, as adapter-postgres). */
-  readonly max?: number;
-  /** Idle connections close after this (default 30 s). */
-  readonly idleTimeoutMs?: number;
-  /** Giving up on a connection (opening one, or waiting for a free one) after this is DB_UNAVAILABLE (default 5 s). */
-  readonly connectionTimeoutMs?: number;
-}
-
-export interface MysqlAdapterConfig {
-  /** The source id from the configuration. */
-  readonly source: string;
+/**
+ * A MySQL or MariaDB source: the settings every source has (the kit's
+ * `SourceSettings`: source, defaultSchema, which is the database every
+ * connection opens in, statementTimeoutMs, pool, allowWrites,
+ * applicationName, sent as the `program_name` connection attribute), and
+ * its connection.
+ */
+export interface MysqlAdapterConfig extends SourceSettings {
   readonly connection: MysqlConnectionOptions;
-  /** The database unqualified names resolve to: every connection opens in it. */
-  readonly defaultSchema: string;
-  /**
-   * The source's statement time limit, set on every session: the ceiling.
-   * A call may ask for less (set per call when it differs), never more.
-   */
-  readonly statementTimeoutMs: number;
-  readonly pool?: MysqlPoolOptions;
-  /** Whether `write()` may run (default false: every write is READ_ONLY). */
-  readonly allowWrites?: boolean;
-  /** Sent as the `program_name` connection attribute (default "sqlwarden"). */
-  readonly applicationName?: string;
-}
-
-/** What the adapter may log: a structural subset of pino. */
-export interface AdapterLogger {
-  info(object: Record<string, unknown>, message: string): void;
-  warn(object: Record<string, unknown>, message: string): void;
-  error(object: Record<string, unknown>, message: string): void;
 }
 
 /** A column of a result set, as mysql2 describes it (ColumnDefinition). */
@@ -89,7 +73,7 @@ export interface MysqlResultHeader {
  * packet), `error` and `end`; no rows are accumulated.
  */
 export interface MysqlCommand extends EventEmitter {
-  /** Set by mysql2 when the command starts; read only to attach a parser option (read.ts). */
+  /** Set by mysql2 when the command starts; read only to attach a parser option (driver.ts). */
   options?: Record<string, unknown>;
 }
 
@@ -127,12 +111,7 @@ export interface MysqlModule {
 }
 
 /** The configuration the adapter runs with: defaults applied, URI taken apart, checked. */
-export interface NormalizedConfig {
-  readonly source: string;
-  readonly defaultSchema: string;
-  readonly statementTimeoutMs: number;
-  readonly allowWrites: boolean;
-  readonly applicationName: string;
+export interface NormalizedConfig extends NormalizedSource {
   readonly host: string;
   readonly port: number;
   readonly user: string | undefined;
@@ -140,15 +119,7 @@ export interface NormalizedConfig {
   readonly uriPassword: string | undefined;
   readonly password: (() => string | Promise<string>) | undefined;
   readonly ssl: boolean | TlsOptions | undefined;
-  readonly pool: {
-    readonly max: number;
-    readonly idleTimeoutMs: number;
-    readonly connectionTimeoutMs: number;
-  };
 }
-
-const isPositiveInteger = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 
 /** Checks a source's configuration and applies the defaults; throws ConfigError with every problem. */
 export function normalizeConfig(config: MysqlAdapterConfig): NormalizedConfig {
@@ -184,47 +155,26 @@ export function normalizeConfig(config: MysqlAdapterConfig): NormalizedConfig {
       database = url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined;
     }
   }
-  if (typeof config.source !== 'string' || config.source === '')
-    problems.push('source: must be a non-empty string');
-  if (typeof config.defaultSchema !== 'string' || config.defaultSchema === '')
-    problems.push('defaultSchema: must name the database unqualified names resolve to');
   if (database !== undefined && database !== config.defaultSchema)
     problems.push(
       `connection.database: the connection opens in defaultSchema (${config.defaultSchema}); the database given (${database}) must be the same`,
     );
-  if (!isPositiveInteger(config.statementTimeoutMs))
-    problems.push('statementTimeoutMs: must be a positive integer (milliseconds)');
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     problems.push('connection.port: must be an integer from 1 to 65535');
   if (connection.password !== undefined && typeof connection.password !== 'function')
     problems.push(
       'connection.password: must be a function returning the secret (never the secret itself)',
     );
-  const pool = config.pool ?? {};
-  for (const key of ['max', 'idleTimeoutMs', 'connectionTimeoutMs'] as const) {
-    if (pool[key] !== undefined && !isPositiveInteger(pool[key]))
-      problems.push(`pool.${key}: must be a positive integer`);
-  }
-  if (config.allowWrites !== undefined && typeof config.allowWrites !== 'boolean')
-    problems.push('allowWrites: must be true or false');
+  const source = normalizeSource(config, problems);
   if (problems.length > 0) throw new ConfigError(`MySQL source ${String(config.source)}`, problems);
   return {
-    source: config.source,
-    defaultSchema: config.defaultSchema,
-    statementTimeoutMs: config.statementTimeoutMs,
-    allowWrites: config.allowWrites ?? false,
-    applicationName: config.applicationName ?? 'sqlwarden',
+    ...source,
     host: host ?? 'localhost',
     port: port ?? 3306,
     user,
     uriPassword,
     password: connection.password,
     ssl: connection.ssl,
-    pool: {
-      max: pool.max ?? 10,
-      idleTimeoutMs: pool.idleTimeoutMs ?? 30_000,
-      connectionTimeoutMs: pool.connectionTimeoutMs ?? 5_000,
-    },
   };
 }
 
@@ -240,7 +190,7 @@ export function normalizeConfig(config: MysqlAdapterConfig): NormalizedConfig {
  *  - IGNORE_SPACE removed: the session's sql_mode is ours (session.ts);
  *  - FOUND_ROWS kept: an UPDATE reports the rows it matched, so the write
  *    ceiling counts every row the statement touched;
- *  - values as the result contract wants them (read.ts): BIGINT and
+ *  - values as the result contract wants them (types.ts): BIGINT and
  *    DECIMAL as decimal text, dates as text, JSON as text.
  * The password function is called here, once per connection.
  */

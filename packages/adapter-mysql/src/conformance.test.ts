@@ -4,6 +4,7 @@ import {
   createThrowawayMariadb,
   describeAdapterConformance,
   type FaultServer,
+  faultSettings,
   mysqlTestUrl,
 } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
@@ -63,15 +64,15 @@ async function faultServer(): Promise<FaultServer> {
     port: server.port,
     exec: (sql) => run(FAULT_DATABASE, sql),
     createAdapter: (options) =>
-      createMysqlAdapter({
-        source: 'faults',
-        connection: { uri: `mysql://root@${options.host}:${options.port}/${FAULT_DATABASE}` },
-        defaultSchema: FAULT_DATABASE,
-        applicationName: options.applicationName,
-        statementTimeoutMs: options.statementTimeoutMs,
-        pool: { max: options.poolSize, connectionTimeoutMs: options.acquireTimeoutMs },
-        allowWrites: options.allowWrites,
-      }),
+      createMysqlAdapter(
+        {
+          source: 'faults',
+          connection: { uri: `mysql://root@${options.host}:${options.port}/${FAULT_DATABASE}` },
+          defaultSchema: FAULT_DATABASE,
+          ...faultSettings(options),
+        },
+        { logger: options.logger },
+      ),
     async restart(mode) {
       await server.stop(mode === 'graceful' ? 'clean' : 'crash');
       await server.start();

@@ -1,7 +1,13 @@
+import type { SourceAdapter } from '@sqlwarden/adapter-kit';
+import { type ErrorContext, mapDriverError } from '@sqlwarden/adapter-kit';
 import type { SqlwardenError } from '@sqlwarden/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MysqlAdapter } from './adapter.js';
-import { mapMysqlError } from './errors.js';
+import { mysqlErrors } from './errors.js';
+
+/** A driver error as the client sees it: the kit's order, this engine's words. */
+const mapMysqlError = (error: unknown, context: ErrorContext) =>
+  mapDriverError(mysqlErrors, error, context);
+
 import { createTestDatabase, LIMITS, signal, type TestDatabase } from './test-support.js';
 
 const serverError = (errno: number, sqlState: string, sqlMessage: string) =>
@@ -166,7 +172,7 @@ describe('mapMysqlError', () => {
  */
 describe('errors from the real server', () => {
   let db: TestDatabase;
-  let adapter: MysqlAdapter;
+  let adapter: SourceAdapter;
 
   beforeAll(async () => {
     db = await createTestDatabase();

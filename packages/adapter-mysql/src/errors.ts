@@ -7,8 +7,8 @@
  * none of it crosses to the client. The message is chosen by errno (never
  * by SQLSTATE first: MySQL answers an ambiguous column, errno 1052, with
  * SQLSTATE 23000, the class of constraint violations) and written by
- * @sqlwarden/core's `statementFailure`, the same words for every adapter.
- * What it names goes through the rule of `StatementText` (core): a name the
+ * @sqlwarden/adapter-kit's `statementFailure`, the same words for every adapter.
+ * What it names goes through the rule of `StatementText` (the kit): a name the
  * server quoted is shown only when the statement's own text holds it as an
  * identifier, spelled as the statement spells it; a place as line and
  * character, and the word there only when it is a bare word of the
@@ -16,47 +16,22 @@
  * whose serializer keeps its code, errno and SQLSTATE only.
  */
 import {
-  databaseUnavailable,
-  isTlsFailure,
+  type ErrorContext,
+  type ErrorMapper,
+  errorText,
+  isNetworkError,
   type ObjectKind,
-  SqlwardenError,
+  queryTimeout,
   type StatementName,
   StatementText,
   statementFailure,
   type WriteCommand,
-} from '@sqlwarden/core';
+} from '@sqlwarden/adapter-kit';
+import { SqlwardenError } from '@sqlwarden/core';
 import { mysqlStatementText } from './statement-text.js';
 
-/** Why the adapter itself stopped a statement, if it did. */
-export type StopReason = 'timeout' | 'abort' | null;
-
-/** What the mapper needs besides the error. */
-export interface MysqlErrorContext {
-  /** Why the adapter stopped the statement itself, if it did. */
-  readonly stopped?: StopReason;
-  /** The call's time limit, for the QUERY_TIMEOUT message. */
-  readonly timeoutMs: number;
-  /**
-   * The statement the agent sent, when the error is about it: messages may
-   * name what its text holds. Left out for the adapter's own statements
-   * (catalog queries, session set-up): then nothing is named.
-   */
-  readonly sql?: string;
-  /** How many values came with the statement (to say how many were expected on errno 1210). */
-  readonly paramCount?: number;
-}
-
-/** Node's socket errors and mysql2's own codes for a connection that is gone or never came. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ECONNABORTED',
+/** mysql2's own codes for a connection that is gone or never came (Node's are the kit's). */
+const PROTOCOL_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'PROTOCOL_PACKETS_OUT_OF_ORDER',
@@ -112,11 +87,6 @@ function field(error: unknown, name: string): unknown {
   return (error as Record<string, unknown>)[name];
 }
 
-function textField(error: unknown, name: string): string | undefined {
-  const value = field(error, name);
-  return typeof value === 'string' ? value : undefined;
-}
-
 /** The server's errno (positive); Node's socket errors carry a negative errno and are not it. */
 function errnoOf(error: unknown): number | undefined {
   const value = field(error, 'errno');
@@ -135,10 +105,10 @@ function dotted(quoted: string | undefined): string | undefined {
   return quoted.replace(/^'(.*)'$/s, '$1');
 }
 
-export function isConnectionError(error: unknown): boolean {
-  if (isTlsFailure(error)) return true;
-  const code = textField(error, 'code');
-  if (code !== undefined && NETWORK_CODES.has(code)) return true;
+function isConnectionError(error: unknown): boolean {
+  if (isNetworkError(error)) return true;
+  const code = errorText(error, 'code');
+  if (code !== undefined && PROTOCOL_CODES.has(code)) return true;
   const errno = errnoOf(error);
   if (errno !== undefined && UNAVAILABLE_ERRNOS.has(errno)) return true;
   // mysql2 marks an error fatal when the connection cannot be used any more
@@ -146,24 +116,10 @@ export function isConnectionError(error: unknown): boolean {
   return field(error, 'fatal') === true;
 }
 
-export function mapMysqlError(error: unknown, context: MysqlErrorContext): SqlwardenError {
-  if (SqlwardenError.is(error)) return error;
-  if (context.stopped === 'abort') {
-    return new SqlwardenError(
-      'QUERY_CANCELLED',
-      'The call was cancelled; the statement was stopped on the server (KILL QUERY).',
-      { cause: error },
-    );
-  }
+/** A server's refusal of a statement (the kit has ruled out its own stops and lost connections). */
+function mapServerError(error: unknown, context: ErrorContext): SqlwardenError {
   const errno = errnoOf(error);
-  if (context.stopped === 'timeout' || errno === 1969 || errno === 3024) {
-    return new SqlwardenError(
-      'QUERY_TIMEOUT',
-      `The statement ran past its time limit of ${context.timeoutMs} ms and was stopped on the server; narrow it (a WHERE clause, fewer joins, a LIMIT).`,
-      { cause: error },
-    );
-  }
-  if (isConnectionError(error)) return databaseUnavailable(error);
+  if (errno === 1969 || errno === 3024) return queryTimeout(context.timeoutMs, error);
   if (errno === undefined) {
     return new SqlwardenError('INTERNAL', 'The database adapter failed unexpectedly.', {
       cause: error,
@@ -171,7 +127,7 @@ export function mapMysqlError(error: unknown, context: MysqlErrorContext): Sqlwa
   }
   const statement =
     context.sql === undefined ? StatementText.EMPTY : mysqlStatementText(context.sql);
-  const sqlState = textField(error, 'sqlState');
+  const sqlState = errorText(error, 'sqlState');
   const state = sqlState !== undefined && /^[0-9A-Z]{5}$/.test(sqlState) ? sqlState : undefined;
   const described = describeServerError(error, errno, statement, context);
   if (described !== undefined) return described;
@@ -180,6 +136,9 @@ export function mapMysqlError(error: unknown, context: MysqlErrorContext): Sqlwa
   const klass = DATA_ERRNOS.has(errno) ? '22' : CONSTRAINT_ERRNOS.has(errno) ? '23' : state;
   return statementFailure.bySqlState(error, klass, reference);
 }
+
+/** MySQL's and MariaDB's errors for the kit (dialect.ts: ErrorMapper). */
+export const mysqlErrors: ErrorMapper = { isConnectionError, map: mapServerError };
 
 /**
  * The message for a server error, or undefined for the fallback. Each
@@ -190,9 +149,9 @@ function describeServerError(
   error: unknown,
   errno: number,
   statement: StatementText,
-  context: MysqlErrorContext,
+  context: ErrorContext,
 ): SqlwardenError | undefined {
-  const message = textField(error, 'sqlMessage') ?? textField(error, 'message') ?? '';
+  const message = errorText(error, 'sqlMessage') ?? errorText(error, 'message') ?? '';
   const name = (candidate: string | undefined) => statement.name(dotted(candidate));
   let m: RegExpExecArray | null;
   if (REGEX_ERRNOS.has(errno)) return statementFailure.invalidRegex(error);

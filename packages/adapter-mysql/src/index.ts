@@ -1,32 +1,56 @@
 // Public API of @sqlwarden/adapter-mysql: anything exported here is a
 // contract other packages and users rely on (pinned by src/index.test.ts).
 
+import { type Dialect, DialectAdapter, type SourceAdapter } from '@sqlwarden/adapter-kit';
+import type { OperatorLogger } from '@sqlwarden/core';
 import mysql from 'mysql2';
-import { MysqlAdapter } from './adapter.js';
-import type { AdapterLogger, MysqlAdapterConfig, MysqlModule } from './config.js';
-
-export type { MysqlAdapterOptions } from './adapter.js';
-export { MysqlAdapter } from './adapter.js';
-export type {
-  AdapterLogger,
-  MysqlAdapterConfig,
-  MysqlConnectionOptions,
-  MysqlModule,
-  MysqlPoolOptions,
+import {
+  type MysqlAdapterConfig,
+  type MysqlModule,
+  type NormalizedConfig,
+  normalizeConfig,
 } from './config.js';
-export type { MysqlErrorContext, StopReason } from './errors.js';
-export { mapMysqlError } from './errors.js';
+import { MysqlDriver, type MysqlSession } from './driver.js';
+import { mysqlErrors } from './errors.js';
+import { privilegeReport } from './grants.js';
+import { describeTable, functionCatalog, listTables } from './introspect.js';
+
+export type { MysqlAdapterConfig, MysqlConnectionOptions, MysqlModule } from './config.js';
 export type { ServerFlavor } from './session.js';
 export { quoteIdent, sessionSetup } from './session.js';
 
-/** A MySQL or MariaDB adapter for one source, on the `mysql2` peer dependency (or a module of the same shape). */
+/** What `createMysqlAdapter` returns: the kit's adapter on this engine (a name kept for existing callers). */
+export type MysqlAdapter = SourceAdapter;
+
+/** MySQL / MariaDB for the adapter kit: its driver, its errors, its catalog. */
+function mysqlDialect(config: NormalizedConfig, module: MysqlModule): Dialect<MysqlSession> {
+  return {
+    name: 'mysql',
+    driver: new MysqlDriver(config, module),
+    errors: mysqlErrors,
+    introspector: {
+      listTables: (session, schemas) => listTables(session, schemas),
+      describeTable: (session, table) =>
+        describeTable(session, table.schema, table.name, session.flavor),
+      functionCatalog: (session) => functionCatalog(session, mysqlErrors.isConnectionError),
+      privilegeReport: (session, request) => privilegeReport(session, config, request),
+    },
+  };
+}
+
+/**
+ * A MySQL or MariaDB adapter for one source, on the `mysql2` peer
+ * dependency (or a module of the same shape). Throws ConfigError, naming
+ * every problem, for a configuration it cannot use.
+ */
 export function createMysqlAdapter(
   config: MysqlAdapterConfig,
-  options: { readonly logger?: AdapterLogger; readonly mysql?: MysqlModule } = {},
-): MysqlAdapter {
-  return new MysqlAdapter({
-    config,
-    mysql: options.mysql ?? (mysql as unknown as MysqlModule),
+  options: { readonly logger?: OperatorLogger; readonly mysql?: MysqlModule } = {},
+): SourceAdapter {
+  const normalized = normalizeConfig(config);
+  return new DialectAdapter<MysqlSession>({
+    dialect: mysqlDialect(normalized, options.mysql ?? (mysql as unknown as MysqlModule)),
+    config: normalized,
     logger: options.logger,
   });
 }

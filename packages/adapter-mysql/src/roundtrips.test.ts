@@ -1,6 +1,6 @@
 import { connect, createServer, type Server } from 'node:net';
+import type { SourceAdapter } from '@sqlwarden/adapter-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MysqlAdapter } from './adapter.js';
 import { createTestDatabase, LIMITS, signal, type TestDatabase } from './test-support.js';
 
 // What the adapter sends, seen by a TCP proxy between it and the real
@@ -69,7 +69,7 @@ class CountingProxy {
 
 let db: TestDatabase;
 let proxy: CountingProxy;
-let adapter: MysqlAdapter;
+let adapter: SourceAdapter;
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -2,11 +2,14 @@
 // Each test file gets a database of its own on the real MariaDB of this
 // machine (SQLWARDEN_TEST_MYSQL_URL), dropped in afterAll.
 
+import type { SourceAdapter } from '@sqlwarden/adapter-kit';
 import { SqlwardenError } from '@sqlwarden/core';
 import { mysqlTestUrl } from '@sqlwarden/testing';
+
+export { codeOf, eventually } from '@sqlwarden/testing';
+
 import mysql from 'mysql2/promise';
-import type { MysqlAdapter } from './adapter.js';
-import type { AdapterLogger, MysqlAdapterConfig } from './config.js';
+import type { MysqlAdapterConfig } from './config.js';
 import { createMysqlAdapter } from './index.js';
 import { quoteIdent } from './session.js';
 
@@ -21,9 +24,8 @@ export interface TestDatabase {
   adapter(
     overrides?: Partial<Omit<MysqlAdapterConfig, 'connection'>> & {
       readonly connection?: MysqlAdapterConfig['connection'];
-      readonly logger?: AdapterLogger;
     },
-  ): MysqlAdapter;
+  ): SourceAdapter;
   /** Statements of this database's test runs still on the server whose text holds `marker`. */
   running(marker: string): Promise<number>;
   drop(): Promise<void>;
@@ -43,24 +45,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     }
     return parsed.toString();
   };
-  const adapters: MysqlAdapter[] = [];
+  const adapters: SourceAdapter[] = [];
   return {
     name,
     admin,
     url,
     adapter(overrides = {}) {
-      const { logger, ...config } = overrides;
-      const adapter = createMysqlAdapter(
-        {
-          source: 'main',
-          connection: { uri: url() },
-          defaultSchema: name,
-          statementTimeoutMs: 5000,
-          pool: { max: 3, connectionTimeoutMs: 2000 },
-          ...config,
-        },
-        logger === undefined ? {} : { logger },
-      );
+      const adapter = createMysqlAdapter({
+        source: 'main',
+        connection: { uri: url() },
+        defaultSchema: name,
+        statementTimeoutMs: 5000,
+        pool: { max: 3, connectionTimeoutMs: 2000 },
+        ...overrides,
+      });
       adapters.push(adapter);
       return adapter;
     },
@@ -82,19 +80,32 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** Tables, a view and routines for the catalog tests (introspect.test.ts, grants.test.ts). */
+export const CATALOG_FIXTURE: readonly string[] = [
+  "CREATE TABLE customers (id int PRIMARY KEY, name varchar(50) NOT NULL) COMMENT 'People who buy'",
+  `CREATE TABLE items (
+       id int PRIMARY KEY,
+       customer_id int,
+       name varchar(50) NOT NULL DEFAULT 'unnamed',
+       price decimal(12, 2) COMMENT 'Unit price in EUR',
+       note text,
+       CONSTRAINT items_customer FOREIGN KEY (customer_id) REFERENCES customers (id),
+       UNIQUE KEY items_name (name, customer_id),
+       KEY items_price (price)
+     )`,
+  'CREATE TABLE Items (id int)',
+  'CREATE VIEW cheap_items AS SELECT id, name FROM items WHERE price < 10',
+  'CREATE TABLE numbers (n int PRIMARY KEY)',
+  'INSERT INTO numbers SELECT seq FROM seq_1_to_1000',
+  'ANALYZE TABLE numbers',
+  'CREATE FUNCTION my_writer() RETURNS int MODIFIES SQL DATA RETURN 1',
+  'CREATE FUNCTION my_reader() RETURNS int READS SQL DATA RETURN 1',
+  'CREATE PROCEDURE my_proc() SELECT 1',
+];
+
 export const LIMITS = { maxRows: 1000, maxBytes: 1_048_576, timeoutMs: 5000 };
 
 export const signal = (): AbortSignal => new AbortController().signal;
-
-/** The code a call ends with: 'ok', or the SqlwardenError's code. */
-export async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    return SqlwardenError.is(error) ? error.code : `not a SqlwardenError: ${String(error)}`;
-  }
-}
 
 /** The error a call ends with (fails the test if it succeeds). */
 export async function errorOf(promise: Promise<unknown>): Promise<SqlwardenError> {
@@ -105,24 +116,4 @@ export async function errorOf(promise: Promise<unknown>): Promise<SqlwardenError
     throw error;
   }
   throw new Error('expected the call to fail');
-}
-
-export async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
-}
-
-export function recordingLogger() {
-  const lines: Array<{ level: string; object: Record<string, unknown>; message: string }> = [];
-  const record = (level: string) => (object: Record<string, unknown>, message: string) => {
-    lines.push({ level, object, message });
-  };
-  return {
-    lines,
-    logger: { info: record('info'), warn: record('warn'), error: record('error') },
-  };
 }

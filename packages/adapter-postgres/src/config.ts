@@ -1,10 +1,17 @@
 /**
  * Configuration of a PostgreSQL source, and the structural subset of `pg`
- * the adapter uses (the driver is a peer dependency; tests or embedders may
- * pass their own module of the same shape).
+ * the adapter uses: its `Client` (the driver is a peer dependency; tests or
+ * embedders may pass their own module of the same shape). The pool is the
+ * adapter kit's, not pg-pool (docs/architecture.md, "The adapter kit").
  */
 import type { EventEmitter } from 'node:events';
-import type { GatedStream, TlsOptions } from '@sqlwarden/core';
+import {
+  type GatedStream,
+  type NormalizedSource,
+  normalizeSource,
+  type SourceSettings,
+} from '@sqlwarden/adapter-kit';
+import { ConfigError, type TlsOptions } from '@sqlwarden/core';
 
 export interface PostgresConnectionOptions {
   /** A libpq-style URL (postgres://user@host:port/db). Its password, if any, should come from the environment. */
@@ -31,42 +38,52 @@ export function pgSslOption(ssl: boolean | TlsOptions | undefined): boolean | ob
   };
 }
 
-export interface PostgresPoolOptions {
-  /** Connections at most (default 10, as pg: enough for parallel tool calls without queueing them). */
-  readonly max?: number;
-  /** Idle connections close after this (default 30 s). */
-  readonly idleTimeoutMs?: number;
-  /** Giving up on a new connection after this is DB_UNAVAILABLE (default 5 s). */
-  readonly connectionTimeoutMs?: number;
-}
-
-export interface PostgresAdapterConfig {
-  /** The source id from the configuration. */
-  readonly source: string;
+/**
+ * A PostgreSQL source: the settings every source has (the kit's
+ * `SourceSettings`: source, defaultSchema, which is the session's
+ * search_path, statementTimeoutMs, pool, allowWrites, applicationName,
+ * shown in pg_stat_activity), and its connection.
+ */
+export interface PostgresAdapterConfig extends SourceSettings {
   readonly connection: PostgresConnectionOptions;
-  /** The schema unqualified names resolve to (the session's search_path). */
-  readonly defaultSchema: string;
-  /**
-   * The source's statement timeout, set on every session: the ceiling. A
-   * call may ask for less (set per read when it differs), never more.
-   */
-  readonly statementTimeoutMs: number;
-  readonly pool?: PostgresPoolOptions;
-  /** Shown in pg_stat_activity (default "sqlwarden"). */
-  readonly applicationName?: string;
-  /**
-   * Whether write() may run (default false: it answers READ_ONLY). Reads stay
-   * in read-only sessions either way; a write opens its own READ WRITE
-   * transaction.
-   */
-  readonly allowWrites?: boolean;
 }
 
-/** What the adapter may log: a structural subset of pino. */
-export interface AdapterLogger {
-  info(object: Record<string, unknown>, message: string): void;
-  warn(object: Record<string, unknown>, message: string): void;
-  error(object: Record<string, unknown>, message: string): void;
+/** The configuration the adapter runs with: checked, defaults applied. */
+export interface NormalizedConfig extends NormalizedSource {
+  readonly connection: PostgresConnectionOptions;
+}
+
+/** Checks a source's configuration and applies the defaults; throws ConfigError with every problem. */
+export function normalizeConfig(config: PostgresAdapterConfig): NormalizedConfig {
+  const problems: string[] = [];
+  const connection = config.connection ?? {};
+  const { port, password } = connection;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    problems.push('connection.port: must be an integer from 1 to 65535');
+  if (password !== undefined && typeof password !== 'string' && typeof password !== 'function')
+    problems.push('connection.password: must be a string or a function returning the secret');
+  const source = normalizeSource(config, problems);
+  if (problems.length > 0)
+    throw new ConfigError(`PostgreSQL source ${String(config.source)}`, problems);
+  return { ...source, connection };
+}
+
+/** The options of one new `pg.Client` of this source. */
+export function clientOptions(config: NormalizedConfig): Record<string, unknown> {
+  const connection = config.connection;
+  return {
+    ...(connection.connectionString !== undefined && {
+      connectionString: connection.connectionString,
+    }),
+    ...(connection.host !== undefined && { host: connection.host }),
+    ...(connection.port !== undefined && { port: connection.port }),
+    ...(connection.user !== undefined && { user: connection.user }),
+    ...(connection.database !== undefined && { database: connection.database }),
+    // A function is called by pg each time a connection opens.
+    ...(connection.password !== undefined && { password: connection.password }),
+    ...(connection.ssl !== undefined && { ssl: pgSslOption(connection.ssl) }),
+    application_name: config.applicationName,
+  };
 }
 
 export interface PgFieldDescription {
@@ -90,7 +107,9 @@ export interface PgSubmittable {
   submit(connection: PgConnection): void;
 }
 
-export interface PgPoolClient extends EventEmitter {
+/** A `pg.Client`: one connection, driven by the kit through driver.ts. */
+export interface PgClient extends EventEmitter {
+  connect(): Promise<void>;
   query<R = unknown>(config: {
     text: string;
     values?: unknown[];
@@ -100,20 +119,16 @@ export interface PgPoolClient extends EventEmitter {
   }): Promise<{ rows: R[]; rowCount?: number | null }>;
   query(text: string): Promise<unknown>;
   query<S extends PgSubmittable>(submittable: S): S;
-  release(destroy?: boolean | Error): void;
+  /** Sends Terminate and waits for the connection to end. */
+  end(): Promise<void>;
   readonly processID?: number | null;
   readonly secretKey?: number | null;
-  /** node-postgres's Connection: its socket carries the frame gate (core's wire.ts). */
+  readonly host?: string;
+  readonly port?: number;
+  /** node-postgres's Connection: its socket carries the frame gate (the kit's wire.ts). */
   readonly connection?: { readonly stream: GatedStream };
 }
 
-export interface PgPool extends EventEmitter {
-  connect(): Promise<PgPoolClient>;
-  end(): Promise<void>;
-  readonly totalCount: number;
-  readonly idleCount: number;
-}
-
 export interface PgModule {
-  readonly Pool: new (config: Record<string, unknown>) => PgPool;
+  readonly Client: new (config: Record<string, unknown>) => PgClient;
 }

@@ -5,6 +5,7 @@ import {
   createThrowawayPostgres,
   describeAdapterConformance,
   type FaultServer,
+  faultSettings,
   postgresTestUrl,
 } from '@sqlwarden/testing';
 import pg from 'pg';
@@ -50,20 +51,20 @@ async function faultServer(): Promise<FaultServer> {
     port: cluster.port,
     exec: (sql) => run(FAULT_DATABASE, sql),
     createAdapter: (options) =>
-      createPostgresAdapter({
-        source: 'faults',
-        connection: {
-          host: options.host,
-          port: options.port,
-          user: 'postgres',
-          database: FAULT_DATABASE,
+      createPostgresAdapter(
+        {
+          source: 'faults',
+          connection: {
+            host: options.host,
+            port: options.port,
+            user: 'postgres',
+            database: FAULT_DATABASE,
+          },
+          defaultSchema: 'public',
+          ...faultSettings(options),
         },
-        defaultSchema: 'public',
-        applicationName: options.applicationName,
-        statementTimeoutMs: options.statementTimeoutMs,
-        pool: { max: options.poolSize, connectionTimeoutMs: options.acquireTimeoutMs },
-        allowWrites: options.allowWrites,
-      }),
+        { logger: options.logger },
+      ),
     restart: (mode) => cluster.restart(mode === 'graceful' ? 'fast' : 'immediate'),
     terminateSessions: (applicationName) =>
       count(

@@ -1,8 +1,14 @@
+import type { SourceAdapter } from '@sqlwarden/adapter-kit';
+import { type ErrorContext, mapDriverError } from '@sqlwarden/adapter-kit';
 import type { SqlwardenError } from '@sqlwarden/core';
 import { createTestSchema, postgresTestUrl, type TestSchema } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PostgresAdapter } from './adapter.js';
-import { mapPostgresError } from './errors.js';
+import { postgresErrors } from './errors.js';
+
+/** A driver error as the client sees it: the kit's order, this engine's words. */
+const mapPostgresError = (error: unknown, context: ErrorContext) =>
+  mapDriverError(postgresErrors, error, context);
+
 import { createPostgresAdapter } from './index.js';
 
 const pgError = (code: string, message: string, extra: Record<string, unknown> = {}) =>
@@ -103,7 +109,7 @@ describe('mapPostgresError', () => {
  */
 describe('errors from the real server', () => {
   let schema: TestSchema;
-  let adapter: PostgresAdapter;
+  let adapter: SourceAdapter;
 
   beforeAll(async () => {
     schema = await createTestSchema(

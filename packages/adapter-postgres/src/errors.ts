@@ -4,8 +4,8 @@
  * stored values, file paths and parts of the statement; none of it crosses
  * to the client. The message is chosen by SQLSTATE (and, where one SQLSTATE
  * covers several mistakes, by the shape of the server's message), and
- * written by @sqlwarden/core's `statementFailure`, the same words for every
- * adapter. What it names goes through the rule of `StatementText` (core):
+ * written by @sqlwarden/adapter-kit's `statementFailure`, the same words for every
+ * adapter. What it names goes through the rule of `StatementText` (the kit):
  * a name the server quoted is shown only when the statement's own text
  * holds it as an identifier, spelled as the statement spells it; a type
  * name only when it is a built-in type or the statement names it; a place
@@ -18,53 +18,31 @@ import {
   type CombinationWord,
   type ConditionWord,
   databaseUnavailable,
-  isTlsFailure,
+  type ErrorContext,
+  type ErrorMapper,
+  errorText,
+  isNetworkError,
   type ObjectKind,
-  SqlwardenError,
+  queryTimeout,
   type StatementLocation,
   type StatementName,
   StatementText,
   statementFailure,
   type WriteCommand,
-} from '@sqlwarden/core';
+} from '@sqlwarden/adapter-kit';
+import { SqlwardenError } from '@sqlwarden/core';
 import { postgresStatementText } from './statement-text.js';
 
-/** Why the adapter itself stopped a statement, if it did. */
-export type StopReason = 'timeout' | 'abort' | null;
-
-/** What the mapper needs besides the error. */
-export interface PostgresErrorContext {
-  /** Why the adapter stopped the statement itself, if it did. */
-  readonly stopped?: StopReason;
-  /** The call's time limit, for the QUERY_TIMEOUT message. */
-  readonly timeoutMs: number;
-  /**
-   * The statement the agent sent, when the error is about it: messages may
-   * name what its text holds. Left out for the adapter's own statements
-   * (catalog queries, session set-up): then nothing is named.
-   */
-  readonly sql?: string;
-}
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-]);
-
+/**
+ * node-postgres's words for a connection that is gone: its message is all
+ * it gives (no code) when the socket ended under a query or a query came
+ * after the client failed.
+ */
 const CONNECTION_MESSAGES = [
   'Connection terminated',
-  'timeout exceeded when trying to connect',
   'Client has encountered a connection error',
   'Connection ended unexpectedly',
   'Client was closed',
-  'Cannot use a pool after calling end',
 ];
 
 /** PostgreSQL's built-in type names as its messages print them (format_type), lower case. */
@@ -183,41 +161,29 @@ const WRITE_COMMANDS: Readonly<Record<string, WriteCommand>> = {
 const lookup = <T>(table: Readonly<Record<string, T>>, key: string | undefined): T | undefined =>
   key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
 
-function field(error: unknown, name: string): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const value = (error as Record<string, unknown>)[name];
-  return typeof value === 'string' ? value : undefined;
-}
+const field = errorText;
 
-export function isConnectionError(error: unknown): boolean {
-  if (isTlsFailure(error)) return true;
+/**
+ * Whether the connection is gone or never came: Node's socket and TLS
+ * errors, SQLSTATE class 08 (connection exception) and 57P01-57P04 (the
+ * server shutting down, a terminated backend), node-postgres's words for a
+ * socket that ended. Not 08P01 (protocol violation): that is what the
+ * server answers a Bind with the wrong number of parameters, on a
+ * connection that stays usable.
+ */
+function isConnectionError(error: unknown): boolean {
+  if (isNetworkError(error)) return true;
   const code = field(error, 'code');
-  if (code !== undefined && NETWORK_CODES.has(code)) return true;
+  if (code === '08P01') return false;
   if (code !== undefined && /^(08|57P0[1-4])/.test(code)) return true;
   const message = error instanceof Error ? error.message : '';
   return CONNECTION_MESSAGES.some((m) => message.startsWith(m));
 }
 
-export function mapPostgresError(error: unknown, context: PostgresErrorContext): SqlwardenError {
-  if (SqlwardenError.is(error)) return error;
-  if (context.stopped === 'abort') {
-    return new SqlwardenError(
-      'QUERY_CANCELLED',
-      'The call was cancelled; the statement was cancelled on the server.',
-      { cause: error },
-    );
-  }
+/** A server's refusal of a statement (the kit has ruled out its own stops and lost connections). */
+function mapServerError(error: unknown, context: ErrorContext): SqlwardenError {
   const code = field(error, 'code');
-  if (context.stopped === 'timeout' || code === '57014') {
-    return new SqlwardenError(
-      'QUERY_TIMEOUT',
-      `The statement ran past its time limit of ${context.timeoutMs} ms and was cancelled on the server; narrow it (a WHERE clause, fewer joins, a LIMIT).`,
-      { cause: error },
-    );
-  }
-  // A protocol violation is class 08 but not a lost connection: it is what the
-  // server answers a Bind with the wrong number of parameters.
-  if (code !== '08P01' && isConnectionError(error)) return databaseUnavailable(error);
+  if (code === '57014') return queryTimeout(context.timeoutMs, error);
   if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) {
     return new SqlwardenError('INTERNAL', 'The database adapter failed unexpectedly.', {
       cause: error,
@@ -230,6 +196,9 @@ export function mapPostgresError(error: unknown, context: PostgresErrorContext):
     statementFailure.bySqlState(error, code, `SQLSTATE ${code}`)
   );
 }
+
+/** PostgreSQL's errors for the kit (dialect.ts: ErrorMapper). */
+export const postgresErrors: ErrorMapper = { isConnectionError, map: mapServerError };
 
 /** Where the server's `position` points, if it does. */
 function placeOf(

@@ -1,31 +1,54 @@
 // Public API of @sqlwarden/adapter-postgres: anything exported here is a
 // contract other packages and users rely on (pinned by src/index.test.ts).
 
+import { type Dialect, DialectAdapter, type SourceAdapter } from '@sqlwarden/adapter-kit';
+import type { OperatorLogger } from '@sqlwarden/core';
 import pg from 'pg';
-import { PostgresAdapter } from './adapter.js';
-import type { AdapterLogger, PgModule, PostgresAdapterConfig } from './config.js';
-
-export type { PostgresAdapterOptions } from './adapter.js';
-export { PostgresAdapter } from './adapter.js';
-export type {
-  AdapterLogger,
-  PgModule,
-  PostgresAdapterConfig,
-  PostgresConnectionOptions,
-  PostgresPoolOptions,
+import {
+  type NormalizedConfig,
+  normalizeConfig,
+  type PgModule,
+  type PostgresAdapterConfig,
 } from './config.js';
-export type { PostgresErrorContext, StopReason } from './errors.js';
-export { mapPostgresError } from './errors.js';
+import { type PgSession, PostgresDriver } from './driver.js';
+import { postgresErrors } from './errors.js';
+import { describeTable, functionCatalog, listTables, privilegeReport } from './introspect.js';
+
+export type { PgModule, PostgresAdapterConfig, PostgresConnectionOptions } from './config.js';
 export { quoteIdent, sessionSetup } from './session.js';
 
-/** A PostgreSQL adapter for one source, on the `pg` peer dependency (or a module of the same shape). */
+/** What `createPostgresAdapter` returns: the kit's adapter on this engine (a name kept for existing callers). */
+export type PostgresAdapter = SourceAdapter;
+
+/** PostgreSQL for the adapter kit: its driver, its errors, its catalog. */
+function postgresDialect(config: NormalizedConfig, module: PgModule): Dialect<PgSession> {
+  return {
+    name: 'postgres',
+    driver: new PostgresDriver(config, module),
+    errors: postgresErrors,
+    introspector: {
+      listTables: (session, schemas) => listTables(session.client, schemas),
+      describeTable: (session, table) => describeTable(session.client, table.schema, table.name),
+      functionCatalog: (session) => functionCatalog(session.client),
+      privilegeReport: (session, request) =>
+        privilegeReport(session.client, config.source, request),
+    },
+  };
+}
+
+/**
+ * A PostgreSQL adapter for one source, on the `pg` peer dependency (or a
+ * module of the same shape). Throws ConfigError, naming every problem, for
+ * a configuration it cannot use.
+ */
 export function createPostgresAdapter(
   config: PostgresAdapterConfig,
-  options: { readonly logger?: AdapterLogger; readonly pg?: PgModule } = {},
-): PostgresAdapter {
-  return new PostgresAdapter({
-    config,
-    pg: options.pg ?? (pg as unknown as PgModule),
+  options: { readonly logger?: OperatorLogger; readonly pg?: PgModule } = {},
+): SourceAdapter {
+  const normalized = normalizeConfig(config);
+  return new DialectAdapter<PgSession>({
+    dialect: postgresDialect(normalized, options.pg ?? (pg as unknown as PgModule)),
+    config: normalized,
     logger: options.logger,
   });
 }

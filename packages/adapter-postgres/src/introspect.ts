@@ -12,9 +12,9 @@ import type {
   TableKind,
   TableSummary,
 } from '@sqlwarden/core';
-import type { PgPoolClient } from './config.js';
+import type { PgClient } from './config.js';
 
-async function rows<R>(client: PgPoolClient, text: string, values: unknown[]): Promise<R[]> {
+async function rows<R>(client: PgClient, text: string, values: unknown[]): Promise<R[]> {
   const result = await client.query<R>({ text, values, queryMode: 'extended' } as never);
   return result.rows;
 }
@@ -32,7 +32,7 @@ const SYSTEM_SCHEMAS =
 
 /** Tables, views and materialized views of the given schemas (all user schemas when none given). */
 export async function listTables(
-  client: PgPoolClient,
+  client: PgClient,
   schemas: readonly string[] | undefined,
 ): Promise<TableSummary[]> {
   const result = await rows<{
@@ -64,7 +64,7 @@ export async function listTables(
 
 /** One table with columns, keys and indexes, in one round trip (a JSON document), or null. */
 export async function describeTable(
-  client: PgPoolClient,
+  client: PgClient,
   schema: string,
   name: string,
 ): Promise<TableDescription | null> {
@@ -139,7 +139,7 @@ export async function describeTable(
  * (a user function `public.upper` does not make `upper(x)` refused). A
  * qualified name is judged in its own schema.
  */
-export async function functionCatalog(client: PgPoolClient): Promise<FunctionCatalog> {
+export async function functionCatalog(client: PgClient): Promise<FunctionCatalog> {
   const result = await rows<{ schema: string; name: string; volatile: boolean; system: boolean }>(
     client,
     `SELECT n.nspname AS schema, p.proname AS name, bool_or(p.provolatile = 'v') AS volatile,
@@ -182,7 +182,7 @@ export async function functionCatalog(client: PgPoolClient): Promise<FunctionCat
 
 /** What is wrong with the role a source connects as, and how to fix it. */
 export async function privilegeReport(
-  client: PgPoolClient,
+  client: PgClient,
   source: string,
   request: PrivilegeReportRequest,
 ): Promise<PrivilegeReport> {

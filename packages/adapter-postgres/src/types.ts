@@ -1,9 +1,58 @@
 /**
- * Type names for result columns, from the type OIDs in RowDescription. The
- * built-in types are known here; other OIDs (enums, domains, extension
- * types) are looked up in pg_type once and cached per source.
+ * PostgreSQL values as the result contract (ReadResultSchema in
+ * @sqlwarden/core) carries them, type names of result columns, and
+ * parameters as the wire carries them. The bounded read that uses these is
+ * read.ts.
+ *
+ * Values: int2/int4/oid and finite float4/float8 become numbers, bool a
+ * boolean; everything else (int8, numeric, dates and times, bytea, json,
+ * arrays, enums) stays the exact text the server sent, since JSON cannot
+ * hold them exactly. The session runs with TimeZone UTC and DateStyle ISO.
+ *
+ * Type names come from the type OIDs in RowDescription. The built-in types
+ * are known here; other OIDs (enums, domains, extension types) are looked
+ * up in pg_type once and cached per source.
  */
-import type { PgPoolClient } from './config.js';
+import type { PgClient } from './config.js';
+
+const INTEGER_OIDS = new Set([21, 23, 26]); // int2, int4, oid
+const FLOAT_OIDS = new Set([700, 701]); // float4, float8
+const BOOL_OID = 16;
+
+export type Parser = (raw: string) => unknown;
+export const asText: Parser = (raw) => raw;
+const asInteger: Parser = (raw) => Number(raw);
+const asFloat: Parser = (raw) => {
+  const value = Number(raw);
+  return Number.isFinite(value) ? value : raw; // NaN and Infinity stay text: JSON has no such numbers
+};
+const asBool: Parser = (raw) => raw === 't';
+
+export function parserFor(oid: number): Parser {
+  if (INTEGER_OIDS.has(oid)) return asInteger;
+  if (FLOAT_OIDS.has(oid)) return asFloat;
+  if (oid === BOOL_OID) return asBool;
+  return asText;
+}
+
+/** A parameter as the wire carries it: text or NULL. Arrays become PostgreSQL array literals. */
+export function toWireValue(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError('a parameter is not a finite number');
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (Array.isArray(value)) {
+    const items = value.map((item) => {
+      const text = toWireValue(item);
+      return text === null ? 'NULL' : `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+    });
+    return `{${items.join(',')}}`;
+  }
+  throw new TypeError('a parameter must be text, a number, a boolean, null or an array of those');
+}
 
 const BUILTIN: Readonly<Record<number, string>> = {
   16: 'bool',
@@ -75,7 +124,7 @@ export class TypeNames {
   }
 
   /** Looks up the names of OIDs not seen before, on a client the caller holds. */
-  async resolve(client: PgPoolClient, oids: Iterable<number>): Promise<void> {
+  async resolve(client: PgClient, oids: Iterable<number>): Promise<void> {
     const missing = [...new Set(oids)].filter((oid) => !this.#names.has(oid));
     if (missing.length === 0) return;
     const result = await client.query<[number, string, string]>({

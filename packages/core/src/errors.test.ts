@@ -30,6 +30,7 @@ describe('the error code table', () => {
       NOT_FOUND: false,
       DB_UNAVAILABLE: true,
       SOURCE_BUSY: true,
+      OUTCOME_UNKNOWN: false,
       INTERNAL: false,
     });
   });

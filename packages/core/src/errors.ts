@@ -92,6 +92,16 @@ export const ERROR_CODES = {
     retryable: true,
     meaning: 'Every connection to the database is busy with other calls; retry after retryAfterMs.',
   },
+  /**
+   * A write's COMMIT was sent and its answer never came (the connection was
+   * lost, or the database stopped answering): it may have been applied or
+   * not. Not retryable: sending the same write again could apply it twice.
+   */
+  OUTCOME_UNKNOWN: {
+    retryable: false,
+    meaning:
+      'The connection was lost after the write was sent to be committed; whether it was applied is unknown. Check before you write again.',
+  },
   /** Anything unexpected. Details are kept server-side; the client sees this sentence only. */
   INTERNAL: {
     retryable: false,

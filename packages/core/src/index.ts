@@ -22,14 +22,6 @@ export type {
   WriteResult,
 } from './adapter.js';
 export { TABLE_KINDS } from './adapter.js';
-export type { OutageLogger } from './adapter-support.js';
-export {
-  databaseUnavailable,
-  isTlsFailure,
-  OutageLog,
-  sourceBusy,
-  writeLimitExceeded,
-} from './adapter-support.js';
 export type { BoundaryDeps, BoundaryRequest } from './boundary.js';
 export { checkReadOnlyGate, executeToolBoundary } from './boundary.js';
 export type { Allow, Decision, Denial, Outcome } from './decision.js';
@@ -45,6 +37,8 @@ export {
 } from './errors.js';
 export type { ExecutionLimits } from './limits.js';
 export { DEFAULT_LIMITS, LIMIT_KEYS, resolveLimits } from './limits.js';
+export type { OperatorLogger, SerializedError } from './log.js';
+export { serializeError } from './log.js';
 export type {
   AuditEvent,
   AuditSink,
@@ -68,21 +62,6 @@ export {
 } from './result.js';
 export type { SessionContext, Transport } from './session.js';
 export { SessionContextSchema, TRANSPORTS } from './session.js';
-export type {
-  ClauseWord,
-  CombinationWord,
-  ConditionWord,
-  ObjectKind,
-  WriteCommand,
-} from './statement-failures.js';
-export { statementFailure } from './statement-failures.js';
-export type {
-  StatementLocation,
-  StatementName,
-  StatementToken,
-  StatementTokenKind,
-} from './statement-text.js';
-export { StatementText } from './statement-text.js';
 export type { TablePattern } from './table-pattern.js';
 export {
   parseTablePattern,
@@ -110,5 +89,3 @@ export {
   TOOL_KINDS,
   toolCapability,
 } from './tool.js';
-export type { FrameGateHooks, FrameProtocol, GatedStream } from './wire.js';
-export { FRAME_SLACK_BYTES, FrameOutOfStepError, installFrameGate } from './wire.js';

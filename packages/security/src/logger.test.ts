@@ -1,3 +1,4 @@
+import { serializeError as coreSerializeError } from '@sqlwarden/core';
 import { Capture } from '@sqlwarden/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, serializeError } from './logger.js';
@@ -43,11 +44,19 @@ describe('createLogger', () => {
 });
 
 describe('serializeError', () => {
-  it('keeps the cause chain, without messages', () => {
-    const error = new Error('outer secret', { cause: new TypeError('inner secret') });
-    const serialized = serializeError(error);
-    expect(JSON.stringify(serialized)).not.toContain('secret');
-    expect(serialized).toMatchObject({ type: 'Error', cause: { type: 'TypeError' } });
+  it("is core's: the logger and every adapter serialize errors with one function", () => {
+    expect(serializeError).toBe(coreSerializeError);
+  });
+
+  it('leaves an error an adapter already serialized as it is', () => {
+    const capture = new Capture();
+    const logger = createLogger({ destination: capture });
+    const error = Object.assign(new Error('relation "secret_table" does not exist'), {
+      code: '42P01',
+    });
+    logger.warn({ err: coreSerializeError(error) }, 'from an adapter');
+    expect(capture.text).not.toContain('secret_table');
+    expect(capture.lines()[0]).toMatchObject({ err: { type: 'Error', code: '42P01' } });
   });
 });
 

@@ -1,3 +1,4 @@
+import { serializeError } from '@sqlwarden/core';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { scrubSecrets } from './secrets.js';
 import { turnBatched } from './turn-batched.js';
@@ -7,7 +8,8 @@ import { turnBatched } from './turn-batched.js';
  * MCP channel on stdio). Three layers keep SQL, values and credentials out:
  *   1. redact paths: fields named like SQL, parameters or credentials are
  *      censored whatever object they arrive in;
- *   2. the error serializer keeps an error's class, code and stack frames,
+ *   2. the error serializer (core's `serializeError`, the one every
+ *      adapter uses too) keeps an error's class, codes and stack frames,
  *      never its message (driver messages quote SQL and values);
  *   3. every output line is scrubbed of registered secret values.
  */
@@ -59,35 +61,6 @@ export interface LoggerFactoryOptions {
   readonly redactPaths?: boolean;
 }
 
-/** Error fields that identify a failure without quoting SQL or values. */
-const SAFE_ERROR_FIELDS = ['code', 'errno', 'sqlState', 'severity', 'routine', 'syscall'] as const;
-
-export function serializeError(error: unknown): Record<string, unknown> {
-  if (typeof error !== 'object' || error === null) return { type: typeof error };
-  const source = error as Record<string, unknown>;
-  const out: Record<string, unknown> = {
-    type: (error as Error).constructor?.name ?? 'Object',
-  };
-  for (const field of SAFE_ERROR_FIELDS) {
-    const value = source[field];
-    if ((typeof value === 'string' && value.length <= 64) || typeof value === 'number') {
-      out[field] = value;
-    }
-  }
-  if (typeof source.stack === 'string') {
-    // The stack's first line repeats the message; keep the frames only.
-    out.stack = source.stack
-      .split('\n')
-      .filter((line) => line.trimStart().startsWith('at '))
-      .slice(0, 15)
-      .join('\n');
-  }
-  if (source.cause !== undefined && source.cause !== error) {
-    out.cause = serializeError(source.cause);
-  }
-  return out;
-}
-
 /**
  * stderr and files get synchronous writes batched per event-loop turn (see
  * turn-batched.ts): one system call per turn, nothing held past the turn.
@@ -117,3 +90,6 @@ export function safeLoggerOptions(options: LoggerFactoryOptions): LoggerOptions 
 export function createLogger(options: LoggerFactoryOptions = {}): Logger {
   return pino(safeLoggerOptions(options), resolveDestination(options.destination));
 }
+
+/** The one error serializer of every operator log (`@sqlwarden/core`), re-exported for this package's users. */
+export { serializeError };

@@ -72,6 +72,16 @@ export async function createTestSchema(
 }
 
 export { createTestCertificates, type TestCertificates } from './certificates.js';
+export { codeOf, eventually } from './conformance/context.js';
+export {
+  describeAdapterFaults,
+  type FaultAdapterOptions,
+  type FaultHooks,
+  type FaultServer,
+  type FaultSuiteTarget,
+  faultSettings,
+} from './conformance/faults.js';
+export { describeAdapterConformance } from './conformance/index.js';
 export {
   CONFORMANCE_JSON,
   CONFORMANCE_TEXT,
@@ -80,17 +90,9 @@ export {
   type ConformanceFixture,
   type ConformanceNamespace,
   type ConformanceTarget,
-  describeAdapterConformance,
   TYPE_COLUMNS,
   type TypeColumn,
-} from './conformance.js';
-export {
-  describeAdapterFaults,
-  type FaultAdapterOptions,
-  type FaultHooks,
-  type FaultServer,
-  type FaultSuiteTarget,
-} from './faults.js';
+} from './conformance/target.js';
 export {
   createThrowawayMariadb,
   type ThrowawayMariadb,

@@ -3,7 +3,9 @@ import { connect, createServer, type Socket } from 'node:net';
 /**
  * A TCP proxy for fault tests, between an adapter and its database: it
  * forwards both ways, and on request cuts every connection after a number of
- * bytes of the server's answer (a connection lost mid-message), or stops
+ * bytes of the server's answer (a connection lost mid-message), cuts one
+ * connection right after the server answered a given request (a COMMIT
+ * whose answer is lost), or stops
  * forwarding without closing anything (a network that silently drops
  * traffic: nothing arrives, nothing fails, only deadlines can end a call).
  *
@@ -35,6 +37,14 @@ export interface TcpProxy {
    * delivers them.
    */
   stall(): void;
+  /**
+   * Once: the next request a client sends whose bytes hold `marker` (say
+   * `COMMIT`) reaches the server, and the server's answer to it never
+   * reaches the client: when the answer comes, both sockets of that
+   * connection are destroyed (the request was carried out; the client
+   * never hears so). Resolves when that answer was dropped.
+   */
+  loseAnswerTo(marker: string): Promise<void>;
   /** Destroys every connection now (the proxy keeps accepting). */
   cutAll(): void;
   /** Destroys every connection and stops listening. */
@@ -46,6 +56,8 @@ interface Pair {
   readonly server: Socket;
   /** Bytes of the server's answer this pair may still forward while cutting. */
   budget: number;
+  /** Set when the server's next answer is to be dropped and the pair cut (loseAnswerTo): called then. */
+  dropAnswer: (() => void) | undefined;
 }
 
 export async function createTcpProxy(target: {
@@ -56,6 +68,8 @@ export async function createTcpProxy(target: {
   let mode: 'forward' | 'cut' | 'stall' = 'forward';
   let cutBytes = 0;
   let accepted = 0;
+  /** loseAnswerTo: what to look for in the client's bytes, and who waits for the answer to be dropped. */
+  let lose: { readonly marker: Buffer; readonly dropped: () => void } | undefined;
 
   const destroy = (pair: Pair) => {
     pairs.delete(pair);
@@ -74,7 +88,7 @@ export async function createTcpProxy(target: {
   const listener = createServer((client) => {
     accepted++;
     const server = connect(target.port, target.host);
-    const pair: Pair = { client, server, budget: cutBytes };
+    const pair: Pair = { client, server, budget: cutBytes, dropAnswer: undefined };
     pairs.add(pair);
     // Either side failing ends the pair; the other side sees its socket close.
     client.on('error', () => destroy(pair));
@@ -82,9 +96,21 @@ export async function createTcpProxy(target: {
     client.on('close', () => destroy(pair));
     server.on('close', () => destroy(pair));
     client.on('data', (chunk: Buffer) => {
+      if (lose !== undefined && chunk.includes(lose.marker)) {
+        pair.dropAnswer = lose.dropped;
+        lose = undefined;
+      }
       server.write(chunk);
     });
     server.on('data', (chunk: Buffer) => {
+      if (pair.dropAnswer !== undefined) {
+        // The server answered the marked request: the client never hears it.
+        const dropped = pair.dropAnswer;
+        pair.dropAnswer = undefined;
+        destroy(pair);
+        dropped();
+        return;
+      }
       if (mode !== 'cut') {
         client.write(chunk);
         return;
@@ -133,6 +159,11 @@ export async function createTcpProxy(target: {
     stall() {
       mode = 'stall';
       for (const pair of pairs) pause(pair);
+    },
+    loseAnswerTo(marker) {
+      return new Promise<void>((resolve) => {
+        lose = { marker: Buffer.from(marker, 'utf8'), dropped: resolve };
+      });
     },
     cutAll() {
       for (const pair of [...pairs]) destroy(pair);

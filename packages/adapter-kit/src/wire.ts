@@ -34,6 +34,13 @@
  */
 export const FRAME_SLACK_BYTES = 64 * 1024;
 
+/**
+ * The largest message a connection takes outside a bounded read (session
+ * set-up, catalog queries, writes): their results are small; a larger one
+ * means something is wrong, and the connection is stopped.
+ */
+export const IDLE_MESSAGE_LIMIT = 64 * 1024 * 1024;
+
 /** A chunk source with EventEmitter listeners (a net.Socket or tls.TLSSocket). */
 export interface GatedStream {
   listeners(event: 'data'): unknown[];

@@ -14,7 +14,7 @@
  * The driver's error is kept as `cause` for the operator log (which
  * serializes it without its message); it never reaches the client.
  */
-import { SqlwardenError } from './errors.js';
+import { SqlwardenError } from '@sqlwarden/core';
 import type { StatementLocation, StatementName } from './statement-text.js';
 
 type Name = StatementName | undefined;

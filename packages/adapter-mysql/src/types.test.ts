@@ -1,6 +1,8 @@
+import { RowBudget } from '@sqlwarden/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import type { MysqlField } from './config.js';
-import { BoundedRead, float32, toBindValue, typeName } from './read.js';
+import { BoundedRead } from './read.js';
+import { float32, toBindValue, typeName } from './types.js';
 
 const field = (columnType: number, extra: Partial<MysqlField> = {}): MysqlField => ({
   name: 'c',
@@ -46,10 +48,11 @@ describe('values', () => {
   });
 
   it('maps a row in place and counts its JSON bytes against maxBytes', () => {
-    const read = new BoundedRead({ maxRows: 10, maxBytes: 20 });
+    const budget = new RowBudget({ maxRows: 10, maxBytes: 20 });
+    const read = new BoundedRead(budget);
     read.fields([field(0x03), field(0x08), field(0x10, { characterSet: 63, columnLength: 4 })]);
     expect(read.row([1, '9007199254740993', Buffer.from([5])])).toBe(false);
-    expect(read.result()).toEqual({
+    expect(budget.result(read.columns)).toEqual({
       columns: [
         { name: 'c', type: 'int' },
         { name: 'c', type: 'bigint' },
@@ -60,11 +63,12 @@ describe('values', () => {
       truncated: true,
       truncatedReason: 'maxBytes',
     });
-    const roomy = new BoundedRead({ maxRows: 1, maxBytes: 1000 });
+    const roomyBudget = new RowBudget({ maxRows: 1, maxBytes: 1000 });
+    const roomy = new BoundedRead(roomyBudget);
     roomy.fields([field(0x03), field(0x10, { characterSet: 63, columnLength: 4 })]);
     expect(roomy.row([1, Buffer.from([5])])).toBe(true);
     expect(roomy.row([2, Buffer.from([6])])).toBe(false);
-    expect(roomy.result()).toMatchObject({
+    expect(roomyBudget.result(roomy.columns)).toMatchObject({
       rows: [[1, '0101']],
       truncated: true,
       truncatedReason: 'maxRows',

@@ -1,0 +1,29 @@
+import { expect, it } from 'vitest';
+import * as api from './index.js';
+
+// The public surface of @sqlwarden/adapter-kit. Update on purpose, with a changeset.
+it('exports exactly the pinned public API', () => {
+  expect(Object.keys(api).sort()).toEqual([
+    'CANCEL_GRACE_MS',
+    'DialectAdapter',
+    'FRAME_SLACK_BYTES',
+    'IDLE_MESSAGE_LIMIT',
+    'RowBudget',
+    'StatementText',
+    'TokenScanner',
+    'databaseUnavailable',
+    'dialectText',
+    'errorText',
+    'isDigit',
+    'isLetter',
+    'isNetworkError',
+    'isTlsFailure',
+    'mapDriverError',
+    'normalizeSource',
+    'outcomeUnknown',
+    'queryTimeout',
+    'sourceBusy',
+    'statementFailure',
+    'untilAborted',
+  ]);
+});

@@ -1,0 +1,243 @@
+/**
+ * The PostgreSQL driver of the adapter kit, on node-postgres's `Client`: a
+ * connection with its session set up (session.ts), reads as one bounded
+ * extended-protocol round trip (read.ts), writes and transaction control,
+ * and cancellation by CancelRequest. The kit's `DialectAdapter` owns the
+ * pool (its own, not pg-pool: one pool, one SOURCE_BUSY rule and one
+ * listener discipline for every engine; docs/architecture.md), the
+ * supervision of every call, budgets, write transactions and the outage log.
+ *
+ * Round trips per read, steady state: one. A connection's session is set
+ * up once, when it opens (one more round trip); a read whose time limit
+ * is lower than the session's sets statement_timeout first (one more, only
+ * when the value changes, which the kit tracks); a result with column
+ * types outside the built-in table looks their names up once per source.
+ *
+ * Timeout and cancellation: the server's statement_timeout normally stops
+ * a statement first (57014, the connection stays healthy and is reused).
+ * When the kit stops a call (its deadline, the caller's abort), `cancel`
+ * sends a CancelRequest; the statement then ends with an error, and the
+ * kit discards the connection, so a late cancel can never hit the next
+ * statement on it.
+ *
+ * Faults: a client has an 'error' listener from its construction, before
+ * it connects (pg emits 'error' when its socket fails, even with a query
+ * running, and an 'error' event without a listener ends the process); its
+ * failure or end is reported to the kit (`lost`). The CancelRequest socket
+ * listens for errors its whole life.
+ */
+import { connect } from 'node:net';
+import {
+  type BoundStatement,
+  type Driver,
+  type DriverConnection,
+  type FrameProtocol,
+  type OpenOptions,
+  type ReadContext,
+  type ReadOutcome,
+  untilAborted,
+  type WireFraming,
+} from '@sqlwarden/adapter-kit';
+import { clientOptions, type NormalizedConfig, type PgClient, type PgModule } from './config.js';
+import { BoundedRead } from './read.js';
+import { sessionSetup } from './session.js';
+import { TypeNames, toWireValue } from './types.js';
+
+/** Every message type a PostgreSQL server sends (protocol 3.0, "Message Formats"). */
+const BACKEND_TYPES = new Set([...'123ACDEGHIKNRSTVWZcdnstv'].map((c) => c.charCodeAt(0)));
+
+/** PostgreSQL's framing: a type byte and a 4-byte length that counts itself. */
+const PG_FRAMES: FrameProtocol = {
+  headerLength: 5,
+  bodyLength(header) {
+    const length = header.readInt32BE(1);
+    return BACKEND_TYPES.has(header[0] as number) && length >= 4 ? length - 4 : undefined;
+  },
+};
+
+export class PostgresDriver implements Driver<PgSession> {
+  readonly framing: WireFraming = { protocol: PG_FRAMES };
+  readonly #config: NormalizedConfig;
+  readonly #pg: PgModule;
+  /** Type names of result columns, per source. */
+  readonly #types = new TypeNames();
+
+  constructor(config: NormalizedConfig, pg: PgModule) {
+    this.#config = config;
+    this.#pg = pg;
+  }
+
+  bind(value: unknown): unknown {
+    return toWireValue(value);
+  }
+
+  async open(options: OpenOptions): Promise<PgSession> {
+    const client = new this.#pg.Client(clientOptions(this.#config));
+    client.on('error', (error: unknown) => options.lost(error));
+    client.on('end', () => options.lost(undefined));
+    const session = new PgSession(client, this.#types);
+    try {
+      await untilAborted(client.connect(), options.signal);
+      // Between messages now (ReadyForQuery came), TLS included.
+      const stream = client.connection?.stream;
+      if (stream !== undefined) options.gate(stream);
+      await untilAborted(
+        client.query(
+          sessionSetup({
+            statementTimeoutMs: this.#config.statementTimeoutMs,
+            defaultSchema: this.#config.defaultSchema,
+            applicationName: this.#config.applicationName,
+          }),
+        ),
+        options.signal,
+      );
+      return session;
+    } catch (error) {
+      // A session we could not set up is never used: it might not be read-only.
+      session.destroy();
+      throw error;
+    }
+  }
+}
+
+/** One pooled connection, its session set up. */
+export class PgSession implements DriverConnection {
+  readonly client: PgClient;
+  readonly #types: TypeNames;
+
+  constructor(client: PgClient, types: TypeNames) {
+    this.client = client;
+    this.#types = types;
+  }
+
+  async setTimeLimit(timeoutMs: number): Promise<void> {
+    await this.client.query({
+      text: `SET statement_timeout = ${Math.floor(timeoutMs)}`,
+      values: [],
+    });
+  }
+
+  async read(statement: BoundStatement, context: ReadContext): Promise<ReadOutcome> {
+    const read = new BoundedRead(
+      statement.sql,
+      statement.values as Array<string | null>,
+      context.budget,
+    );
+    context.gate(read);
+    try {
+      void this.client.query(read);
+      await read.done;
+    } finally {
+      context.gate(undefined);
+    }
+    if (read.gateStopped) {
+      // The gate stopped the transfer mid-result: the connection's parser stands
+      // mid-message, so it goes, and the server stops computing (the kit cancels).
+      return { columns: this.#columns(read), after: 'stop' };
+    }
+    await this.#types.resolve(
+      this.client,
+      read.fields.map((f) => f.dataTypeID),
+    );
+    return { columns: this.#columns(read), after: 'reuse' };
+  }
+
+  #columns(read: BoundedRead) {
+    return read.fields.map((f) => ({ name: f.name, type: this.#types.name(f.dataTypeID) }));
+  }
+
+  async begin(): Promise<void> {
+    await this.client.query('BEGIN READ WRITE');
+  }
+
+  async execute(statement: BoundStatement): Promise<number> {
+    // The extended protocol even without values: one statement only (never the simple protocol).
+    const result = await this.client.query({
+      text: statement.sql,
+      values: [...statement.values],
+      queryMode: 'extended',
+    });
+    return result.rowCount ?? 0;
+  }
+
+  async commit(): Promise<void> {
+    await this.client.query('COMMIT');
+  }
+
+  async rollback(): Promise<void> {
+    await this.client.query('ROLLBACK');
+  }
+
+  async ping(): Promise<void> {
+    await this.client.query({ text: 'SELECT $1::int', values: [1] });
+  }
+
+  /** A CancelRequest for what runs now; false when it could not be delivered. */
+  cancel(): Promise<boolean> {
+    const { processID, secretKey } = this.client;
+    // Without a backend key (a server that gave none) there is nothing to send:
+    // the kit's grace then closes the connection.
+    if (typeof processID !== 'number' || typeof secretKey !== 'number')
+      return Promise.resolve(true);
+    return sendCancelRequest({
+      host: this.client.host ?? 'localhost',
+      port: this.client.port ?? 5432,
+      processID,
+      secretKey,
+    });
+  }
+
+  destroy(): void {
+    try {
+      this.client.connection?.stream.destroy();
+    } catch {}
+  }
+
+  /** Terminate; node-postgres half-closes the socket and Node closes it without the server's answer. */
+  close(): Promise<void> {
+    return this.client.end();
+  }
+}
+
+/**
+ * Sends a protocol CancelRequest (a 16-byte message on a new connection:
+ * length, the code 80877102, the backend's process id and secret key). It
+ * needs no authentication and no pool connection, so it works when the
+ * pool is exhausted. It never rejects: it resolves to whether the message
+ * could be sent (false when no connection to the server could be made);
+ * the server's answer is the cancelled statement's error, on the call's
+ * own connection.
+ */
+export function sendCancelRequest(target: {
+  readonly host: string;
+  readonly port: number;
+  readonly processID: number;
+  readonly secretKey: number;
+}): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = target.host.startsWith('/')
+      ? connect(`${target.host}/.s.PGSQL.${target.port}`)
+      : connect(target.port, target.host);
+    let sent = false;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      socket.destroy();
+      resolve(sent);
+    };
+    socket.setTimeout(2000, finish);
+    // 'on', not 'once': a second error after the first would otherwise reach the process.
+    socket.on('error', finish);
+    socket.once('close', finish);
+    socket.once('connect', () => {
+      const message = Buffer.alloc(16);
+      message.writeInt32BE(16, 0);
+      message.writeInt32BE(80877102, 4);
+      message.writeInt32BE(target.processID | 0, 8);
+      message.writeInt32BE(target.secretKey | 0, 12);
+      sent = true;
+      socket.end(message);
+    });
+  });
+}

@@ -44,6 +44,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../ports.js';
 import { createTcpProxy, type TcpProxy } from '../tcp-proxy.js';
+import { eventually } from './context.js';
 
 /** What the suite asks of the target's adapter factory. */
 export interface FaultAdapterOptions {
@@ -253,15 +254,6 @@ class Callers {
       clearTimeout(timer);
     }
   }
-}
-
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

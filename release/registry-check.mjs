@@ -24,7 +24,11 @@
 //        builds no native addon: no installed package has a preinstall,
 //        install or postinstall script or a binding.gyp (so npm ran no
 //        install script and no node-gyp), and no `*.node` file exists under
-//        node_modules.
+//        node_modules;
+//      - in that runtime + adapter-postgres project, adapters are plugins:
+//        neither @sqlwarden/adapter-mysql nor mysql2 was installed, a
+//        PostgreSQL configuration loads, and a MySQL one is a problem that
+//        names the packages to install.
 //
 // Everything lives in one temp dir, removed at the end; Verdaccio and the
 // server are stopped, also on failure or Ctrl-C. Needs `pnpm build` first.
@@ -592,6 +596,44 @@ async function postgresPathBuildsNothing(url) {
     'the installed @sqlwarden/stdio-server has no demo database snapshot',
   );
   say(`  the installed @sqlwarden/stdio-server ships its demo snapshot (dist/${snapshot})`);
+  await adaptersArePlugins(cwd);
+}
+
+/**
+ * In the project that installed only `@sqlwarden/runtime
+ * @sqlwarden/adapter-postgres`: the other engine's adapter and driver are
+ * not there (the adapters are optional peers of the runtime); a PostgreSQL
+ * configuration loads; a MySQL one is a problem that names what to install.
+ */
+async function adaptersArePlugins(cwd) {
+  const absent = ['@sqlwarden/adapter-mysql', 'mysql2'].filter((name) =>
+    existsSync(join(cwd, 'node_modules', name)),
+  );
+  check(absent.length === 0, `installed without being asked for: ${absent.join(', ')}`);
+  const script = [
+    "import { loadConfig } from '@sqlwarden/runtime';",
+    "import { loadEnvironment } from '@sqlwarden/security';",
+    'const env = loadEnvironment({ env: {}, envFile: false });',
+    'const config = (kind, url) => ({',
+    "  sources: { main: { kind, url, tables: ['public.*'] } },",
+    "  roles: { reader: ['tool:query_read', 'read:main:public.*'] },",
+    "  principals: { local: { roles: ['reader'] } },",
+    '});',
+    "const postgres = await loadConfig(config('postgres', 'postgres://reader@127.0.0.1:5432/test'), env);",
+    "const mysql = await loadConfig(config('mysql', 'mysql://reader@127.0.0.1:3306/test'), env);",
+    'console.log(JSON.stringify({ postgres: postgres.ok ? [] : postgres.problems, mysql: mysql.ok ? [] : mysql.problems }));',
+  ];
+  writeFileSync(join(cwd, 'plugins.mjs'), `${script.join('\n')}\n`);
+  const { stdout } = await run(process.execPath, ['plugins.mjs'], { cwd, env: npmEnv() });
+  const { postgres, mysql } = JSON.parse(stdout);
+  check(postgres.length === 0, `a PostgreSQL configuration was refused: ${postgres.join('; ')}`);
+  check(
+    mysql.length === 1 && /@sqlwarden\/adapter-mysql mysql2/.test(mysql[0]),
+    `a MySQL configuration without its adapter: ${JSON.stringify(mysql)}`,
+  );
+  say(
+    `  runtime + adapter-postgres only: no adapter-mysql, no mysql2; a PostgreSQL configuration loads; a MySQL one says: ${mysql[0]}`,
+  );
 }
 
 // --- main ------------------------------------------------------------------------

@@ -101,7 +101,7 @@ describe('docs/configuration.md', () => {
     expect([...documented].sort()).toEqual([...keys].sort());
   });
 
-  it('gives a complete example that the loader accepts and that uses every key but $schema', () => {
+  it('gives a complete example that the loader accepts and that uses every key but $schema', async () => {
     const example = fences(section('Complete example')).find((f) => f.lang === 'yaml');
     if (example === undefined) throw new Error('the complete example is missing');
     const env = loadEnvironment({
@@ -114,7 +114,7 @@ describe('docs/configuration.md', () => {
       },
       envFile: false,
     });
-    const result = parseConfig(example.body, env);
+    const result = await parseConfig(example.body, env);
     expect(result.ok ? [] : result.problems).toEqual([]);
     if (!result.ok) return;
     expect(result.config.stdioPrincipal).toBe('local');
@@ -125,20 +125,20 @@ describe('docs/configuration.md', () => {
     expect(unused).toEqual([]);
   });
 
-  it('quotes the errors the loader really reports for its bad examples', () => {
+  it('quotes the errors the loader really reports for its bad examples', async () => {
     const blocks = fences(section('Errors'));
     let checked = 0;
-    blocks.forEach((block, i) => {
+    for (const [i, block] of blocks.entries()) {
       const output = blocks[i + 1];
-      if (block.lang !== 'yaml' || output === undefined || output.lang !== 'text') return;
+      if (block.lang !== 'yaml' || output === undefined || output.lang !== 'text') continue;
       const lines = output.body.trimEnd().split('\n');
       const header = lines.indexOf('sqlwarden-stdio: the configuration has problems:');
       expect(header).toBeGreaterThanOrEqual(0);
       const quoted = lines.slice(header + 1).map((line) => line.replace(/^ {2}- /, ''));
-      const result = parseConfig(block.body, noEnvironment());
+      const result = await parseConfig(block.body, noEnvironment());
       expect(result.ok ? [] : result.problems).toEqual(quoted);
       checked += 1;
-    });
+    }
     expect(checked).toBe(2);
   });
 

@@ -14,14 +14,15 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@sqlwarden/core';
 import {
+  adapterCatalog,
   type ConfigResult,
   createMcpServer,
   createRuntime,
   kindOfUrl,
+  loadConfig,
   loadConfigFile,
   supportedSchemes,
   VERSION,
-  validateConfig,
 } from '@sqlwarden/runtime';
 import {
   createLogger,
@@ -111,7 +112,7 @@ async function main(): Promise<number> {
   if (values.demo) {
     logger.info('starting the embedded demo database');
     demo = await startDemoDatabase();
-    result = validateConfig(
+    result = await loadConfig(
       demoConfig(),
       loadEnvironment({ env: { SQLWARDEN_DEMO_URL: demo.url }, envFile: false }),
     );
@@ -125,12 +126,13 @@ async function main(): Promise<number> {
         '',
         USAGE,
       ]);
-    const kind = kindOfUrl(dsn);
+    const catalog = adapterCatalog();
+    const kind = kindOfUrl(dsn, catalog);
     if (kind === undefined) {
       // Only the scheme is shown: the rest of the URL may hold a password.
       const scheme = /^([A-Za-z][A-Za-z0-9+.-]{0,20}):/.exec(dsn)?.[1];
       return fail([
-        `sqlwarden-stdio: ${values.dsn !== undefined ? '--dsn' : 'SQLWARDEN_DSN'}: ${scheme === undefined ? 'not a URL' : `the scheme ${scheme}:// is not supported`}; use one of ${supportedSchemes()}`,
+        `sqlwarden-stdio: ${values.dsn !== undefined ? '--dsn' : 'SQLWARDEN_DSN'}: ${scheme === undefined ? 'not a URL' : `the scheme ${scheme}:// is not supported`}; use one of ${supportedSchemes(catalog)}`,
       ]);
     }
     const quota = dsnQuota(values.rate, values.concurrency);
@@ -147,7 +149,7 @@ async function main(): Promise<number> {
         'the --dsn URL holds a password, which other users of this machine can see in the process list; set SQLWARDEN_DSN instead',
       );
     }
-    result = validateConfig(
+    result = await loadConfig(
       dsnConfig(kind, patterns, quota),
       loadEnvironment({ env: { ...process.env, SQLWARDEN_DSN: dsn }, envFile: false }),
     );

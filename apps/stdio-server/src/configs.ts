@@ -4,7 +4,6 @@
  * from a variable (${SQLWARDEN_DSN}), as a file would.
  */
 import { parseTablePattern, toolCapability } from '@sqlwarden/core';
-import type { UrlKind } from '@sqlwarden/runtime';
 import { READ_TOOL_NAMES } from '@sqlwarden/tools';
 
 /** The quota of the --dsn principal: calls per second (burst twice that) and calls at once. */
@@ -30,7 +29,7 @@ const READ_TOOLS = READ_TOOL_NAMES.map(toolCapability);
  * first pattern's schema.
  */
 export function dsnConfig(
-  kind: UrlKind,
+  kind: string,
   patterns: readonly string[],
   quota: DsnQuota = DEFAULT_DSN_QUOTA,
 ): Record<string, unknown> {

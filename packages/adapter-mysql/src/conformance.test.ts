@@ -8,7 +8,8 @@ import {
   mysqlTestUrl,
 } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
-import { createMysqlAdapter, quoteIdent } from './index.js';
+import { createMysqlAdapter } from './index.js';
+import { quoteIdent } from './session.js';
 
 // The adapter conformance suite (@sqlwarden/testing) against the real MariaDB
 // of this machine (SQLWARDEN_TEST_MYSQL_URL), in databases of its own,

@@ -16,8 +16,6 @@ import { privilegeReport } from './grants.js';
 import { describeTable, functionCatalog, listTables } from './introspect.js';
 
 export type { MysqlAdapterConfig, MysqlConnectionOptions, MysqlModule } from './config.js';
-export type { ServerFlavor } from './session.js';
-export { quoteIdent, sessionSetup } from './session.js';
 
 /** What `createMysqlAdapter` returns: the kit's adapter on this engine (a name kept for existing callers). */
 export type MysqlAdapter = SourceAdapter;
@@ -54,3 +52,5 @@ export function createMysqlAdapter(
     logger: options.logger,
   });
 }
+
+export { adapterPlugin } from './plugin.js';

@@ -9,7 +9,8 @@ import {
   postgresTestUrl,
 } from '@sqlwarden/testing';
 import pg from 'pg';
-import { createPostgresAdapter, quoteIdent } from './index.js';
+import { createPostgresAdapter } from './index.js';
+import { quoteIdent } from './session.js';
 
 // The adapter conformance suite (docs/conformance.md) against the real
 // PostgreSQL of this machine (SQLWARDEN_TEST_PG_URL), in schemas of its own,

@@ -3,5 +3,5 @@ import * as api from './index.js';
 
 // The public surface of @sqlwarden/adapter-postgres. Update on purpose, with a changeset.
 it('exports exactly the pinned public API', () => {
-  expect(Object.keys(api).sort()).toEqual(['createPostgresAdapter', 'quoteIdent', 'sessionSetup']);
+  expect(Object.keys(api).sort()).toEqual(['adapterPlugin', 'createPostgresAdapter']);
 });

@@ -15,7 +15,6 @@ import { postgresErrors } from './errors.js';
 import { describeTable, functionCatalog, listTables, privilegeReport } from './introspect.js';
 
 export type { PgModule, PostgresAdapterConfig, PostgresConnectionOptions } from './config.js';
-export { quoteIdent, sessionSetup } from './session.js';
 
 /** What `createPostgresAdapter` returns: the kit's adapter on this engine (a name kept for existing callers). */
 export type PostgresAdapter = SourceAdapter;
@@ -52,3 +51,5 @@ export function createPostgresAdapter(
     logger: options.logger,
   });
 }
+
+export { adapterPlugin } from './plugin.js';

@@ -1,3 +1,4 @@
+import type { OperatorLogger } from './log.js';
 import type { ReadResult } from './result.js';
 
 /** The SQL dialect a source speaks: which guard rules and which lexer apply. */
@@ -172,4 +173,66 @@ export interface TlsOptions {
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+}
+
+/**
+ * A source as the runtime hands it to an adapter plugin: checked, its
+ * limits resolved, its secrets behind functions (called when a connection
+ * opens, never kept in the object).
+ */
+export interface AdapterSource {
+  /** The source id from the configuration. */
+  readonly id: string;
+  /** Where unqualified names resolve (the plugin's default when the configuration gives none). */
+  readonly defaultSchema: string;
+  /** The source's statement time limit: the ceiling no call may raise. */
+  readonly statementTimeoutMs: number;
+  /** Whether write() may run (every other layer allowing writes already agreed). */
+  readonly allowWrites: boolean;
+  readonly pool: {
+    readonly max?: number;
+    readonly idleTimeoutMs?: number;
+    readonly connectionTimeoutMs?: number;
+  };
+  readonly connection: {
+    /** The URL, without a query string (TLS is in `ssl`). */
+    readonly url?: () => string;
+    readonly host?: string;
+    readonly port?: number;
+    readonly database?: string;
+    readonly user?: string;
+    readonly password?: () => string;
+    readonly ssl?: boolean | TlsOptions;
+  };
+}
+
+/**
+ * An adapter package's entry for the runtime, exported as `adapterPlugin`:
+ * the runtime imports a package only when a source of its kind is
+ * configured, so a PostgreSQL deployment never loads (or installs) another
+ * engine's driver. The plugin checks its own kind of source, so its rules
+ * live with the adapter, not in the runtime.
+ */
+export interface AdapterPlugin {
+  /** The `kind` a source names in the configuration (`postgres`). */
+  readonly kind: string;
+  /** The SQL dialect its statements are checked in. */
+  readonly dialect: SqlDialect;
+  /** The URL schemes that name this kind of source, without `://`. */
+  readonly schemes: readonly string[];
+  /**
+   * Checks a source of this kind as written (after interpolation): its
+   * problems, each naming its key under `at` (`sources.main`), and the
+   * schema unqualified names resolve to when the source gives none.
+   */
+  check(
+    source: {
+      readonly url?: string;
+      readonly database?: string;
+      readonly defaultSchema?: string;
+    },
+    at: string,
+  ): { readonly problems: readonly string[]; readonly defaultSchema: string };
+  /** The adapter of one source; throws ConfigError for what `check` could not see. */
+  create(source: AdapterSource, options: { readonly logger?: OperatorLogger }): DatabaseAdapter;
 }

@@ -2,6 +2,8 @@
 // packages and users rely on (pinned by src/index.test.ts). Named exports only.
 
 export type {
+  AdapterPlugin,
+  AdapterSource,
   ColumnInfo,
   DatabaseAdapter,
   ForeignKeyInfo,

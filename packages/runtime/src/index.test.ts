@@ -5,17 +5,19 @@ import * as api from './index.js';
 // The public surface of @sqlwarden/runtime. Update on purpose, with a changeset.
 it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
+    'BUILT_IN_ADAPTERS',
     'ConfigSchema',
     'VERSION',
+    'adapterCatalog',
     'assertConfig',
     'createMcpServer',
     'createRuntime',
     'describeTool',
     'kindOfUrl',
+    'loadConfig',
     'loadConfigFile',
     'parseConfig',
     'supportedSchemes',
-    'validateConfig',
     'visibleTools',
   ]);
 });

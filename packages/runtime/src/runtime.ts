@@ -10,8 +10,6 @@
  * (DB_UNAVAILABLE) until the catalog is known, never checked without it.
  */
 import { randomUUID } from 'node:crypto';
-import { createMysqlAdapter } from '@sqlwarden/adapter-mysql';
-import { createPostgresAdapter, type PgModule } from '@sqlwarden/adapter-postgres';
 import {
   type AnyTool,
   type BoundaryDeps,
@@ -61,8 +59,6 @@ export interface RuntimeOptions {
   readonly logger?: Logger;
   /** Overrides the configured audit destination (tests). */
   readonly auditDestination?: LogDestination;
-  /** The `pg` module (default: the installed peer dependency). */
-  readonly pg?: PgModule;
   /** How long start-up waits for each source's catalog before going on without it (default 5 s). */
   readonly catalogTimeoutMs?: number;
   /** How often a missing catalog is retried (default 5 s). */
@@ -81,46 +77,35 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** The source's adapter, from its kind's plugin; secrets stay in their Secrets until a connection opens. */
 function createAdapter(
   source: NormalizedSource,
   config: NormalizedConfig,
   logger: Logger,
-  pg: PgModule | undefined,
 ): DatabaseAdapter {
   const c = source.connection;
-  const timeoutMs = Math.min(
-    source.limits.timeoutMs ?? config.server.limits.timeoutMs,
-    config.server.limits.timeoutMs,
-  );
-  const password = c.password;
-  const connection = {
-    ...(c.host !== undefined && { host: c.host }),
-    ...(c.port !== undefined && { port: c.port }),
-    ...(c.database !== undefined && { database: c.database }),
-    ...(c.user !== undefined && { user: c.user }),
-    // A function: the password stays in its Secret until a connection opens.
-    ...(password !== undefined && { password: () => password.reveal() }),
-    ...(c.ssl !== undefined && { ssl: c.ssl }),
-  };
-  const common = {
-    source: source.id,
-    defaultSchema: source.defaultSchema,
-    statementTimeoutMs: timeoutMs,
-    pool: source.pool,
-    allowWrites: writesPossible(source, config),
-  };
-  if (source.kind === 'mysql') {
-    return createMysqlAdapter(
-      { ...common, connection: { ...connection, ...(c.url && { uri: c.url.reveal() }) } },
-      { logger },
-    );
-  }
-  return createPostgresAdapter(
+  const { url, password } = c;
+  return source.adapter.create(
     {
-      ...common,
-      connection: { ...connection, ...(c.url && { connectionString: c.url.reveal() }) },
+      id: source.id,
+      defaultSchema: source.defaultSchema,
+      statementTimeoutMs: Math.min(
+        source.limits.timeoutMs ?? config.server.limits.timeoutMs,
+        config.server.limits.timeoutMs,
+      ),
+      allowWrites: writesPossible(source, config),
+      pool: source.pool,
+      connection: {
+        ...(url !== undefined && { url: () => url.reveal() }),
+        ...(c.host !== undefined && { host: c.host }),
+        ...(c.port !== undefined && { port: c.port }),
+        ...(c.database !== undefined && { database: c.database }),
+        ...(c.user !== undefined && { user: c.user }),
+        ...(password !== undefined && { password: () => password.reveal() }),
+        ...(c.ssl !== undefined && { ssl: c.ssl }),
+      },
     },
-    { logger, ...(pg !== undefined && { pg }) },
+    { logger },
   );
 }
 
@@ -155,7 +140,7 @@ class Source {
     this.binding = {
       id: config.id,
       adapter,
-      dialect: config.kind,
+      dialect: config.dialect,
       defaultSchema: config.defaultSchema,
       readable: config.tables,
       writable: config.writable,
@@ -205,7 +190,7 @@ class Source {
       ...(catalog?.system !== undefined && { known: catalog.system }),
     };
     const guard = createGuard({
-      dialect: this.config.kind,
+      dialect: this.config.dialect,
       defaultSchema: this.config.defaultSchema,
       allowedTables: this.config.tables,
       writableTables: this.config.writable,
@@ -242,7 +227,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   await loadSqlGuard();
 
   const sources = config.sources.map(
-    (s) => new Source(s, createAdapter(s, config, logger, options.pg), logger),
+    (s) => new Source(s, createAdapter(s, config, logger), logger),
   );
   await Promise.all(
     sources.map(async (source) => {

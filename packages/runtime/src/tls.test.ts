@@ -12,7 +12,7 @@ import {
   type ThrowawayPostgres,
 } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertConfig, validateConfig } from './config/load.js';
+import { assertConfig, loadConfig } from './config/load.js';
 import { createRuntime } from './runtime.js';
 
 // TLS as the URL asks for it, against servers of the tests' own that serve
@@ -55,7 +55,7 @@ const SSL_IN_USE = {
 async function connect(kind: 'postgres' | 'mysql', url: string): Promise<string> {
   const operator = new Capture();
   const config = assertConfig(
-    validateConfig(
+    await loadConfig(
       {
         sources: {
           main: {
@@ -139,7 +139,7 @@ describe('start-up warnings', () => {
   async function warnings(url: string, prefix = 'TLS is off'): Promise<string[]> {
     const operator = new Capture();
     const config = assertConfig(
-      validateConfig(
+      await loadConfig(
         {
           sources: {
             main: {

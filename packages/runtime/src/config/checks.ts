@@ -7,6 +7,7 @@
  * reported again as missing, so one mistake reads as one problem.
  */
 import {
+  type AdapterPlugin,
   DEFAULT_LIMITS,
   type ExecutionLimits,
   LIMIT_KEYS,
@@ -17,6 +18,7 @@ import {
 import { type Environment, parseCapability, Secret } from '@sqlwarden/security';
 import { allowEntryProblem } from '@sqlwarden/sql-guard';
 import { BUILT_IN_TOOL_NAMES } from '@sqlwarden/tools';
+import { type AdapterCatalog, type AdapterLoadFailure, isLoadFailure } from '../adapters.js';
 import type { ParsedConfig, SourceConfig } from './schema.js';
 import { parseSourceUrl, type SourceTls, tlsFromMode } from './url.js';
 
@@ -37,6 +39,20 @@ export interface SourceConnection {
   readonly hostName: string;
   /** Keys whose password is shorter than a strong one (warned about at start-up), with its length. */
   readonly weakPasswords: ReadonlyArray<readonly [string, number]>;
+}
+
+/** A source after the cross-checks: its connection, its adapter, where its unqualified names resolve. */
+export interface CheckedSource {
+  readonly connection: SourceConnection;
+  /** Undefined only when the configuration has a problem with it (its kind). */
+  readonly adapter?: AdapterPlugin;
+  readonly defaultSchema: string;
+}
+
+/** The adapters of the configured kinds, as loadAdapters found them. */
+export interface LoadedAdapters {
+  readonly catalog: AdapterCatalog;
+  readonly plugins: ReadonlyMap<string, AdapterPlugin | AdapterLoadFailure>;
 }
 
 /**
@@ -81,11 +97,31 @@ function tlsOfConfig(
 export function checkSources(
   config: ParsedConfig,
   fromEnv: ReadonlySet<string>,
+  adapters: LoadedAdapters,
   problems: string[],
-): Map<string, SourceConnection> {
-  const connections = new Map<string, SourceConnection>();
+): Map<string, CheckedSource> {
+  const checked = new Map<string, CheckedSource>();
   for (const [id, source] of Object.entries(config.sources)) {
     const at = `sources.${id}`;
+    const loaded = adapters.plugins.get(source.kind);
+    const adapter = loaded === undefined || isLoadFailure(loaded) ? undefined : loaded;
+    let defaultSchema = source.defaultSchema ?? '';
+    if (adapter === undefined) {
+      problems.push(
+        `${at}.kind: ${loaded === undefined ? `there is no adapter for the kind ${source.kind} (kinds: ${adapters.catalog.kinds.join(', ')})` : (loaded as AdapterLoadFailure).problem}`,
+      );
+    } else {
+      const verdict = adapter.check(
+        {
+          ...(source.url !== undefined && { url: source.url }),
+          ...(source.database !== undefined && { database: source.database }),
+          ...(source.defaultSchema !== undefined && { defaultSchema: source.defaultSchema }),
+        },
+        at,
+      );
+      problems.push(...verdict.problems);
+      defaultSchema = verdict.defaultSchema;
+    }
     if (source.password !== undefined && !fromEnv.has(`${at}.password`)) {
       problems.push(
         `${at}.password: write it as \${VARIABLE} and set the variable; passwords never go in the file`,
@@ -101,7 +137,8 @@ export function checkSources(
       );
     }
     (source.functions?.allow ?? []).forEach((entry, i) => {
-      const problem = allowEntryProblem(source.kind, entry);
+      if (adapter === undefined) return;
+      const problem = allowEntryProblem(adapter.dialect, entry);
       if (problem !== undefined) problems.push(`${at}.functions.allow[${i}]: ${entry}: ${problem}`);
     });
     if (source.url === undefined && source.host === undefined) {
@@ -116,13 +153,14 @@ export function checkSources(
     let ssl = source.ssl === undefined ? undefined : tlsOfConfig(source.ssl, `${at}.ssl`, problems);
     let url: Secret | undefined;
     let hostName = source.host ?? '';
-    if (source.url !== undefined) {
-      if (urlPassword(source.url) !== '' && !fromEnv.has(`${at}.url`)) {
-        problems.push(
-          `${at}.url: holds a password; put the whole URL in an environment variable (url: \${DATABASE_URL})`,
-        );
-      }
-      const parsed = parseSourceUrl(source.url, source.kind, `${at}.url`);
+    if (source.url !== undefined && urlPassword(source.url) !== '' && !fromEnv.has(`${at}.url`)) {
+      problems.push(
+        `${at}.url: holds a password; put the whole URL in an environment variable (url: \${DATABASE_URL})`,
+      );
+    }
+    // Without an adapter the kind is already a problem, and there is no scheme to check the URL against.
+    if (source.url !== undefined && adapter !== undefined) {
+      const parsed = parseSourceUrl(source.url, source.kind, `${at}.url`, adapters.catalog);
       if (!parsed.ok) {
         problems.push(...parsed.problems);
       } else {
@@ -145,7 +183,7 @@ export function checkSources(
       new Secret(`${key} password`, password);
       if (password.length < MIN_STRONG_PASSWORD_LENGTH) weakPasswords.push([key, password.length]);
     }
-    connections.set(id, {
+    const connection: SourceConnection = {
       ...(url !== undefined && { url }),
       ...(source.host !== undefined && { host: source.host }),
       ...(source.port !== undefined && { port: source.port }),
@@ -157,9 +195,10 @@ export function checkSources(
       ...(ssl !== undefined && { ssl }),
       hostName,
       weakPasswords,
-    });
+    };
+    checked.set(id, { connection, defaultSchema, ...(adapter !== undefined && { adapter }) });
   }
-  return connections;
+  return checked;
 }
 
 /** Whether a grant's schema.table part can ever match a table the source serves. */
@@ -198,18 +237,6 @@ function checkGrants(
       );
     }
   });
-}
-
-/** The database a MySQL source connects to, from `database` or the URL's path. */
-export function mysqlDatabase(source: SourceConfig): string | undefined {
-  if (source.database !== undefined) return source.database;
-  if (source.url === undefined) return undefined;
-  try {
-    const path = decodeURIComponent(new URL(source.url).pathname.slice(1));
-    return path === '' ? undefined : path;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether a name is defined in a section, or was there but refused by the schema. */
@@ -312,15 +339,6 @@ export function checkReferences(
         );
       }
     });
-    if (
-      source.kind === 'mysql' &&
-      source.defaultSchema === undefined &&
-      mysqlDatabase(source) === undefined
-    ) {
-      problems.push(
-        `sources.${id}: name the database (in the URL, database, or defaultSchema); MySQL resolves unqualified tables there`,
-      );
-    }
   }
 }
 

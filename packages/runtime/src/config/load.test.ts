@@ -17,17 +17,17 @@ principals:
     roles: [analyst]
 `;
 
-function problemsOf(
+async function problemsOf(
   text: string,
   vars: Record<string, string> = { DATABASE_URL: 'postgres://app@db/shop' },
 ) {
-  const result = parseConfig(text, env(vars));
+  const result = await parseConfig(text, env(vars));
   return result.ok ? [] : result.problems;
 }
 
 describe('parseConfig', () => {
-  it('accepts a minimal configuration and fills in the defaults', () => {
-    const result = parseConfig(MINIMAL, env({ DATABASE_URL: 'postgres://app:pw@db/shop' }));
+  it('accepts a minimal configuration and fills in the defaults', async () => {
+    const result = await parseConfig(MINIMAL, env({ DATABASE_URL: 'postgres://app:pw@db/shop' }));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const { config } = result;
@@ -45,8 +45,8 @@ describe('parseConfig', () => {
     expect(config.audit.destination).toBe('stderr');
   });
 
-  it('keeps the connection URL out of every printed form of the configuration', () => {
-    const result = parseConfig(
+  it('keeps the connection URL out of every printed form of the configuration', async () => {
+    const result = await parseConfig(
       MINIMAL,
       env({ DATABASE_URL: 'postgres://app:hunter2secret@db/shop' }),
     );
@@ -56,38 +56,46 @@ describe('parseConfig', () => {
     );
   });
 
-  it('names an unknown key', () => {
-    expect(problemsOf(`${MINIMAL}\nsurprise: true\n`)).toEqual([
+  it('names an unknown key', async () => {
+    expect(await problemsOf(`${MINIMAL}\nsurprise: true\n`)).toEqual([
       expect.stringMatching(/^\(root\): Unrecognized key: "surprise"/),
     ]);
     expect(
-      problemsOf(MINIMAL.replace('tables: [public.*]', 'tables: [public.*]\n    tabels: []')),
+      await problemsOf(MINIMAL.replace('tables: [public.*]', 'tables: [public.*]\n    tabels: []')),
     ).toEqual([expect.stringMatching(/^sources\.main: Unrecognized key: "tabels"/)]);
   });
 
-  it('names the key of an unresolved variable, and supports defaults', () => {
-    expect(problemsOf(MINIMAL, {})).toEqual([
+  it('names the key of an unresolved variable, and supports defaults', async () => {
+    expect(await problemsOf(MINIMAL, {})).toEqual([
       'sources.main.url: ${DATABASE_URL} is not set in the environment',
     ]);
     expect(
-      problemsOf(MINIMAL.replace('${DATABASE_URL}', '${DATABASE_URL:-postgres://localhost/x}'), {}),
+      await problemsOf(
+        MINIMAL.replace('${DATABASE_URL}', '${DATABASE_URL:-postgres://localhost/x}'),
+        {},
+      ),
     ).toEqual([]);
   });
 
-  it('takes a default for a variable set but empty, as a shell does', () => {
+  it('takes a default for a variable set but empty, as a shell does', async () => {
     const text = `${MINIMAL}\nlogging: { level: "\${LOG_LEVEL:-warn}" }\n`;
-    const config = (vars: Record<string, string>) => {
-      const result = parseConfig(text, env({ DATABASE_URL: 'postgres://app@db/shop', ...vars }));
+    const config = async (vars: Record<string, string>) => {
+      const result = await parseConfig(
+        text,
+        env({ DATABASE_URL: 'postgres://app@db/shop', ...vars }),
+      );
       if (!result.ok) throw new Error(result.problems.join('\n'));
       return result.config;
     };
-    expect(config({}).logging.level).toBe('warn');
-    expect(config({ LOG_LEVEL: '' }).logging.level).toBe('warn');
-    expect(config({ LOG_LEVEL: 'debug' }).logging.level).toBe('debug');
+    expect((await config({})).logging.level).toBe('warn');
+    expect((await config({ LOG_LEVEL: '' })).logging.level).toBe('warn');
+    expect((await config({ LOG_LEVEL: 'debug' })).logging.level).toBe('debug');
   });
 
-  it('refuses a password written in the file, and accepts one from the environment', () => {
-    expect(problemsOf(MINIMAL.replace('${DATABASE_URL}', 'postgres://app:pw@db/shop'))).toEqual([
+  it('refuses a password written in the file, and accepts one from the environment', async () => {
+    expect(
+      await problemsOf(MINIMAL.replace('${DATABASE_URL}', 'postgres://app:pw@db/shop')),
+    ).toEqual([
       expect.stringMatching(
         /^sources\.main\.url: holds a password; put the whole URL in an environment variable/,
       ),
@@ -96,23 +104,23 @@ describe('parseConfig', () => {
       'url: ${DATABASE_URL}',
       'host: db\n    user: app\n    password: PLAIN',
     );
-    expect(problemsOf(hostForm)).toEqual([
+    expect(await problemsOf(hostForm)).toEqual([
       expect.stringMatching(/^sources\.main\.password: write it as \$\{VARIABLE\}/),
     ]);
-    expect(problemsOf(hostForm.replace('PLAIN', '${PGPASSWORD}'), { PGPASSWORD: 'pw' })).toEqual(
-      [],
-    );
+    expect(
+      await problemsOf(hostForm.replace('PLAIN', '${PGPASSWORD}'), { PGPASSWORD: 'pw' }),
+    ).toEqual([]);
   });
 
-  it('reads numbers from environment variables', () => {
-    const result = parseConfig(
+  it('reads numbers from environment variables', async () => {
+    const result = await parseConfig(
       MINIMAL.replace('url: ${DATABASE_URL}', 'host: db\n    port: ${PGPORT}'),
       env({ PGPORT: '6543' }),
     );
     expect(result.ok && result.config.sources[0]?.connection.port).toBe(6543);
   });
 
-  it('reports every problem at once, each naming its key', () => {
+  it('reports every problem at once, each naming its key', async () => {
     const text = `
 server:
   defaultSource: nowhere
@@ -133,7 +141,7 @@ transports:
 quotas:
   tools: { drop_table: { concurrency: 1 } }
 `;
-    expect(problemsOf(text)).toEqual([
+    expect(await problemsOf(text)).toEqual([
       expect.stringMatching(/^roles\.analyst\[0\]: "\*"/),
       'roles.analyst[1]: "read:other:public.*" names source other, which is not configured',
       expect.stringMatching(
@@ -147,7 +155,7 @@ quotas:
     ]);
   });
 
-  it('reports schema problems and cross-check problems in the same run', () => {
+  it('reports schema problems and cross-check problems in the same run', async () => {
     const text = `
 sources:
   main:
@@ -168,7 +176,7 @@ principals:
 transports:
   stdio: { principal: nobody }
 `;
-    expect(problemsOf(text)).toEqual([
+    expect(await problemsOf(text)).toEqual([
       expect.stringMatching(/^sources\.main\.pool\.max: /),
       expect.stringMatching(/^principals\.local\.readOnly: /),
       // Cross-checks on what the schema accepted; nothing said twice about main or local.
@@ -180,50 +188,52 @@ transports:
     ]);
   });
 
-  it('refuses a URL whose scheme sqlwarden does not serve, or of another kind', () => {
-    expect(problemsOf(MINIMAL, { DATABASE_URL: 'mssql://sa:pw@db/x' })).toEqual([
+  it('refuses a URL whose scheme sqlwarden does not serve, or of another kind', async () => {
+    expect(await problemsOf(MINIMAL, { DATABASE_URL: 'mssql://sa:pw@db/x' })).toEqual([
       'sources.main.url: has the scheme mssql://, which sqlwarden does not serve; a postgres source takes postgres:// or postgresql:// (sqlwarden serves postgres://, postgresql://, mysql://, mariadb://)',
     ]);
-    expect(problemsOf(MINIMAL, { DATABASE_URL: 'mysql://app@db/shop' })).toEqual([
+    expect(await problemsOf(MINIMAL, { DATABASE_URL: 'mysql://app@db/shop' })).toEqual([
       expect.stringMatching(/^sources\.main\.url: is a mysql URL/),
     ]);
   });
 
-  it('takes TLS from the URL, and from ssl, and refuses both at once', () => {
-    const configOf = (text: string, url: string) => {
-      const result = parseConfig(text, env({ DATABASE_URL: url }));
+  it('takes TLS from the URL, and from ssl, and refuses both at once', async () => {
+    const configOf = async (text: string, url: string) => {
+      const result = await parseConfig(text, env({ DATABASE_URL: url }));
       if (!result.ok) throw new Error(result.problems.join('\n'));
       return result.config.sources[0]?.connection;
     };
-    const fromUrl = configOf(MINIMAL, 'postgres://app:pw@db.example/shop?sslmode=verify-ca');
+    const fromUrl = await configOf(MINIMAL, 'postgres://app:pw@db.example/shop?sslmode=verify-ca');
     expect(fromUrl?.ssl).toEqual({ rejectUnauthorized: true, verifyHostname: false });
     // The driver gets the URL without its query string.
     expect(fromUrl?.url?.reveal()).toBe('postgres://app:pw@db.example/shop');
     expect(fromUrl?.hostName).toBe('db.example');
     const withSsl = (ssl: string) =>
       MINIMAL.replace('tables: [public.*]', `tables: [public.*]\n    ssl: ${ssl}`);
-    expect(configOf(withSsl('true'), 'postgres://app@db/shop')?.ssl).toEqual({
+    expect((await configOf(withSsl('true'), 'postgres://app@db/shop'))?.ssl).toEqual({
       rejectUnauthorized: true,
       verifyHostname: true,
     });
-    expect(configOf(withSsl('{ mode: require }'), 'postgres://app@db/shop')?.ssl).toEqual({
+    expect((await configOf(withSsl('{ mode: require }'), 'postgres://app@db/shop'))?.ssl).toEqual({
       rejectUnauthorized: false,
       verifyHostname: false,
     });
-    expect(configOf(withSsl('{ mode: verify-ca }'), 'postgres://app@db/shop')?.ssl).toEqual({
-      rejectUnauthorized: true,
-      verifyHostname: false,
-    });
+    expect((await configOf(withSsl('{ mode: verify-ca }'), 'postgres://app@db/shop'))?.ssl).toEqual(
+      {
+        rejectUnauthorized: true,
+        verifyHostname: false,
+      },
+    );
     expect(
-      problemsOf(withSsl('true'), { DATABASE_URL: 'postgres://app@db/shop?sslmode=require' }),
+      await problemsOf(withSsl('true'), { DATABASE_URL: 'postgres://app@db/shop?sslmode=require' }),
     ).toEqual(['sources.main: give TLS either in the URL (sslmode) or in ssl, not both']);
     expect(
-      problemsOf(withSsl('{ rejectUnauthorized: false }'), {
+      await problemsOf(withSsl('{ rejectUnauthorized: false }'), {
         DATABASE_URL: 'postgres://app@db/shop',
       }),
     ).toEqual([expect.stringMatching(/^sources\.main\.ssl: /)]);
     expect(
-      problemsOf(withSsl('{ cert: CERT, key: PLAINKEY }'), {
+      await problemsOf(withSsl('{ cert: CERT, key: PLAINKEY }'), {
         DATABASE_URL: 'postgres://app@db/shop',
       }),
     ).toEqual([
@@ -231,26 +241,29 @@ transports:
     ]);
   });
 
-  it('refuses driver options in a URL', () => {
+  it('refuses driver options in a URL', async () => {
     expect(
-      problemsOf(MINIMAL.replace('kind: postgres', 'kind: mysql').replace(/public/g, 'shop'), {
-        DATABASE_URL: 'mysql://app@db/shop?multipleStatements=true',
-      }),
+      await problemsOf(
+        MINIMAL.replace('kind: postgres', 'kind: mysql').replace(/public/g, 'shop'),
+        {
+          DATABASE_URL: 'mysql://app@db/shop?multipleStatements=true',
+        },
+      ),
     ).toEqual([
       'sources.main.url: the query parameter multipleStatements is not allowed; a URL may only carry TLS settings (sslmode, sslrootcert, sslcert, sslkey, ssl)',
     ]);
   });
 
-  it('reports a malformed table pattern and a wrong type with their keys', () => {
-    expect(problemsOf(MINIMAL.replace('[public.*]', '["*.orders", 42]'))).toEqual([
+  it('reports a malformed table pattern and a wrong type with their keys', async () => {
+    expect(await problemsOf(MINIMAL.replace('[public.*]', '["*.orders", 42]'))).toEqual([
       expect.stringMatching(/^sources\.main\.tables\[0\]: must be schema\.table or schema\.\*/),
       expect.stringMatching(/^sources\.main\.tables\[1\]: /),
     ]);
   });
 
-  it('reports YAML syntax errors and non-mapping files', () => {
-    expect(problemsOf('sources: [unclosed')).toEqual([expect.stringMatching(/^\(file\): /)]);
-    expect(problemsOf('- just a list')).toEqual([
+  it('reports YAML syntax errors and non-mapping files', async () => {
+    expect(await problemsOf('sources: [unclosed')).toEqual([expect.stringMatching(/^\(file\): /)]);
+    expect(await problemsOf('- just a list')).toEqual([
       '(file): the configuration must be a YAML mapping',
     ]);
   });
@@ -261,30 +274,35 @@ describe('writes and declared tools in the configuration', () => {
     'tables: [public.*]',
     'tables: [public.*]\n    writable: [public.orders]',
   );
-  const configOf = (text: string, vars: Record<string, string> = {}) => {
-    const result = parseConfig(text, env({ DATABASE_URL: 'postgres://app@db/shop', ...vars }));
+  const configOf = async (text: string, vars: Record<string, string> = {}) => {
+    const result = await parseConfig(
+      text,
+      env({ DATABASE_URL: 'postgres://app@db/shop', ...vars }),
+    );
     if (!result.ok) throw new Error(result.problems.join('\n'));
     return result.config;
   };
 
-  it('keeps writes off unless SQLWARDEN_ALLOW_WRITES is exactly true', () => {
-    expect(configOf(WRITABLE).writesEnabled).toBe(false);
-    expect(configOf(WRITABLE, { SQLWARDEN_ALLOW_WRITES: 'false' }).writesEnabled).toBe(false);
-    expect(configOf(WRITABLE, { SQLWARDEN_ALLOW_WRITES: 'true' }).writesEnabled).toBe(true);
+  it('keeps writes off unless SQLWARDEN_ALLOW_WRITES is exactly true', async () => {
+    expect((await configOf(WRITABLE)).writesEnabled).toBe(false);
+    expect((await configOf(WRITABLE, { SQLWARDEN_ALLOW_WRITES: 'false' })).writesEnabled).toBe(
+      false,
+    );
+    expect((await configOf(WRITABLE, { SQLWARDEN_ALLOW_WRITES: 'true' })).writesEnabled).toBe(true);
     expect(
-      problemsOf(WRITABLE, {
+      await problemsOf(WRITABLE, {
         DATABASE_URL: 'postgres://app@db/shop',
         SQLWARDEN_ALLOW_WRITES: 'yes',
       }),
     ).toEqual(['SQLWARDEN_ALLOW_WRITES: must be true or false (it is "yes")']);
-    expect(configOf(WRITABLE).server.readOnly).toBe(true);
-    expect(configOf(WRITABLE).sources[0]?.writable).toEqual(['public.orders']);
-    expect(configOf(MINIMAL).sources[0]?.writable).toEqual([]);
+    expect((await configOf(WRITABLE)).server.readOnly).toBe(true);
+    expect((await configOf(WRITABLE)).sources[0]?.writable).toEqual(['public.orders']);
+    expect((await configOf(MINIMAL)).sources[0]?.writable).toEqual([]);
   });
 
-  it('refuses writable tables the source does not serve', () => {
+  it('refuses writable tables the source does not serve', async () => {
     expect(
-      problemsOf(
+      await problemsOf(
         MINIMAL.replace('tables: [public.*]', 'tables: [public.*]\n    writable: [hr.salaries]'),
       ),
     ).toEqual([
@@ -292,21 +310,21 @@ describe('writes and declared tools in the configuration', () => {
     ]);
   });
 
-  it('refuses function allow entries that can never take effect, naming them', () => {
+  it('refuses function allow entries that can never take effect, naming them', async () => {
     const withAllow = (kind: string, entries: string) =>
       MINIMAL.replace(/kind: postgres/, `kind: ${kind}\n    functions:\n      allow: [${entries}]`);
     expect(
-      problemsOf(withAllow('postgres', 'current_setting, pg_sleep, "@@version", net_price')),
+      await problemsOf(withAllow('postgres', 'current_setting, pg_sleep, "@@version", net_price')),
     ).toEqual([
       'sources.main.functions.allow[1]: pg_sleep: it has side effects or reaches outside the database; nothing allows it',
       'sources.main.functions.allow[2]: @@version: PostgreSQL has no @@ system variables',
     ]);
   });
 
-  it('checks declared tools: source, kind, name, parameters', () => {
+  it('checks declared tools: source, kind, name, parameters', async () => {
     const tool = (body: string, base = MINIMAL) => `${base}\ntools:\n${body}`;
     expect(
-      problemsOf(
+      await problemsOf(
         tool(`  find_x:
     description: x
     source: nowhere
@@ -336,32 +354,36 @@ describe('writes and declared tools in the configuration', () => {
       'tools.set_x.parameters.id: minimum is above maximum',
     ]);
     expect(
-      problemsOf(
-        tool(
-          '  find_x:\n    description: x\n    source: main\n    kind: erase\n    sql: SELECT 1\n',
-        ),
+      (
+        await problemsOf(
+          tool(
+            '  find_x:\n    description: x\n    source: main\n    kind: erase\n    sql: SELECT 1\n',
+          ),
+        )
       )[0],
     ).toMatch(/^tools\.find_x\.kind: /);
     expect(
-      problemsOf(
-        tool(
-          '  find_x:\n    description: x\n    source: main\n    kind: read\n    sql: SELECT 1\n    parameters:\n      a: { type: date }\n',
-        ),
+      (
+        await problemsOf(
+          tool(
+            '  find_x:\n    description: x\n    source: main\n    kind: read\n    sql: SELECT 1\n    parameters:\n      a: { type: date }\n',
+          ),
+        )
       )[0],
     ).toMatch(/^tools\.find_x\.parameters\.a\.type: /);
   });
 
-  it('takes the MySQL database from the URL, and needs one', () => {
+  it('takes the MySQL database from the URL, and needs one', async () => {
     const mysql = (url: string) =>
       MINIMAL.replace('kind: postgres', 'kind: mysql')
         .replace('tables: [public.*]', 'tables: [shop.*]')
         .replace('read:main:public.*', 'read:main:shop.*')
         .replace('${DATABASE_URL}', url);
-    expect(configOf(mysql('mysql://app@db:3306/shop')).sources[0]).toMatchObject({
+    expect((await configOf(mysql('mysql://app@db:3306/shop'))).sources[0]).toMatchObject({
       kind: 'mysql',
       defaultSchema: 'shop',
     });
-    expect(problemsOf(mysql('mysql://app@db:3306'))).toEqual([
+    expect(await problemsOf(mysql('mysql://app@db:3306'))).toEqual([
       'sources.main: name the database (in the URL, database, or defaultSchema); MySQL resolves unqualified tables there',
     ]);
   });

@@ -8,27 +8,39 @@
  * environment: a password written in the file is an error.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, type ExecutionLimits } from '@sqlwarden/core';
+import {
+  type AdapterPlugin,
+  ConfigError,
+  type ExecutionLimits,
+  type SqlDialect,
+} from '@sqlwarden/core';
 import type { Environment, QuotaPolicy } from '@sqlwarden/security';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { type AdapterLoadFailure, adapterCatalog, type ImportPackage } from '../adapters.js';
 import {
+  type CheckedSource,
   checkLimits,
   checkReferences,
   checkSources,
   checkWritesSwitch,
-  mysqlDatabase,
+  type LoadedAdapters,
   type SourceConnection,
   serverLimits,
 } from './checks.js';
-import { interpolate, keyOf } from './interpolate.js';
+import { type Interpolated, interpolate, keyOf } from './interpolate.js';
 import { ConfigSchema, type DeclaredToolConfig, type ParsedConfig } from './schema.js';
 
 export { WRITES_SWITCH } from './checks.js';
 
 export interface NormalizedSource {
   readonly id: string;
-  readonly kind: 'postgres' | 'mysql';
+  /** The `kind` the configuration names; `adapter` serves it. */
+  readonly kind: string;
+  /** The dialect its statements are checked in (the adapter's). */
+  readonly dialect: SqlDialect;
+  /** The adapter plugin of its kind, imported for this configuration. */
+  readonly adapter: AdapterPlugin;
   /**
    * The connection; the password (or a URL holding one) is a Secret until the
    * pool opens. The URL carries no query string: its TLS parameters are in `ssl`.
@@ -85,7 +97,7 @@ export type ConfigResult =
 
 function normalize(
   config: ParsedConfig,
-  connections: ReadonlyMap<string, SourceConnection>,
+  checked: ReadonlyMap<string, CheckedSource>,
   writesEnabled: boolean,
 ): NormalizedConfig {
   const server = serverLimits(config);
@@ -110,17 +122,23 @@ function normalize(
         defaultSource: config.server.defaultSource,
       }),
     },
-    sources: Object.entries(config.sources).map(([id, s]) => ({
-      id,
-      kind: s.kind,
-      connection: connections.get(id) ?? { hostName: '', weakPasswords: [] },
-      defaultSchema: s.defaultSchema ?? (s.kind === 'mysql' ? (mysqlDatabase(s) ?? '') : 'public'),
-      tables: s.tables,
-      writable: s.writable ?? [],
-      limits: { ...s.limits },
-      pool: { ...s.pool },
-      allowFunctions: s.functions?.allow ?? [],
-    })),
+    sources: Object.entries(config.sources).map(([id, s]) => {
+      // normalize() runs only without problems: every source has its adapter.
+      const source = checked.get(id) as CheckedSource & { adapter: AdapterPlugin };
+      return {
+        id,
+        kind: s.kind,
+        dialect: source.adapter.dialect,
+        adapter: source.adapter,
+        connection: source.connection,
+        defaultSchema: source.defaultSchema,
+        tables: s.tables,
+        writable: s.writable ?? [],
+        limits: { ...s.limits },
+        pool: { ...s.pool },
+        allowFunctions: s.functions?.allow ?? [],
+      };
+    }),
     roles: config.roles ?? {},
     principals,
     ...(stdioPrincipal !== undefined && { stdioPrincipal }),
@@ -170,10 +188,68 @@ function salvage(value: unknown, broken: Set<string>): ParsedConfig {
   return out as ParsedConfig;
 }
 
-/** Validates a configuration object (as parsed from YAML, before interpolation). */
-export function validateConfig(raw: unknown, env: Environment): ConfigResult {
+/** Options of loading a configuration: adapters of the embedder's own, how packages are imported. */
+export interface LoadOptions {
+  /** Adapter plugins to use for their kinds, beside (or instead of) the built-in packages. */
+  readonly adapters?: readonly AdapterPlugin[];
+  /** How an adapter package is imported (tests: to play one that is not installed). */
+  readonly importPackage?: ImportPackage;
+}
+
+/** The kinds a configuration names, read before validation (to import their adapters). */
+function kindsOf(value: unknown): string[] {
+  const sources = (value as { sources?: unknown } | null)?.sources;
+  if (sources === null || typeof sources !== 'object') return [];
+  return [
+    ...new Set(
+      Object.values(sources)
+        .map((source) => (source as { kind?: unknown } | null)?.kind)
+        .filter((kind): kind is string => typeof kind === 'string'),
+    ),
+  ];
+}
+
+/**
+ * Imports the adapters of the kinds a configuration names (only those: a
+ * PostgreSQL configuration never loads mysql2).
+ */
+export async function loadAdapters(
+  kinds: Iterable<string>,
+  options: LoadOptions = {},
+): Promise<LoadedAdapters> {
+  const catalog = adapterCatalog({
+    ...(options.adapters !== undefined && { plugins: options.adapters }),
+    ...(options.importPackage !== undefined && { importPackage: options.importPackage }),
+  });
+  const plugins = new Map<string, AdapterPlugin | AdapterLoadFailure>();
+  for (const kind of kinds) {
+    if (catalog.kinds.includes(kind)) plugins.set(kind, await catalog.load(kind));
+  }
+  return { catalog, plugins };
+}
+
+/**
+ * Validates a configuration object as parsed from YAML (before
+ * interpolation), after importing the adapters of the kinds it names.
+ */
+export async function loadConfig(
+  raw: unknown,
+  env: Environment,
+  options: LoadOptions = {},
+): Promise<ConfigResult> {
   const problems: string[] = [];
-  const { value, fromEnv, unresolved } = interpolate(raw, env, problems);
+  const interpolated = interpolate(raw, env, problems);
+  const adapters = await loadAdapters(kindsOf(interpolated.value), options);
+  return validateInterpolated(interpolated, env, adapters, problems);
+}
+
+function validateInterpolated(
+  interpolated: Interpolated,
+  env: Environment,
+  adapters: LoadedAdapters,
+  problems: string[],
+): ConfigResult {
+  const { value, fromEnv, unresolved } = interpolated;
   const parsed = ConfigSchema.safeParse(value);
   const broken = new Set<string>();
   let config: ParsedConfig;
@@ -187,16 +263,20 @@ export function validateConfig(raw: unknown, env: Environment): ConfigResult {
     }
     config = salvage(value, broken);
   }
-  const connections = checkSources(config, fromEnv, problems);
+  const checked = checkSources(config, fromEnv, adapters, problems);
   checkReferences(config, broken, problems);
   checkLimits(config, serverLimits(config), problems);
   const writesEnabled = checkWritesSwitch(env, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: normalize(config, connections, writesEnabled) };
+  return { ok: true, config: normalize(config, checked, writesEnabled) };
 }
 
 /** Parses YAML text and validates it. */
-export function parseConfig(text: string, env: Environment): ConfigResult {
+export async function parseConfig(
+  text: string,
+  env: Environment,
+  options: LoadOptions = {},
+): Promise<ConfigResult> {
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true });
@@ -207,17 +287,21 @@ export function parseConfig(text: string, env: Environment): ConfigResult {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, problems: ['(file): the configuration must be a YAML mapping'] };
   }
-  return validateConfig(raw, env);
+  return loadConfig(raw, env, options);
 }
 
-export async function loadConfigFile(path: string, env: Environment): Promise<ConfigResult> {
+export async function loadConfigFile(
+  path: string,
+  env: Environment,
+  options: LoadOptions = {},
+): Promise<ConfigResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     return { ok: false, problems: [`(file): cannot read ${path}`] };
   }
-  return parseConfig(text, env);
+  return parseConfig(text, env, options);
 }
 
 /** Throws the problems as one ConfigError (for callers that prefer exceptions). */

@@ -57,8 +57,14 @@ const TablePattern = z
 
 const SourceSchema = z.strictObject({
   kind: z
-    .enum(['postgres', 'mysql'])
-    .describe('postgres (PostgreSQL) or mysql (MySQL and MariaDB).'),
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be the name of a kind of source, such as postgres')
+    // The kinds are the adapters' (their packages are imported for the kinds configured);
+    // the built-in ones are listed for editors.
+    .meta({ examples: ['postgres', 'mysql'] })
+    .describe(
+      'The kind of database: postgres (PostgreSQL, @sqlwarden/adapter-postgres) or mysql (MySQL and MariaDB, @sqlwarden/adapter-mysql).',
+    ),
   url: z
     .string()
     .min(1)

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { adapterCatalog } from '../adapters.js';
 import { isLoopbackHost, kindOfUrl, parseSourceUrl } from './url.js';
+
+const catalog = adapterCatalog();
 
 const files: Record<string, string> = { '/ca.pem': 'CA PEM', '/c.pem': 'CERT', '/k.pem': 'KEY' };
 const readFile = (path: string) => {
@@ -8,17 +11,17 @@ const readFile = (path: string) => {
   return text;
 };
 const parse = (url: string, kind: 'postgres' | 'mysql' = 'postgres') =>
-  parseSourceUrl(url, kind, 'sources.main.url', readFile);
+  parseSourceUrl(url, kind, 'sources.main.url', catalog, readFile);
 
 describe('source URLs', () => {
   it('knows the kind of each supported scheme, and no other', () => {
-    expect(kindOfUrl('postgres://a@b/c')).toBe('postgres');
-    expect(kindOfUrl('POSTGRESQL://a@b/c')).toBe('postgres');
-    expect(kindOfUrl('mysql://a@b/c')).toBe('mysql');
-    expect(kindOfUrl('mariadb://a@b/c')).toBe('mysql');
-    expect(kindOfUrl('mssql://a@b/c')).toBeUndefined();
-    expect(kindOfUrl('foo://a@b/c')).toBeUndefined();
-    expect(kindOfUrl('a@b/c')).toBeUndefined();
+    expect(kindOfUrl('postgres://a@b/c', catalog)).toBe('postgres');
+    expect(kindOfUrl('POSTGRESQL://a@b/c', catalog)).toBe('postgres');
+    expect(kindOfUrl('mysql://a@b/c', catalog)).toBe('mysql');
+    expect(kindOfUrl('mariadb://a@b/c', catalog)).toBe('mysql');
+    expect(kindOfUrl('mssql://a@b/c', catalog)).toBeUndefined();
+    expect(kindOfUrl('foo://a@b/c', catalog)).toBeUndefined();
+    expect(kindOfUrl('a@b/c', catalog)).toBeUndefined();
   });
 
   it('refuses an unknown scheme, listing the supported ones, without quoting the URL', () => {

@@ -15,13 +15,12 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** The URL schemes of each source kind (without the colon). */
-export const URL_SCHEMES = {
-  postgres: ['postgres', 'postgresql'],
-  mysql: ['mysql', 'mariadb'],
-} as const satisfies Record<string, readonly string[]>;
-
-export type UrlKind = keyof typeof URL_SCHEMES;
+/** What the URL checks need of the adapters: which kind each scheme names. */
+export interface SchemeCatalog {
+  readonly kinds: readonly string[];
+  kindOfScheme(scheme: string): string | undefined;
+  schemesOf(kind: string): readonly string[];
+}
 
 export const TLS_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
@@ -45,9 +44,9 @@ export type SourceTls =
     };
 
 /** Every scheme sqlwarden serves, as written in a message: `postgres://, postgresql://, ...`. */
-export function supportedSchemes(): string {
-  return Object.values(URL_SCHEMES)
-    .flat()
+export function supportedSchemes(catalog: SchemeCatalog): string {
+  return catalog.kinds
+    .flatMap((kind) => catalog.schemesOf(kind))
     .map((scheme) => `${scheme}://`)
     .join(', ');
 }
@@ -58,12 +57,9 @@ function schemeOf(url: string): string | undefined {
 }
 
 /** The kind of source a URL names by its scheme, or undefined for a scheme sqlwarden does not serve. */
-export function kindOfUrl(url: string): UrlKind | undefined {
+export function kindOfUrl(url: string, catalog: SchemeCatalog): string | undefined {
   const scheme = schemeOf(url);
-  for (const [kind, schemes] of Object.entries(URL_SCHEMES)) {
-    if ((schemes as readonly string[]).includes(scheme ?? '')) return kind as UrlKind;
-  }
-  return undefined;
+  return scheme === undefined ? undefined : catalog.kindOfScheme(scheme);
 }
 
 /** TLS settings from the URL's own parameters, before files are read. */
@@ -98,14 +94,15 @@ export type ParsedSourceUrl =
  */
 export function parseSourceUrl(
   url: string,
-  kind: UrlKind,
+  kind: string,
   key: string,
+  catalog: SchemeCatalog,
   readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): ParsedSourceUrl {
   const scheme = schemeOf(url);
-  const schemes = URL_SCHEMES[kind] as readonly string[];
+  const schemes = catalog.schemesOf(kind);
   if (scheme === undefined || !schemes.includes(scheme)) {
-    const other = scheme === undefined ? undefined : kindOfUrl(url);
+    const other = scheme === undefined ? undefined : kindOfUrl(url, catalog);
     const what =
       scheme === undefined
         ? 'has no scheme'
@@ -115,7 +112,7 @@ export function parseSourceUrl(
     return {
       ok: false,
       problems: [
-        `${key}: ${what}; a ${kind} source takes ${schemes.map((s) => `${s}://`).join(' or ')} (sqlwarden serves ${supportedSchemes()})`,
+        `${key}: ${what}; a ${kind} source takes ${schemes.map((s) => `${s}://`).join(' or ')} (sqlwarden serves ${supportedSchemes(catalog)})`,
       ],
     };
   }

@@ -218,3 +218,18 @@ describe('the MCP server', () => {
     expect(operator.text).toMatch(/superuser/);
   });
 });
+
+describe('the SDK', () => {
+  it('is used through its public API only (nothing from Protocol reached past a subclass)', async () => {
+    const { readFile, readdir } = await import('node:fs/promises');
+    const dir = new URL('./', import.meta.url);
+    const files = (await readdir(dir, { recursive: true })).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
+    );
+    expect(files).toContain('mcp.ts');
+    for (const file of files) {
+      const text = await readFile(new URL(file, dir), 'utf8');
+      expect(text, file).not.toMatch(/sdk\/shared\/protocol|Protocol\.prototype/);
+    }
+  });
+});

@@ -1,10 +1,10 @@
 /**
- * The MCP face of a session: an SDK McpServer whose tools/list shows the
- * session only the tools it may call, and whose tools/call routes every
- * call through executeToolBoundary. The handlers are set on the server's
- * public `server` (the SDK's low-level Server); McpServer's own tool
- * registration is not used, because it would validate arguments itself
- * and answer unknown tools its own way, outside the boundary.
+ * The MCP face of a session: the SDK's low-level Server (its public API
+ * only), whose tools/list shows the session only the tools it may call, and
+ * whose tools/call routes every call through executeToolBoundary.
+ * McpServer's tool registration is not used, because it would validate
+ * arguments itself and answer unknown tools its own way, outside the
+ * boundary.
  *
  * Errors (MCP 2025-11-25): input-validation failures and every business
  * failure are tool results with isError, so a model can correct itself.
@@ -14,8 +14,7 @@
  * this server does not use that path.)
  */
 import { randomUUID } from 'node:crypto';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -99,16 +98,6 @@ export async function visibleTools(runtime: Runtime, session: SessionContext): P
   return visible;
 }
 
-/**
- * tools/call as the SDK routes it, with params checked here instead of by
- * the SDK's schema: a ZodError thrown there reaches the client as -32603
- * with zod's whole dump; here a bad request is -32602 naming the field.
- */
-const LooseCallToolRequestSchema = z.object({
-  method: z.literal('tools/call'),
-  params: z.unknown(),
-});
-
 /** tools/call's params, or -32602 naming what is wrong (never echoing a value). */
 function callParams(params: unknown): z.output<typeof CallToolRequestSchema>['params'] {
   const parsed = CallToolRequestSchema.shape.params.safeParse(params);
@@ -129,8 +118,8 @@ function callParams(params: unknown): z.output<typeof CallToolRequestSchema>['pa
  * sends initialize first; until the server has answered it, only pings).
  * Without this, a tools/call sent first ran and answered rows.
  */
-function assertInitialized(server: McpServer) {
-  if (server.server.getClientVersion() === undefined) {
+function assertInitialized(server: Server) {
+  if (server.getClientVersion() === undefined) {
     throw new McpError(
       ErrorCode.InvalidRequest,
       'The session is not initialized: send initialize (and notifications/initialized) first.',
@@ -138,48 +127,48 @@ function assertInitialized(server: McpServer) {
   }
 }
 
-export function createMcpServer(runtime: Runtime, session: SessionContext): McpServer {
-  const server = new McpServer(
+export function createMcpServer(runtime: Runtime, session: SessionContext): Server {
+  const server = new Server(
     { name: runtime.config.server.name, title: 'sqlwarden', version: VERSION },
     { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
-  server.server.setRequestHandler(ListToolsRequestSchema, async () => {
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
     assertInitialized(server);
     return { tools: (await visibleTools(runtime, session)).map(describeTool) };
   });
-  // Registered with Protocol's setRequestHandler, the public method the low-
-  // level Server overrides: the override parses every tools/call request a
-  // second time and the result a third, with zod, to check what this handler
-  // built itself (the boundary validates the arguments; the result shape is
-  // pinned by tests and the client validates it again). The request is still
-  // parsed once against CallToolRequestSchema. Saves about 10 us per call.
-  Protocol.prototype.setRequestHandler.call(
-    server.server,
-    LooseCallToolRequestSchema,
-    async (request, extra) => {
-      assertInitialized(server);
-      const params = callParams(request.params);
-      const result = await executeToolBoundary(
-        {
-          requestId: randomUUID(),
-          context: session,
-          tool: params.name,
-          input: params.arguments ?? {},
-          signal: extra.signal,
-        },
-        runtime.deps,
+  // tools/call is answered by the server's public fallbackRequestHandler
+  // (the handler of every method without a handler of its own), so the
+  // request reaches callParams unparsed: a malformed call is -32602 naming
+  // the field, where the low-level Server's own tools/call validation would
+  // answer -32603 with zod's dump, and the SDK does not parse the call and
+  // its result again with zod to check what the boundary already did. No
+  // SDK internals are reached into.
+  server.fallbackRequestHandler = async (request, extra) => {
+    if (request.method !== 'tools/call') {
+      throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
+    }
+    assertInitialized(server);
+    const params = callParams(request.params);
+    const result = await executeToolBoundary(
+      {
+        requestId: randomUUID(),
+        context: session,
+        tool: params.name,
+        input: params.arguments ?? {},
+        signal: extra.signal,
+      },
+      runtime.deps,
+    );
+    const error = result.isError
+      ? (result.structuredContent as { error?: { code?: string } }).error
+      : undefined;
+    if (error?.code === 'UNKNOWN_TOOL') {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        'Unknown tool: call tools/list to see the tools you can use.',
       );
-      const error = result.isError
-        ? (result.structuredContent as { error?: { code?: string } }).error
-        : undefined;
-      if (error?.code === 'UNKNOWN_TOOL') {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          'Unknown tool: call tools/list to see the tools you can use.',
-        );
-      }
-      return result as unknown as CallToolResult;
-    },
-  );
+    }
+    return result as unknown as CallToolResult;
+  };
   return server;
 }

@@ -31,6 +31,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   'quotas.tools': '<tool>',
   tools: '<name>',
   'tools.<name>.parameters': '<param>',
+  'principals.<id>.costGate': '<source>',
 };
 
 /** Every key path of the schema, e.g. `sources.<id>.pool.max`. */

@@ -8,7 +8,7 @@
  * coverage test. And whatever the ports or the handler throw (non-Error
  * values included), `executeToolBoundary` resolves with a result.
  */
-import { outcomeUnknown, sourceBusy } from '@sqlwarden/adapter-kit';
+import { costRefusal, outcomeUnknown, sourceBusy } from '@sqlwarden/adapter-kit';
 import {
   ERROR_CODE_LIST,
   type ErrorCode,
@@ -93,6 +93,14 @@ const SCENARIOS: Record<ErrorCode, Scenario> = {
     run: (s) => {
       s.adapter.rowsAffectedByWrite = 2;
       return s.call('fake_write', VALID_INPUT.fake_write);
+    },
+  },
+  COST_LIMIT_EXCEEDED: {
+    run: (s) => {
+      s.adapter.onRead = throwing(
+        costRefusal({ cost: 5_000_000, rows: 10 }, { maxCost: 1000 }) as SqlwardenError,
+      );
+      return s.call('fake_read', VALID_INPUT.fake_read);
     },
   },
   NOT_FOUND: {

@@ -25,14 +25,16 @@
  * engine words. Nothing a driver said reaches a client.
  */
 import type {
+  CostCeiling,
+  CostEstimate,
   DatabaseAdapter,
   FunctionCatalog,
   HealthStatus,
   OperatorLogger,
   PrivilegeReport,
   PrivilegeReportRequest,
+  ReadAnswer,
   ReadRequest,
-  ReadResult,
   SqlDialect,
   TableDescription,
   TableRef,
@@ -43,6 +45,7 @@ import type {
 import { SqlwardenError } from '@sqlwarden/core';
 import { RowBudget } from './budget.js';
 import type { NormalizedSource } from './config.js';
+import { costRefusal, noEstimate } from './cost.js';
 import type {
   BoundStatement,
   Dialect,
@@ -330,7 +333,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     return Math.min(requested, this.#config.statementTimeoutMs);
   }
 
-  async read(request: ReadRequest): Promise<ReadResult> {
+  async read(request: ReadRequest): Promise<ReadAnswer> {
     const statement = this.#bind(request.sql, request.params);
     const context = { sql: request.sql, paramCount: request.params.length };
     return this.#run(
@@ -338,6 +341,10 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
       this.#timeLimit(request.limits.timeoutMs),
       context,
       async (lease) => {
+        const estimate =
+          request.costCeiling === undefined
+            ? undefined
+            : await this.#gate(lease, statement, request.costCeiling);
         const budget = new RowBudget(request.limits);
         const outcome = await lease.call.guard(
           lease.connection.read(statement, {
@@ -349,9 +356,25 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
         );
         if (outcome.after === 'stop') lease.stop();
         else if (outcome.after === 'discard') lease.discard();
-        return budget.result(outcome.columns);
+        const result = budget.result(outcome.columns);
+        return estimate === undefined ? result : { ...result, estimate };
       },
     );
+  }
+
+  /** The cost gate (cost.ts): the estimate, or the refusal; the read has not run. */
+  async #gate(
+    lease: Lease<C>,
+    statement: BoundStatement,
+    ceiling: CostCeiling,
+  ): Promise<CostEstimate> {
+    const { connection } = lease;
+    if (connection.estimate === undefined) throw noEstimate();
+    const estimate = await lease.call.guard(connection.estimate(statement));
+    if (estimate === undefined) throw noEstimate();
+    const refusal = costRefusal(estimate, ceiling);
+    if (refusal !== undefined) throw refusal;
+    return estimate;
   }
 
   async write(request: WriteRequest): Promise<WriteResult> {

@@ -21,6 +21,7 @@
  * goes through the kit, which serializes errors (core's `serializeError`).
  */
 import type {
+  CostEstimate,
   FunctionCatalog,
   PrivilegeReport,
   PrivilegeReportRequest,
@@ -99,6 +100,13 @@ export interface DriverConnection {
   setTimeLimit(timeoutMs: number): Promise<void>;
   /** One statement of the agent's, read under `context.budget`; its rows go into the budget. */
   read(statement: BoundStatement, context: ReadContext): Promise<ReadOutcome>;
+  /**
+   * The planner's estimate of one statement with its values (EXPLAIN, never
+   * ANALYZE: it must not run), in this session; undefined when the plan
+   * cannot be read. Absent on an engine without one: the cost gate then
+   * refuses every read of a source it applies to.
+   */
+  estimate?(statement: BoundStatement): Promise<CostEstimate | undefined>;
   /** Opens a READ WRITE transaction of its own (the session stays read-only for reads). */
   begin(): Promise<void>;
   /** One INSERT, UPDATE or DELETE in that transaction: the rows it affected. */

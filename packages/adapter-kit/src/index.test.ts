@@ -11,6 +11,7 @@ it('exports exactly the pinned public API', () => {
     'RowBudget',
     'StatementText',
     'TokenScanner',
+    'costRefusal',
     'databaseUnavailable',
     'dialectText',
     'errorText',

@@ -10,6 +10,7 @@ export type { RowLimits } from './budget.js';
 export { RowBudget } from './budget.js';
 export type { NormalizedSource, PoolSettings, SourceSettings } from './config.js';
 export { normalizeSource } from './config.js';
+export { costRefusal } from './cost.js';
 export type {
   BoundStatement,
   Dialect,

@@ -45,6 +45,7 @@ import {
   untilAborted,
   type WireFraming,
 } from '@sqlwarden/adapter-kit';
+import type { CostEstimate } from '@sqlwarden/core';
 import {
   connectionOptions,
   type MysqlConnection,
@@ -53,6 +54,7 @@ import {
   type MysqlResultHeader,
   type NormalizedConfig,
 } from './config.js';
+import { parsePlan, planCost, rowsExamined, selectBlocks } from './plan.js';
 import { BoundedRead } from './read.js';
 import { flavorOf, type ServerFlavor, sessionSetup, setTimeoutStatement } from './session.js';
 import { geometryAsBytes, hasGeometry, toBindValue } from './types.js';
@@ -331,6 +333,28 @@ export class MysqlSession implements DriverConnection {
     // guard lets no such statement through.
     const after = end === 'stopped' ? 'stop' : read.resultSet ? 'reuse' : 'discard';
     return { columns: read.columns, after };
+  }
+
+  /**
+   * EXPLAIN FORMAT=JSON of the statement with its values (a prepared
+   * statement, as the read will be): MySQL's query_cost, or on MariaDB,
+   * which has none in the plan, the session's Last_query_cost read right
+   * after it; and the rows examined (plan.ts).
+   */
+  async estimate(statement: BoundStatement): Promise<CostEstimate | undefined> {
+    const rows = await this.rows(`EXPLAIN FORMAT=JSON ${statement.sql}`, statement.values);
+    const plan = parsePlan(rows[0]?.[0]);
+    if (plan === undefined) return undefined;
+    let cost: number | null | undefined = planCost(plan);
+    if (cost === undefined) {
+      const [status] = await this.rows("SHOW SESSION STATUS LIKE 'Last_query_cost'", []);
+      const value = Number(status?.[1]);
+      if (!(Number.isFinite(value) && value >= 0)) return undefined;
+      // MariaDB computes no cost for a plan of several query blocks (UNION,
+      // subqueries) and says 0: that is no estimate, not a free statement.
+      cost = value === 0 && selectBlocks(plan) > 1 ? null : value;
+    }
+    return { cost, rows: rowsExamined(plan) };
   }
 
   begin(): Promise<void> {

@@ -43,6 +43,7 @@ export const adapterPlugin: AdapterPlugin = {
   kind: 'mysql',
   dialect: 'mysql',
   schemes: ['mysql', 'mariadb'],
+  estimatesCost: true,
   check(source, at) {
     // In MySQL the schema is the database: every connection opens in it, and
     // unqualified tables resolve there.

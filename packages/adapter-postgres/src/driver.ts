@@ -38,6 +38,7 @@ import {
   untilAborted,
   type WireFraming,
 } from '@sqlwarden/adapter-kit';
+import type { CostEstimate } from '@sqlwarden/core';
 import { clientOptions, type NormalizedConfig, type PgClient, type PgModule } from './config.js';
 import { BoundedRead } from './read.js';
 import { sessionSetup } from './session.js';
@@ -100,6 +101,25 @@ export class PostgresDriver implements Driver<PgSession> {
   }
 }
 
+/** The estimate in EXPLAIN (FORMAT JSON)'s row, or undefined when it is not there. */
+export function planEstimate(row: unknown): CostEstimate | undefined {
+  let plan = (row as Record<string, unknown> | undefined)?.['QUERY PLAN'];
+  if (typeof plan === 'string') {
+    try {
+      plan = JSON.parse(plan);
+    } catch {
+      return undefined;
+    }
+  }
+  const top = (Array.isArray(plan) ? plan[0] : undefined)?.Plan as
+    | Record<string, unknown>
+    | undefined;
+  const cost = top?.['Total Cost'];
+  const rows = top?.['Plan Rows'];
+  const usable = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return usable(cost) && usable(rows) ? { cost, rows } : undefined;
+}
+
 /** One pooled connection, its session set up. */
 export class PgSession implements DriverConnection {
   readonly client: PgClient;
@@ -144,6 +164,20 @@ export class PgSession implements DriverConnection {
 
   #columns(read: BoundedRead) {
     return read.fields.map((f) => ({ name: f.name, type: this.#types.name(f.dataTypeID) }));
+  }
+
+  /**
+   * EXPLAIN (FORMAT JSON) of the statement with its values, as one statement
+   * of the extended protocol (the values bound, so the plan is the one these
+   * values get): the top node's total cost and the rows it returns.
+   */
+  async estimate(statement: BoundStatement): Promise<CostEstimate | undefined> {
+    const result = await this.client.query({
+      text: `EXPLAIN (FORMAT JSON) ${statement.sql}`,
+      values: [...statement.values],
+      queryMode: 'extended',
+    });
+    return planEstimate(result.rows[0]);
   }
 
   async begin(): Promise<void> {

@@ -31,6 +31,7 @@ export const adapterPlugin: AdapterPlugin = {
   kind: 'postgres',
   dialect: 'postgres',
   schemes: ['postgres', 'postgresql'],
+  estimatesCost: true,
   // Unqualified names resolve in the session's search_path: public unless said.
   check: (source) => ({ problems: [], defaultSchema: source.defaultSchema ?? 'public' }),
   create: (source, options) =>

@@ -59,6 +59,25 @@ export interface ReadLimits {
   readonly timeoutMs: number;
 }
 
+/**
+ * Ceilings on the planner's estimate of a read (the cost gate): a read
+ * whose estimate exceeds one is refused (`COST_LIMIT_EXCEEDED`) before it
+ * runs. At least one is set.
+ */
+export interface CostCeiling {
+  /** The planner's cost, in its own units (PostgreSQL's total cost; MySQL's query cost). */
+  readonly maxCost?: number;
+  /** The planner's row estimate (PostgreSQL: rows the plan returns; MySQL/MariaDB: rows examined). */
+  readonly maxRows?: number;
+}
+
+/** The planner's estimate of one statement with its values, made without running it. */
+export interface CostEstimate {
+  /** Null when the planner gives none for this statement (MariaDB: UNION and subqueries). */
+  readonly cost: number | null;
+  readonly rows: number;
+}
+
 export interface ReadRequest {
   /**
    * One statement, already accepted by the guard. Sent so that the server runs
@@ -68,7 +87,17 @@ export interface ReadRequest {
   readonly params: readonly unknown[];
   readonly limits: ReadLimits;
   readonly signal: AbortSignal;
+  /**
+   * The cost gate: the statement is estimated (EXPLAIN, never run) with the
+   * same values, in the same session and time limit, before it runs; over
+   * a ceiling it is refused. An adapter that cannot estimate refuses the
+   * read (it never runs unchecked).
+   */
+  readonly costCeiling?: CostCeiling;
 }
+
+/** A read's result, with the estimate the cost gate made (for the audit; not shown to the agent). */
+export type ReadAnswer = ReadResult & { readonly estimate?: CostEstimate };
 
 export interface WriteRequest {
   /** One INSERT, UPDATE or DELETE, already accepted by the guard. */
@@ -149,7 +178,7 @@ export interface DatabaseAdapter {
     readonly table: TableRef;
     readonly signal: AbortSignal;
   }): Promise<TableDescription | null>;
-  read(request: ReadRequest): Promise<ReadResult>;
+  read(request: ReadRequest): Promise<ReadAnswer>;
   write(request: WriteRequest): Promise<WriteResult>;
   health(): Promise<HealthStatus>;
   /** Closes the pool; idempotent. */
@@ -233,6 +262,8 @@ export interface AdapterPlugin {
     },
     at: string,
   ): { readonly problems: readonly string[]; readonly defaultSchema: string };
+  /** Whether its adapters honour `ReadRequest.costCeiling` (the cost gate needs a planner estimate). */
+  readonly estimatesCost: boolean;
   /** The adapter of one source; throws ConfigError for what `check` could not see. */
   create(source: AdapterSource, options: { readonly logger?: OperatorLogger }): DatabaseAdapter;
 }

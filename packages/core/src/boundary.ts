@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CostEstimate } from './adapter.js';
 import { ALLOW, allowWith, type Decision, type Denial, deny, type Outcome } from './decision.js';
 import { boundMessage, type ErrorPayload, normalizeError, SqlwardenError } from './errors.js';
 import { type ExecutionLimits, resolveLimits } from './limits.js';
@@ -86,6 +87,8 @@ interface CallTrace {
   facts?: AuditFacts;
   missing?: string;
   outcome?: ToolOutcome;
+  /** The cost gate's estimate, from the outcome or from a refusal. */
+  estimate?: CostEstimate;
 }
 
 class InternalFailure extends Error {
@@ -165,6 +168,7 @@ async function runStages(
       { session: session.value, request, limits },
       deps,
     );
+    trace.estimate = outcome.ok ? outcome.value.estimate : outcome.estimate;
     if (!outcome.ok) return outcome;
     trace.outcome = outcome.value;
     return ALLOW;
@@ -322,6 +326,11 @@ function grantChecker(
   };
 }
 
+/** What running a handler ends with: a refusal may carry the cost gate's estimate. */
+type HandlerOutcome =
+  | { readonly ok: true; readonly value: ToolOutcome }
+  | (Denial & { readonly estimate?: CostEstimate });
+
 /**
  * Stage 7. Runs the handler with the effective limits and a signal that is
  * aborted by client cancellation or, `timeoutGraceMs` after `timeoutMs`, by
@@ -334,7 +343,7 @@ export async function executeHandler(
   prepared: unknown,
   scope: ExecutionScope,
   deps: Pick<BoundaryDeps, 'authorizer' | 'timeoutGraceMs' | 'onInternalError'>,
-): Promise<Outcome<ToolOutcome>> {
+): Promise<HandlerOutcome> {
   const { request, limits } = scope;
   if (request.signal?.aborted) return cancelled(request, limits);
   // One controller for both causes: the boundary's deadline and the client's
@@ -362,8 +371,11 @@ export async function executeHandler(
       isGranted: grantChecker(deps.authorizer, scope.session, tool.name),
     }))().then(
     (outcome) => checkOutcome(tool, outcome, deps, request.requestId),
-    (error: unknown): Denial => {
-      if (SqlwardenError.is(error)) return toDenial(normalizeError(error));
+    (error: unknown): HandlerOutcome => {
+      if (SqlwardenError.is(error)) {
+        const denial = toDenial(normalizeError(error));
+        return error.estimate === undefined ? denial : { ...denial, estimate: error.estimate };
+      }
       if (signal.aborted) return cancelled(request, limits);
       report(deps, error, 'execute', request.requestId);
       return toDenial(normalizeError(error));
@@ -464,6 +476,8 @@ export function buildAuditEvent(
     ...(outcome?.truncated !== undefined && { truncated: outcome.truncated }),
     ...(outcome?.committed !== undefined && { committed: outcome.committed }),
     ...(trace.missing !== undefined && { missing: trace.missing }),
+    ...(trace.estimate?.cost != null && { estimatedCost: trace.estimate.cost }),
+    ...(trace.estimate !== undefined && { estimatedRows: trace.estimate.rows }),
     durationMs: Math.round(durationMs * 1000) / 1000,
   };
 }

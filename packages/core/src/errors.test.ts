@@ -26,6 +26,7 @@ describe('the error code table', () => {
       QUERY_TIMEOUT: false,
       QUERY_CANCELLED: true,
       QUERY_FAILED: false,
+      COST_LIMIT_EXCEEDED: false,
       WRITE_LIMIT_EXCEEDED: false,
       NOT_FOUND: false,
       DB_UNAVAILABLE: true,

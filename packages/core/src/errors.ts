@@ -1,3 +1,5 @@
+import type { CostEstimate } from './adapter.js';
+
 /**
  * The closed table of error codes a tool call can end with.
  *
@@ -69,6 +71,15 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: 'The database refused the statement; the message says why.',
   },
+  /**
+   * The cost gate: the planner's estimate of the read exceeds a ceiling
+   * of the source, the principal or the tool. The read was not run.
+   */
+  COST_LIMIT_EXCEEDED: {
+    retryable: false,
+    meaning:
+      'The planner estimates this read is more expensive than allowed, so it was not run; narrow it (a filter, a LIMIT, fewer tables).',
+  },
   /** A write would touch more rows than its ceiling; it was rolled back. */
   WRITE_LIMIT_EXCEEDED: {
     retryable: false,
@@ -129,6 +140,8 @@ const BRAND = Symbol.for('sqlwarden.error');
 export interface SqlwardenErrorOptions {
   readonly cause?: unknown;
   readonly retryAfterMs?: number;
+  /** The cost gate's estimate, for the audit record (never shown to the client as a field). */
+  readonly estimate?: CostEstimate;
 }
 
 /**
@@ -141,12 +154,14 @@ export interface SqlwardenErrorOptions {
 export class SqlwardenError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterMs: number | undefined;
+  readonly estimate: CostEstimate | undefined;
 
   constructor(code: ErrorCode, message: string, options: SqlwardenErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SqlwardenError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;
+    this.estimate = options.estimate;
     Object.defineProperty(this, BRAND, { value: true });
   }
 

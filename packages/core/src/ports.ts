@@ -91,6 +91,9 @@ export interface AuditEvent {
   readonly committed?: boolean;
   /** The capability the authorizer found missing. */
   readonly missing?: string;
+  /** Reads under the cost gate: the planner's estimate (also on a COST_LIMIT_EXCEEDED refusal). */
+  readonly estimatedCost?: number;
+  readonly estimatedRows?: number;
   readonly durationMs: number;
 }
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CostEstimate } from './adapter.js';
 import type { Denial } from './decision.js';
 import type { ExecutionLimits } from './limits.js';
 import type { SessionContext } from './session.js';
@@ -102,6 +103,8 @@ export interface ToolOutcome {
   readonly truncated?: boolean;
   /** Writes: whether the change was committed (false: a dry run, rolled back). */
   readonly committed?: boolean;
+  /** Reads under the cost gate: the planner's estimate, for the audit record. */
+  readonly estimate?: CostEstimate;
 }
 
 export interface ToolDefinition<TInput = unknown, TPrepared = unknown> {

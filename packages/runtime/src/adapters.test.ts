@@ -120,4 +120,47 @@ describe('adapters as plugins', () => {
     expect(mismatch.ok ? [] : mismatch.problems.join('\n')).toMatch(/^sources\.main\.url: /);
     expect(created).toEqual([]);
   });
+
+  it('refuses a cost gate on a kind whose adapter cannot estimate, instead of letting reads through unchecked', async () => {
+    const postgres = (await import('@sqlwarden/adapter-postgres')).adapterPlugin;
+    const plugin: AdapterPlugin = {
+      ...postgres,
+      kind: 'legacy',
+      schemes: ['legacy'],
+      estimatesCost: false,
+    };
+    const raw = configOf('legacy', 'legacy://reader@host/x');
+    const result = await loadConfig(
+      {
+        ...raw,
+        sources: { main: { ...raw.sources.main, costGate: { maxCost: 1000 } } },
+        principals: { local: { roles: ['reader'], costGate: { main: { maxRows: 10 } } } },
+      },
+      env,
+      { adapters: [plugin] },
+    );
+    expect(result.ok ? [] : result.problems).toEqual([
+      'sources.main.costGate: legacy sources have no planner estimate to hold a read to, so a cost gate cannot apply to source main; remove it, and rely on limits.timeoutMs and quotas',
+      'principals.local.costGate.main: legacy sources have no planner estimate to hold a read to, so a cost gate cannot apply to source main; remove it, and rely on limits.timeoutMs and quotas',
+    ]);
+    const gated = await loadConfig(
+      {
+        ...raw,
+        sources: {
+          main: {
+            ...raw.sources.main,
+            kind: 'postgres',
+            url: 'postgres://r@h/x',
+            costGate: { maxCost: '1000.5' },
+          },
+        },
+        principals: { local: { roles: ['reader'], costGate: { main: { maxRows: 10 } } } },
+      },
+      env,
+    );
+    expect(gated.ok ? [] : gated.problems).toEqual([]);
+    if (!gated.ok) return;
+    expect(gated.config.sources[0]?.costGate).toEqual({ maxCost: 1000.5 });
+    expect(gated.config.principals.local?.costGate).toEqual({ main: { maxRows: 10 } });
+  });
 });

@@ -136,7 +136,9 @@ class Source {
     readonly config: NormalizedSource,
     readonly adapter: DatabaseAdapter,
     readonly logger: Logger,
+    principals: NormalizedConfig['principals'],
   ) {
+    const id = config.id;
     this.binding = {
       id: config.id,
       adapter,
@@ -145,6 +147,11 @@ class Source {
       readable: config.tables,
       writable: config.writable,
       limits: config.limits,
+      // A principal's own ceiling for this source replaces the source's (not merged).
+      costCeiling: (principalId) =>
+        (Object.hasOwn(principals, principalId)
+          ? principals[principalId]?.costGate[id]
+          : undefined) ?? config.costGate,
       functionPolicy: this.staticFunctionPolicy(),
       guard: () => this.state,
     };
@@ -227,7 +234,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   await loadSqlGuard();
 
   const sources = config.sources.map(
-    (s) => new Source(s, createAdapter(s, config, logger), logger),
+    (s) => new Source(s, createAdapter(s, config, logger), logger, config.principals),
   );
   await Promise.all(
     sources.map(async (source) => {

@@ -49,6 +49,10 @@ export interface SanitizeOptions {
   readonly tools?: ReadonlySet<string>;
 }
 
+/** A planner's estimate: a finite, non-negative number (costs have fractions). */
+const isEstimate = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
 /** Copies the audit fields of `raw`, each only if it has its expected shape. */
 export function sanitizeAuditEvent(raw: unknown, options: SanitizeOptions = {}): SafeAuditEvent {
   const source = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -79,6 +83,8 @@ export function sanitizeAuditEvent(raw: unknown, options: SanitizeOptions = {}):
     truncated: pick(get('truncated'), (v): v is boolean => typeof v === 'boolean'),
     committed: pick(get('committed'), (v): v is boolean => typeof v === 'boolean'),
     missing: pick(get('missing'), (v): v is string => typeof v === 'string' && CAPABILITY.test(v)),
+    estimatedCost: pick(get('estimatedCost'), isEstimate),
+    estimatedRows: pick(get('estimatedRows'), isEstimate),
     durationMs:
       typeof durationMs === 'number' && Number.isFinite(durationMs) && durationMs >= 0
         ? durationMs

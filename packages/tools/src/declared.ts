@@ -21,7 +21,7 @@
  * it writes, like every write. A read tool needs no table grant: the
  * operator wrote the statement, which is the point of declaring it.
  */
-import { type AnyTool, defineTool, ReadResultSchema } from '@sqlwarden/core';
+import { type AnyTool, type CostCeiling, defineTool, ReadResultSchema } from '@sqlwarden/core';
 import {
   bindNamedParameters,
   checkRead,
@@ -74,6 +74,8 @@ export interface DeclaredToolSpec {
   /** One statement with `:name` placeholders. */
   readonly sql: string;
   readonly parameters: Readonly<Record<string, DeclaredParameter>>;
+  /** Read tools: the cost gate of this tool's calls, instead of the source's and the principal's. */
+  readonly costGate?: CostCeiling;
 }
 
 export type DeclaredToolResult =
@@ -197,7 +199,9 @@ export function declareTool(
     handler: (input, ctx) => {
       const limits = sourceLimits(ctx.limits, source);
       return spec.kind === 'read'
-        ? runRead(source, sql, values(input), limits, ctx.signal)
+        ? runRead(source, sql, values(input), limits, ctx.signal, {
+            ceiling: spec.costGate ?? source.costCeiling?.(ctx.session.principalId),
+          })
         : runWrite(source, sql, values(input), limits, ctx.signal, input[DRY_RUN] === true);
     },
   });

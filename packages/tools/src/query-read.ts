@@ -54,7 +54,9 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
         source,
         input.maxRows === undefined ? undefined : { maxRows: input.maxRows },
       );
-      return runRead(source, input.sql, input.params ?? [], limits, ctx.signal);
+      return runRead(source, input.sql, input.params ?? [], limits, ctx.signal, {
+        ceiling: source.costCeiling?.(ctx.session.principalId),
+      });
     },
   });
 }

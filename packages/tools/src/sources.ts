@@ -4,7 +4,7 @@
  * patterns), its limits, and its SQL guard once the source's function
  * policy is known.
  */
-import type { DatabaseAdapter, Denial, ExecutionLimits } from '@sqlwarden/core';
+import type { CostCeiling, DatabaseAdapter, Denial, ExecutionLimits } from '@sqlwarden/core';
 import { deny, parseTablePattern } from '@sqlwarden/core';
 import type { Dialect, FunctionPolicy, Guard } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
@@ -27,6 +27,11 @@ export interface SourceBinding {
   readonly writable: readonly string[];
   /** Limits of this source; they can only lower the server's. */
   readonly limits?: Partial<ExecutionLimits>;
+  /**
+   * The cost gate of a principal's reads of this source (the principal's
+   * own ceiling, or the source's), or undefined when none applies.
+   */
+  readonly costCeiling?: (principalId: string) => CostCeiling | undefined;
   /**
    * The part of the source's function policy known without its catalog:
    * the operator's allow list (sources.<id>.functions.allow) and where it

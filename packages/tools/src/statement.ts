@@ -19,6 +19,7 @@
  */
 import {
   type AuditFacts,
+  type CostCeiling,
   type Denial,
   deny,
   type ExecutionLimits,
@@ -123,18 +124,22 @@ export async function runRead(
   params: readonly unknown[],
   limits: ExecutionLimits,
   signal: AbortSignal,
+  cost: { readonly ceiling?: CostCeiling | undefined } = {},
 ): Promise<ToolOutcome & { readonly structuredContent: ReadResult }> {
-  const result = await source.adapter.read({
+  const { estimate, ...result } = await source.adapter.read({
     sql: statementText(sql, { dialect: source.dialect }),
     params,
     limits: { maxRows: limits.maxRows, maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs },
     signal,
+    ...(cost.ceiling !== undefined && { costCeiling: cost.ceiling }),
   });
+  // The estimate is for the audit record; the agent gets the result only.
   return {
     text: formatRows(result),
     structuredContent: result,
     rows: result.rowCount,
     truncated: result.truncated,
+    ...(estimate !== undefined && { estimate }),
   };
 }
 

@@ -342,6 +342,48 @@ export function checkReferences(
   }
 }
 
+/**
+ * The cost gate needs an adapter that estimates (a planner's EXPLAIN): where
+ * one is configured on a source whose adapter cannot, start-up says so
+ * instead of letting reads through unchecked. Overrides name a defined
+ * source; a tool's applies to reads only.
+ */
+export function checkCostGates(
+  config: ParsedConfig,
+  checked: ReadonlyMap<string, CheckedSource>,
+  broken: ReadonlySet<string>,
+  problems: string[],
+) {
+  const estimates = (at: string, sourceId: string) => {
+    const adapter = checked.get(sourceId)?.adapter;
+    if (adapter !== undefined && !adapter.estimatesCost) {
+      problems.push(
+        `${at}: ${adapter.kind} sources have no planner estimate to hold a read to, so a cost gate cannot apply to source ${sourceId}; remove it, and rely on limits.timeoutMs and quotas`,
+      );
+    }
+  };
+  for (const [id, source] of Object.entries(config.sources)) {
+    if (source.costGate !== undefined) estimates(`sources.${id}.costGate`, id);
+  }
+  for (const [id, principal] of Object.entries(config.principals)) {
+    for (const sourceId of Object.keys(principal.costGate ?? {})) {
+      const at = `principals.${id}.costGate.${sourceId}`;
+      if (!defined(config.sources, 'sources', sourceId, broken)) {
+        problems.push(`${at}: ${sourceId} is not defined under sources`);
+      } else estimates(at, sourceId);
+    }
+  }
+  for (const [name, tool] of Object.entries(config.tools ?? {})) {
+    if (tool.costGate === undefined) continue;
+    const at = `tools.${name}.costGate`;
+    if (tool.kind !== 'read') {
+      problems.push(
+        `${at}: only a read tool has a cost gate (a write is bounded by maxAffectedRows)`,
+      );
+    } else if (config.sources[tool.source] !== undefined) estimates(at, tool.source);
+  }
+}
+
 export function checkWritesSwitch(env: Environment, problems: string[]): boolean {
   const value = env.get(WRITES_SWITCH);
   if (value === undefined || value === '' || value === 'false') return false;

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import {
   type AdapterPlugin,
   ConfigError,
+  type CostCeiling,
   type ExecutionLimits,
   type SqlDialect,
 } from '@sqlwarden/core';
@@ -20,6 +21,7 @@ import { z } from 'zod';
 import { type AdapterLoadFailure, adapterCatalog, type ImportPackage } from '../adapters.js';
 import {
   type CheckedSource,
+  checkCostGates,
   checkLimits,
   checkReferences,
   checkSources,
@@ -57,6 +59,8 @@ export interface NormalizedSource {
     readonly connectionTimeoutMs?: number;
   };
   readonly allowFunctions: readonly string[];
+  /** The cost gate of the source's reads, unless a principal's or a tool's replaces it. */
+  readonly costGate?: CostCeiling;
 }
 
 export interface NormalizedPrincipal {
@@ -64,6 +68,8 @@ export interface NormalizedPrincipal {
   readonly roles: readonly string[];
   readonly capabilities: readonly string[];
   readonly readOnly: boolean;
+  /** Per source id: the cost gate of this principal's reads, instead of the source's. */
+  readonly costGate: Readonly<Record<string, CostCeiling>>;
 }
 
 export interface NormalizedConfig {
@@ -108,6 +114,7 @@ function normalize(
       roles: p.roles ?? [],
       capabilities: p.capabilities ?? [],
       readOnly: p.readOnly ?? false,
+      costGate: { ...p.costGate },
     };
   }
   const ids = Object.keys(config.principals);
@@ -137,6 +144,7 @@ function normalize(
         limits: { ...s.limits },
         pool: { ...s.pool },
         allowFunctions: s.functions?.allow ?? [],
+        ...(s.costGate !== undefined && { costGate: s.costGate }),
       };
     }),
     roles: config.roles ?? {},
@@ -265,6 +273,7 @@ function validateInterpolated(
   }
   const checked = checkSources(config, fromEnv, adapters, problems);
   checkReferences(config, broken, problems);
+  checkCostGates(config, checked, broken, problems);
   checkLimits(config, serverLimits(config), problems);
   const writesEnabled = checkWritesSwitch(env, problems);
   if (problems.length > 0) return { ok: false, problems };

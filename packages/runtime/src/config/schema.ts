@@ -49,6 +49,39 @@ const LimitsSchema = z.strictObject({
     .describe('Rows one write may change; over it the write is rolled back.'),
 });
 
+/** A positive number, also as text (from ${VAR}). */
+const positive = (max: number) =>
+  z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?$/, 'must be a number')
+        .transform(Number),
+    ])
+    .pipe(z.number().positive().max(max))
+    .meta({ exclusiveMinimum: 0, maximum: max });
+
+const CostGateSchema = z
+  .strictObject({
+    maxCost: positive(1e15)
+      .optional()
+      .describe(
+        "Ceiling on the planner's cost estimate (PostgreSQL: the plan's total cost; MySQL: query_cost; MariaDB: Last_query_cost).",
+      ),
+    maxRows: int(1, 1e15)
+      .optional()
+      .describe(
+        "Ceiling on the planner's row estimate (PostgreSQL: rows the plan returns; MySQL/MariaDB: rows examined).",
+      ),
+  })
+  .refine((gate) => gate.maxCost !== undefined || gate.maxRows !== undefined, {
+    message: 'give maxCost, maxRows or both',
+  })
+  .describe(
+    'The cost gate: a read whose planner estimate (EXPLAIN, never run) exceeds a ceiling is refused (COST_LIMIT_EXCEEDED) before it runs. Off unless given.',
+  );
+
 // Checked by core's parser; the regular expression only tells editors (JSON Schema).
 const TablePattern = z
   .string()
@@ -115,6 +148,7 @@ const SourceSchema = z.strictObject({
   limits: LimitsSchema.optional().describe(
     'Limits of this source; they can only lower the server limits.',
   ),
+  costGate: CostGateSchema.optional(),
   pool: z
     .strictObject({
       max: int(1, 100).optional(),
@@ -199,6 +233,9 @@ const DeclaredToolSchema = z.strictObject({
     .min(1)
     .describe('One statement with :name placeholders, one per declared parameter.'),
   parameters: z.record(ParameterName, ParameterSchema).optional(),
+  costGate: CostGateSchema.optional().describe(
+    "Read tools: the cost gate of this tool's calls, instead of the source's and the principal's.",
+  ),
 });
 
 export const ConfigSchema = z
@@ -223,6 +260,12 @@ export const ConfigSchema = z
         roles: z.array(z.string()).optional(),
         capabilities: z.array(z.string()).optional(),
         readOnly: z.boolean().optional(),
+        costGate: z
+          .record(id, CostGateSchema)
+          .optional()
+          .describe(
+            "Per source id: the cost gate of this principal's reads of that source, instead of the source's.",
+          ),
       }),
     ),
     transports: z

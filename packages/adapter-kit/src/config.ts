@@ -5,6 +5,7 @@
  * problems and these, and reports them all at once (ConfigError), each
  * naming its key.
  */
+import type { AdapterSource } from '@sqlwarden/core';
 
 /** Connections at most per source unless configured (as node-postgres). */
 export const POOL_DEFAULTS = {
@@ -98,5 +99,33 @@ export function normalizeSource(config: SourceSettings, problems: string[]): Nor
       idleTimeoutMs: pool.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
       connectionTimeoutMs: pool.connectionTimeoutMs ?? POOL_DEFAULTS.connectionTimeoutMs,
     },
+  };
+}
+
+/** The settings every source has, from the runtime's checked source (a plugin's `create`). */
+export function sourceSettings(source: AdapterSource): SourceSettings {
+  return {
+    source: source.id,
+    defaultSchema: source.defaultSchema,
+    statementTimeoutMs: source.statementTimeoutMs,
+    pool: source.pool,
+    allowWrites: source.allowWrites,
+  };
+}
+
+/**
+ * The connection fields every engine takes under the same names (the URL
+ * goes under the engine's own key); secrets stay functions, called when a
+ * connection opens.
+ */
+export function connectionFields(source: AdapterSource) {
+  const c = source.connection;
+  return {
+    ...(c.host !== undefined && { host: c.host }),
+    ...(c.port !== undefined && { port: c.port }),
+    ...(c.database !== undefined && { database: c.database }),
+    ...(c.user !== undefined && { user: c.user }),
+    ...(c.password !== undefined && { password: c.password }),
+    ...(c.ssl !== undefined && { ssl: c.ssl }),
   };
 }

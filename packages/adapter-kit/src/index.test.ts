@@ -11,6 +11,7 @@ it('exports exactly the pinned public API', () => {
     'RowBudget',
     'StatementText',
     'TokenScanner',
+    'connectionFields',
     'costRefusal',
     'databaseUnavailable',
     'dialectText',
@@ -24,6 +25,7 @@ it('exports exactly the pinned public API', () => {
     'outcomeUnknown',
     'queryTimeout',
     'sourceBusy',
+    'sourceSettings',
     'statementFailure',
     'untilAborted',
   ]);

@@ -9,7 +9,7 @@ export { DialectAdapter } from './adapter.js';
 export type { RowLimits } from './budget.js';
 export { RowBudget } from './budget.js';
 export type { NormalizedSource, PoolSettings, SourceSettings } from './config.js';
-export { normalizeSource } from './config.js';
+export { connectionFields, normalizeSource, sourceSettings } from './config.js';
 export { costRefusal } from './cost.js';
 export type {
   BoundStatement,

@@ -3,6 +3,7 @@
  * runtime imports the package only when a `kind: mysql` source is
  * configured, so a PostgreSQL deployment never loads mysql2.
  */
+import { connectionFields, sourceSettings } from '@sqlwarden/adapter-kit';
 import type { AdapterPlugin, AdapterSource } from '@sqlwarden/core';
 import { createMysqlAdapter } from './index.js';
 
@@ -18,23 +19,14 @@ function databaseOf(source: { readonly url?: string; readonly database?: string 
   }
 }
 
-/** A MySQL source as the adapter takes it, from the runtime's checked source. */
+/** A source as the adapter takes it, from the runtime's checked source. */
 function adapterConfig(source: AdapterSource) {
-  const c = source.connection;
+  const { url } = source.connection;
   return {
-    source: source.id,
-    defaultSchema: source.defaultSchema,
-    statementTimeoutMs: source.statementTimeoutMs,
-    pool: source.pool,
-    allowWrites: source.allowWrites,
+    ...sourceSettings(source),
     connection: {
-      ...(c.url !== undefined && { uri: c.url() }),
-      ...(c.host !== undefined && { host: c.host }),
-      ...(c.port !== undefined && { port: c.port }),
-      ...(c.database !== undefined && { database: c.database }),
-      ...(c.user !== undefined && { user: c.user }),
-      ...(c.password !== undefined && { password: c.password }),
-      ...(c.ssl !== undefined && { ssl: c.ssl }),
+      ...(url !== undefined && { uri: url() }),
+      ...connectionFields(source),
     },
   };
 }

@@ -3,26 +3,18 @@
  * runtime imports the package only when a `kind: postgres` source is
  * configured.
  */
+import { connectionFields, sourceSettings } from '@sqlwarden/adapter-kit';
 import type { AdapterPlugin, AdapterSource } from '@sqlwarden/core';
 import { createPostgresAdapter } from './index.js';
 
-/** A PostgreSQL source as the adapter takes it, from the runtime's checked source. */
+/** A source as the adapter takes it, from the runtime's checked source. */
 function adapterConfig(source: AdapterSource) {
-  const c = source.connection;
+  const { url } = source.connection;
   return {
-    source: source.id,
-    defaultSchema: source.defaultSchema,
-    statementTimeoutMs: source.statementTimeoutMs,
-    pool: source.pool,
-    allowWrites: source.allowWrites,
+    ...sourceSettings(source),
     connection: {
-      ...(c.url !== undefined && { connectionString: c.url() }),
-      ...(c.host !== undefined && { host: c.host }),
-      ...(c.port !== undefined && { port: c.port }),
-      ...(c.database !== undefined && { database: c.database }),
-      ...(c.user !== undefined && { user: c.user }),
-      ...(c.password !== undefined && { password: c.password }),
-      ...(c.ssl !== undefined && { ssl: c.ssl }),
+      ...(url !== undefined && { connectionString: url() }),
+      ...connectionFields(source),
     },
   };
 }

@@ -1,8 +1,14 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { type JSONRPCMessage, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createLogger, loadEnvironment } from '@sqlwarden/security';
-import { Capture, createTestSchema, postgresTestUrl, type TestSchema } from '@sqlwarden/testing';
+import {
+  Capture,
+  createTestSchema,
+  eventually,
+  postgresTestUrl,
+  type TestSchema,
+} from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConfig, loadConfig } from './config/load.js';
 import { createMcpServer } from './mcp.js';
@@ -223,6 +229,51 @@ describe('resources', () => {
       expect(error.data).toEqual({ uri: expect.stringMatching(/^schema:\/\/main\//) });
     }
     await client.close();
+  });
+
+  it('never asks the database about a table the principal may not read', async () => {
+    const adapter = runtime.sources[0]?.adapter;
+    if (adapter === undefined) throw new Error('no source');
+    const describe = adapter.describeTable.bind(adapter);
+    const asked: string[] = [];
+    adapter.describeTable = (request) => {
+      asked.push(request.table.name);
+      return describe(request);
+    };
+    try {
+      const client = await connect(runtime, 'alice');
+      await rejection(client.readResource({ uri: `schema://main/${schema.name}.salaries` }));
+      expect(asked).toEqual([]);
+      await client.readResource({ uri: `schema://main/${schema.name}.orders` });
+      expect(asked).toEqual(['orders']);
+      await client.close();
+    } finally {
+      adapter.describeTable = describe;
+    }
+  });
+
+  it('refuses resources requests before initialize with -32600', async () => {
+    const server = createMcpServer(runtime, runtime.session('in-process', 'alice'));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const answers: JSONRPCMessage[] = [];
+    clientSide.onmessage = (message) => {
+      answers.push(message);
+    };
+    await server.connect(serverSide);
+    await clientSide.start();
+    await clientSide.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'resources/read',
+      params: { uri: `schema://main/${schema.name}.orders` },
+    });
+    await clientSide.send({ jsonrpc: '2.0', id: 2, method: 'resources/list', params: {} });
+    await eventually(async () => answers.length === 2, 5000);
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ error: { code: -32600 } });
+      expect(answer).not.toHaveProperty('result');
+    }
+    await clientSide.close();
   });
 
   it('answers a URI of no served form with -32002, audited as a refused lookup', async () => {

@@ -102,7 +102,12 @@ beforeAll(async () => {
   limited = await createRuntime({
     config: assertConfig(
       await configOf({
-        quotas: { tools: { describe_table: { rate: { burst: 2, perSecond: 0.001 } } } },
+        quotas: {
+          tools: {
+            describe_table: { rate: { burst: 2, perSecond: 0.001 } },
+            list_tables: { rate: { burst: 1, perSecond: 0.001 } },
+          },
+        },
       }),
     ),
     auditDestination: limitedAudit,
@@ -342,6 +347,23 @@ describe('resources', () => {
     expect(call).toMatchObject({
       isError: true,
       structuredContent: { error: { code: 'RATE_LIMITED' } },
+    });
+    await client.close();
+  });
+
+  it('spends the list_tables quota on resources/list: over it, the list is -32010, not empty', async () => {
+    const client = await connect(limited, 'bob');
+    expect((await client.listResources()).resources.map((r) => r.uri)).toEqual([
+      'schema://main',
+      `schema://main/${schema.name}.orders`,
+    ]);
+    const error = await rejection(client.listResources());
+    expect(error.code).toBe(-32010);
+    expect(error.data).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(limitedAudit.lines().at(-1)).toMatchObject({
+      tool: 'list_tables',
+      principalId: 'bob',
+      code: 'RATE_LIMITED',
     });
     await client.close();
   });

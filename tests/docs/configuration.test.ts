@@ -32,6 +32,8 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   tools: '<name>',
   'tools.<name>.parameters': '<param>',
   'principals.<id>.costGate': '<source>',
+  entities: '<name>',
+  'entities.<name>.columns': '<column>',
 };
 
 /** Every key path of the schema, e.g. `sources.<id>.pool.max`. */

@@ -4,6 +4,7 @@ import {
   BUILT_IN_TOOL_NAMES,
   createReadTools,
   createSourceDirectory,
+  describeEntitiesTool,
   executeWriteTool,
 } from '@sqlwarden/tools';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,11 @@ import { describe, expect, it } from 'vitest';
 
 const page = readFileSync(new URL('../../docs/tools.md', import.meta.url), 'utf8');
 const directory = createSourceDirectory([]);
-const tools = [...createReadTools(directory), executeWriteTool(directory)].map(describeTool);
+const tools = [
+  ...createReadTools(directory),
+  describeEntitiesTool([]),
+  executeWriteTool(directory),
+].map(describeTool);
 
 /** The part of the page under `## \`name\``, up to the next `## ` heading. */
 function toolSection(name: string): string {

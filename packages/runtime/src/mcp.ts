@@ -12,6 +12,10 @@
  * the spec says; the call still passes the boundary first, so it is audited
  * and spends nothing. (SDK 1.32's own McpServer folds both into isError;
  * this server does not use that path.)
+ *
+ * Resources (resources.ts, docs/resources.md): the schema of what the
+ * session may read, each read a call of a built-in tool through the same
+ * boundary.
  */
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -19,6 +23,8 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
   type Tool,
@@ -34,6 +40,7 @@ import {
 } from '@sqlwarden/core';
 import { z } from 'zod';
 import manifest from '../package.json' with { type: 'json' };
+import { listResources, listResourceTemplates, readParams, readResource } from './resources.js';
 import type { Runtime } from './runtime.js';
 
 /** The version of @sqlwarden/runtime (every @sqlwarden package shares it), from its package.json. */
@@ -46,6 +53,7 @@ const INSTRUCTIONS = [
   'on PostgreSQL sources, ? on MySQL, MariaDB and ODBC sources)',
   'instead of writing them into the SQL. Results are capped and say when they are truncated;',
   'a refused statement names the rule it broke.',
+  'The same schema is also served as resources (schema://<source> and schema://<source>/<schema>.<table>).',
 ].join(' ');
 
 const descriptors = new WeakMap<AnyTool, Tool>();
@@ -130,20 +138,39 @@ function assertInitialized(server: Server) {
 export function createMcpServer(runtime: Runtime, session: SessionContext): Server {
   const server = new Server(
     { name: runtime.config.server.name, title: 'sqlwarden', version: VERSION },
-    { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
+    {
+      capabilities: {
+        tools: { listChanged: false },
+        resources: { subscribe: false, listChanged: false },
+      },
+      instructions: INSTRUCTIONS,
+    },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     assertInitialized(server);
     return { tools: (await visibleTools(runtime, session)).map(describeTool) };
   });
-  // tools/call is answered by the server's public fallbackRequestHandler
-  // (the handler of every method without a handler of its own), so the
-  // request reaches callParams unparsed: a malformed call is -32602 naming
-  // the field, where the low-level Server's own tools/call validation would
+  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
+    assertInitialized(server);
+    return { resources: await listResources(runtime, session, extra.signal) };
+  });
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
+    assertInitialized(server);
+    return { resourceTemplates: await listResourceTemplates(runtime, session) };
+  });
+  // tools/call and resources/read are answered by the server's public
+  // fallbackRequestHandler (the handler of every method without a handler of
+  // its own), so the request reaches callParams (readParams) unparsed: a
+  // malformed call is -32602 naming the field, where the low-level Server's own tools/call validation would
   // answer -32603 with zod's dump, and the SDK does not parse the call and
   // its result again with zod to check what the boundary already did. No
   // SDK internals are reached into.
   server.fallbackRequestHandler = async (request, extra) => {
+    if (request.method === 'resources/read') {
+      assertInitialized(server);
+      const { uri } = readParams(request.params);
+      return readResource(runtime, session, uri, extra.signal);
+    }
     if (request.method !== 'tools/call') {
       throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
     }

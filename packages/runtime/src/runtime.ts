@@ -43,6 +43,7 @@ import {
   createSourceDirectory,
   type DeclaredToolSpec,
   declareTool,
+  describeEntitiesTool,
   executeWriteTool,
   type GuardState,
   type SourceBinding,
@@ -303,13 +304,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 }
 
 /**
- * The registered tools: the read tools, execute_write where a write could
- * ever pass (a writable source on a server that is not read-only), and the
- * tools declared in the configuration, each checked now: a declared read
- * tool whose statement is not a read stops start-up.
+ * The registered tools: the read tools, describe_entities when entities are
+ * configured, execute_write where a write could ever pass (a writable source
+ * on a server that is not read-only), and the tools declared in the
+ * configuration, each checked now: a declared read tool whose statement is
+ * not a read stops start-up.
  */
 function toolsOf(config: NormalizedConfig, directory: SourceDirectory): AnyTool[] {
   const tools = createReadTools(directory);
+  // Without entities the tool could only ever answer nothing: not registered,
+  // so a model is not offered it (docs/resources.md).
+  if (config.entities.length > 0) tools.push(describeEntitiesTool(config.entities));
   if (!config.server.readOnly && config.sources.some((s) => s.writable.length > 0)) {
     tools.push(executeWriteTool(directory));
   }

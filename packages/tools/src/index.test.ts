@@ -6,6 +6,7 @@ it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
     'BUILT_IN_TOOLS',
     'BUILT_IN_TOOL_NAMES',
+    'DescribeEntitiesOutputSchema',
     'DescribeTableOutputSchema',
     'ListTablesOutputSchema',
     'READ_TOOL_NAMES',
@@ -13,6 +14,7 @@ it('exports exactly the pinned public API', () => {
     'createReadTools',
     'createSourceDirectory',
     'declareTool',
+    'describeEntitiesTool',
     'executeWriteTool',
   ]);
 });

@@ -9,6 +9,8 @@ import type { SourceDirectory } from './sources.js';
 
 export type { DeclaredParameter, DeclaredToolResult, DeclaredToolSpec } from './declared.js';
 export { declareTool } from './declared.js';
+export type { EntityDefinition } from './describe-entities.js';
+export { DescribeEntitiesOutputSchema, describeEntitiesTool } from './describe-entities.js';
 export { DescribeTableOutputSchema } from './describe-table.js';
 export { executeWriteTool, WriteOutputSchema } from './execute-write.js';
 export { ListTablesOutputSchema } from './list-tables.js';

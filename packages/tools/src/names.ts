@@ -8,10 +8,11 @@ export const BUILT_IN_TOOLS = {
   listTables: 'list_tables',
   describeTable: 'describe_table',
   queryRead: 'query_read',
+  describeEntities: 'describe_entities',
   executeWrite: 'execute_write',
 } as const;
 
-/** Every built-in tool name, read tools first. */
+/** Every built-in tool name, read tools first, the write tool last. */
 export const BUILT_IN_TOOL_NAMES = Object.freeze(Object.values(BUILT_IN_TOOLS));
 
 /** The read tools: what a principal that may read needs. */

@@ -384,6 +384,40 @@ export function checkCostGates(
   }
 }
 
+/**
+ * Each entity names a defined source and one table that source serves
+ * (sources.<id>.tables): an entity can never point a model at a table the
+ * server would refuse to read. Whether the table exists is the database's
+ * to say, at call time (describe_table answers NOT_FOUND).
+ */
+export function checkEntities(
+  config: ParsedConfig,
+  broken: ReadonlySet<string>,
+  problems: string[],
+) {
+  for (const [name, entity] of Object.entries(config.entities ?? {})) {
+    const at = `entities.${name}`;
+    const source = config.sources[entity.source];
+    if (source === undefined) {
+      if (!broken.has(`sources.${entity.source}`))
+        problems.push(`${at}.source: ${entity.source} is not defined under sources`);
+      continue;
+    }
+    const table = parseTablePattern(entity.table);
+    const served =
+      table !== undefined &&
+      source.tables.some((text) => {
+        const pattern = parseTablePattern(text);
+        return pattern !== undefined && tablePatternMatches(pattern, table.schema, table.table);
+      });
+    if (!served) {
+      problems.push(
+        `${at}.table: source ${entity.source} does not serve ${entity.table} (its tables: ${source.tables.join(', ')})`,
+      );
+    }
+  }
+}
+
 export function checkWritesSwitch(env: Environment, problems: string[]): boolean {
   const value = env.get(WRITES_SWITCH);
   if (value === undefined || value === '' || value === 'false') return false;

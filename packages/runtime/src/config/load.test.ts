@@ -150,7 +150,7 @@ quotas:
       'principals.local.roles[1]: role ghost is not defined under roles',
       'transports.stdio.principal: stranger is not defined under principals',
       'server.defaultSource: nowhere is not defined under sources',
-      'quotas.tools.drop_table: there is no tool of that name (tools: list_tables, describe_table, query_read, execute_write)',
+      'quotas.tools.drop_table: there is no tool of that name (tools: list_tables, describe_table, query_read, describe_entities, execute_write)',
       'sources.main.limits.maxRows: 500 is above server.limits.maxRows (100); a source can only lower a limit',
     ]);
   });
@@ -385,6 +385,87 @@ describe('writes and declared tools in the configuration', () => {
     });
     expect(await problemsOf(mysql('mysql://app@db:3306'))).toEqual([
       'sources.main: name the database (in the URL, database, or defaultSchema); MySQL resolves unqualified tables there',
+    ]);
+  });
+});
+
+describe('entities in the configuration', () => {
+  it('normalizes an entity: its table split into schema and table, defaults filled in', async () => {
+    const result = await parseConfig(
+      `${MINIMAL}
+entities:
+  customer:
+    source: main
+    table: public.CUSTOMERS_VSAM
+    aliases: [clients]
+    description: The people we sell to.
+    columns:
+      CUST_NO: the number on invoices
+  order:
+    source: main
+    table: public.orders
+    description: One row per order.
+`,
+      env({ DATABASE_URL: 'postgres://app@db/shop' }),
+    );
+    expect(result.ok && result.config.entities).toEqual([
+      {
+        name: 'customer',
+        source: 'main',
+        schema: 'public',
+        table: 'CUSTOMERS_VSAM',
+        aliases: ['clients'],
+        description: 'The people we sell to.',
+        columns: { CUST_NO: 'the number on invoices' },
+      },
+      {
+        name: 'order',
+        source: 'main',
+        schema: 'public',
+        table: 'orders',
+        aliases: [],
+        description: 'One row per order.',
+        columns: {},
+      },
+    ]);
+  });
+
+  it('has no entities when none are configured', async () => {
+    const result = await parseConfig(MINIMAL, env({ DATABASE_URL: 'postgres://app@db/shop' }));
+    expect(result.ok && result.config.entities).toEqual([]);
+  });
+
+  it('refuses an entity on an unknown source, on a table the source does not serve, on a wildcard, a bad name and an empty description', async () => {
+    expect(
+      await problemsOf(`${MINIMAL}
+entities:
+  customer:
+    source: legacy
+    table: public.customers
+    description: People.
+  salary:
+    source: main
+    table: hr.salaries
+    description: Pay.
+  everything:
+    source: main
+    table: public.*
+    description: All of it.
+  9lives:
+    source: main
+    table: public.cats
+    description: Cats.
+  nameless:
+    source: main
+    table: public.orders
+    description: ''
+`),
+    ).toEqual([
+      'entities.everything.table: must be schema.table, one table the source serves (no wildcard)',
+      'entities.9lives: Invalid key in record',
+      'entities.nameless.description: Too small: expected string to have >=1 characters',
+      'entities.customer.source: legacy is not defined under sources',
+      'entities.salary.table: source main does not serve hr.salaries (its tables: public.*)',
     ]);
   });
 });

@@ -16,12 +16,14 @@ import {
   type SqlDialect,
 } from '@sqlwarden/core';
 import type { Environment, QuotaPolicy } from '@sqlwarden/security';
+import type { EntityDefinition } from '@sqlwarden/tools';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type AdapterLoadFailure, adapterCatalog, type ImportPackage } from '../adapters.js';
 import {
   type CheckedSource,
   checkCostGates,
+  checkEntities,
   checkLimits,
   checkReferences,
   checkSources,
@@ -86,6 +88,8 @@ export interface NormalizedConfig {
   readonly quotas: QuotaPolicy;
   /** Tools declared in the configuration, in file order. */
   readonly tools: readonly NormalizedTool[];
+  /** The entities (business names of served tables), in file order; empty when none. */
+  readonly entities: readonly EntityDefinition[];
   /** SQLWARDEN_ALLOW_WRITES=true in the environment. */
   readonly writesEnabled: boolean;
   readonly audit: { readonly destination: 'stderr' | { readonly file: string } };
@@ -156,6 +160,19 @@ function normalize(
       name,
       parameters: tool.parameters ?? {},
     })),
+    entities: Object.entries(config.entities ?? {}).map(([name, entity]) => {
+      // Checked: schema.table, one dot.
+      const dot = entity.table.indexOf('.');
+      return {
+        name,
+        source: entity.source,
+        schema: entity.table.slice(0, dot),
+        table: entity.table.slice(dot + 1),
+        aliases: entity.aliases ?? [],
+        description: entity.description,
+        columns: { ...entity.columns },
+      };
+    }),
     writesEnabled,
     audit: { destination: config.audit?.destination ?? 'stderr' },
     logging: { level: config.logging?.level ?? 'info' },
@@ -274,6 +291,7 @@ function validateInterpolated(
   const checked = checkSources(config, fromEnv, adapters, problems);
   checkReferences(config, broken, problems);
   checkCostGates(config, checked, broken, problems);
+  checkEntities(config, broken, problems);
   checkLimits(config, serverLimits(config), problems);
   const writesEnabled = checkWritesSwitch(env, problems);
   if (problems.length > 0) return { ok: false, problems };

@@ -238,6 +238,34 @@ const DeclaredToolSchema = z.strictObject({
   ),
 });
 
+// One served table, never a wildcard: an entity names exactly one table.
+const EntityTable = z
+  .string()
+  .refine((text) => {
+    const pattern = parseTablePattern(text);
+    return pattern !== undefined && pattern.table !== '*';
+  }, 'must be schema.table, one table the source serves (no wildcard)')
+  .meta({ pattern: '^[^.*\\s]+\\.[^.*\\s]+$' });
+
+const EntitySchema = z.strictObject({
+  source: id.describe('The source that serves the table.'),
+  table: EntityTable.describe('The table, as schema.table; the source must serve it.'),
+  aliases: z
+    .array(z.string().min(1).max(100))
+    .max(50)
+    .optional()
+    .describe('Other names a user may call it by (clients, account holders...).'),
+  description: z
+    .string()
+    .min(1)
+    .max(2000)
+    .describe('What the table holds, in the words of the business.'),
+  columns: z
+    .record(z.string().min(1).max(128), z.string().min(1).max(500))
+    .optional()
+    .describe('Per column name: a note on what it means.'),
+});
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -282,6 +310,12 @@ export const ConfigSchema = z
       )
       .optional()
       .describe('Purpose-built tools: a parameterized statement the model fills in.'),
+    entities: z
+      .record(id, EntitySchema)
+      .optional()
+      .describe(
+        'Business names of served tables, for describe_entities and the entities:// resource.',
+      ),
     quotas: z
       .strictObject({
         perPrincipal: QuotaLimitsSchema.optional(),
@@ -308,3 +342,4 @@ export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;
 export type SourceConfig = z.output<typeof SourceSchema>;
 export type DeclaredToolConfig = z.output<typeof DeclaredToolSchema>;
+export type EntityConfig = z.output<typeof EntitySchema>;

@@ -178,7 +178,22 @@ describe('the protocol edge', () => {
 
 describe('one wide value', () => {
   it('a 540 MB value answers the rows that fit (none), truncated, and the server goes on', async () => {
-    const server = await startServer(dsnArgs());
+    // The default 1 MiB maxBytes; time enough for the server to build the value on a loaded machine.
+    const file = dir.write(
+      'wide-default.yaml',
+      `server:
+  limits: { timeoutMs: 60000 }
+sources:
+  main:
+    kind: postgres
+    url: \${E2E_DATABASE_URL}
+    defaultSchema: ${schema.name}
+    tables: ["${schema.name}.*"]
+principals:
+  local: { capabilities: [tool:query_read, "read:main:${schema.name}.*"] }
+`,
+    );
+    const server = await startServer(['--config', file], { E2E_DATABASE_URL: postgresTestUrl() });
     try {
       const result = ok<{ rowCount: number; truncated: boolean; truncatedReason: string }>(
         await call(server, 'query_read', { sql: "SELECT repeat('x', 540000000) AS big" }),
@@ -191,7 +206,7 @@ describe('one wide value', () => {
     } finally {
       await server.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('a value past what the driver can hold fails that call with INTERNAL, audited, and the server goes on', async () => {
     const file = dir.write(

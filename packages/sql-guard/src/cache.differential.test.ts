@@ -103,6 +103,8 @@ describe('the cached guard answers what the uncached checks answer', () => {
         askInOrder(dialect, CORPUS_OPTIONS[dialect], [...family].reverse());
       }
     },
+    // Tens of thousands of uncached parses: seconds alone, minutes on a loaded machine.
+    180_000,
   );
 
   it.each(DIALECTS)('%s: families asked in random orders, sharing one cache', (dialect) => {

@@ -308,6 +308,8 @@ const PINS: Record<string, string[]> = {
   '@sqlwarden/tools': [
     'v BUILT_IN_TOOL_NAMES',
     'v BUILT_IN_TOOLS',
+    'v CONNX_TOOLS',
+    'v connxTools',
     'v createReadTools',
     'v createSourceDirectory',
     't DeclaredParameter',

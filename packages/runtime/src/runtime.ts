@@ -39,6 +39,8 @@ import {
   tableAllowed,
 } from '@sqlwarden/sql-guard';
 import {
+  BUILT_IN_TOOLS,
+  connxTools,
   createReadTools,
   createSourceDirectory,
   type DeclaredToolSpec,
@@ -311,13 +313,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
  * not a read stops start-up.
  */
 function toolsOf(config: NormalizedConfig, directory: SourceDirectory): AnyTool[] {
-  const tools = createReadTools(directory);
+  const connx = config.server.toolset === 'connx';
+  const writes = !config.server.readOnly && config.sources.some((s) => s.writable.length > 0);
+  // The CONNX toolset serves the reference server's two tools in place of query_read and execute_write.
+  const tools = createReadTools(directory).filter(
+    (tool) => !connx || tool.name !== BUILT_IN_TOOLS.queryRead,
+  );
+  if (connx) tools.push(...connxTools(directory, { writes }));
   // Without entities the tool could only ever answer nothing: not registered,
   // so a model is not offered it (docs/resources.md).
   if (config.entities.length > 0) tools.push(describeEntitiesTool(config.entities));
-  if (!config.server.readOnly && config.sources.some((s) => s.writable.length > 0)) {
-    tools.push(executeWriteTool(directory));
-  }
+  if (writes && !connx) tools.push(executeWriteTool(directory));
   const problems: string[] = [];
   for (const spec of config.tools) {
     const declared = declareTool(spec as DeclaredToolSpec, directory);

@@ -6,11 +6,13 @@ it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
     'BUILT_IN_TOOLS',
     'BUILT_IN_TOOL_NAMES',
+    'CONNX_TOOLS',
     'DescribeEntitiesOutputSchema',
     'DescribeTableOutputSchema',
     'ListTablesOutputSchema',
     'READ_TOOL_NAMES',
     'WriteOutputSchema',
+    'connxTools',
     'createReadTools',
     'createSourceDirectory',
     'declareTool',

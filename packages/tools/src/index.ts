@@ -7,6 +7,7 @@ import { listTablesTool } from './list-tables.js';
 import { queryReadTool } from './query-read.js';
 import type { SourceDirectory } from './sources.js';
 
+export { CONNX_TOOLS, connxTools } from './connx.js';
 export type { DeclaredParameter, DeclaredToolResult, DeclaredToolSpec } from './declared.js';
 export { declareTool } from './declared.js';
 export type { EntityDefinition } from './describe-entities.js';

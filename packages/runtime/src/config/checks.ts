@@ -17,7 +17,7 @@ import {
 } from '@sqlwarden/core';
 import { type Environment, parseCapability, Secret } from '@sqlwarden/security';
 import { allowEntryProblem } from '@sqlwarden/sql-guard';
-import { BUILT_IN_TOOL_NAMES } from '@sqlwarden/tools';
+import { BUILT_IN_TOOL_NAMES, CONNX_TOOLS } from '@sqlwarden/tools';
 import { type AdapterCatalog, type AdapterLoadFailure, isLoadFailure } from '../adapters.js';
 import type { ParsedConfig, SourceConfig } from './schema.js';
 import { parseSourceUrl, type SourceTls, tlsFromMode } from './url.js';
@@ -278,7 +278,11 @@ export function checkReferences(
   if (defaultSource !== undefined && !defined(config.sources, 'sources', defaultSource, broken)) {
     problems.push(`server.defaultSource: ${defaultSource} is not defined under sources`);
   }
-  const toolNames = [...BUILT_IN_TOOL_NAMES, ...Object.keys(config.tools ?? {})];
+  const toolNames = [
+    ...BUILT_IN_TOOL_NAMES,
+    ...(config.server?.toolset === 'connx' ? Object.values(CONNX_TOOLS) : []),
+    ...Object.keys(config.tools ?? {}),
+  ];
   for (const tool of Object.keys(config.quotas?.tools ?? {})) {
     if (!toolNames.includes(tool) && !broken.has(`tools.${tool}`)) {
       problems.push(
@@ -287,7 +291,7 @@ export function checkReferences(
     }
   }
   for (const [name, tool] of Object.entries(config.tools ?? {})) {
-    if ((BUILT_IN_TOOL_NAMES as readonly string[]).includes(name)) {
+    if ([...BUILT_IN_TOOL_NAMES, ...Object.values(CONNX_TOOLS)].some((n) => n === name)) {
       problems.push(`tools.${name}: the name of a built-in tool; choose another`);
     }
     const source = config.sources[tool.source];

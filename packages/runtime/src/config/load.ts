@@ -80,6 +80,8 @@ export interface NormalizedConfig {
     readonly readOnly: boolean;
     readonly limits: ExecutionLimits;
     readonly defaultSource?: string;
+    /** Which tools run statements: the built-in ones, or the CONNX reference server's names. */
+    readonly toolset: 'default' | 'connx';
   };
   readonly sources: readonly NormalizedSource[];
   readonly roles: Readonly<Record<string, readonly string[]>>;
@@ -129,6 +131,7 @@ function normalize(
       name: config.server?.name ?? 'sqlwarden',
       readOnly: config.server?.readOnly ?? true,
       limits: server,
+      toolset: config.server?.toolset ?? 'default',
       ...(config.server?.defaultSource !== undefined && {
         defaultSource: config.server.defaultSource,
       }),

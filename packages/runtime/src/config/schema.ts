@@ -276,6 +276,12 @@ export const ConfigSchema = z
         readOnly: z.boolean().optional().describe('Refuse every write tool (default true).'),
         limits: LimitsSchema.optional(),
         defaultSource: id.optional(),
+        toolset: z
+          .enum(['default', 'connx'])
+          .optional()
+          .describe(
+            "default: query_read and execute_write. connx: the CONNX reference server's query_connx { query } and update_connx { operation, query } in their place, on the default source (the --connx profile).",
+          ),
       })
       .optional(),
     sources: z

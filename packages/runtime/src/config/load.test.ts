@@ -34,6 +34,7 @@ describe('parseConfig', () => {
     expect(config.server).toEqual({
       name: 'sqlwarden',
       readOnly: true,
+      toolset: 'default',
       limits: { maxRows: 1000, maxBytes: 1_048_576, timeoutMs: 10_000, maxAffectedRows: 100 },
     });
     expect(config.sources[0]).toMatchObject({

@@ -5,6 +5,11 @@ import type { ReadResult } from './result.js';
 export type SqlDialect = 'postgres' | 'mysql' | 'odbc';
 
 export interface TableRef {
+  /**
+   * The catalog, on sources that name tables `catalog.schema.table` (ODBC
+   * sources such as CONNX); absent everywhere else.
+   */
+  readonly catalog?: string;
   readonly schema: string;
   readonly name: string;
 }

@@ -176,6 +176,12 @@ export interface DatabaseAdapter {
   readonly source: string;
   listTables(request: {
     readonly schemas?: readonly string[];
+    /**
+     * On sources that name tables `catalog.schema.table`: the catalogs of
+     * the served patterns. Such an adapter reports `catalog` on every table
+     * (a table without one is not listed there).
+     */
+    readonly catalogs?: readonly string[];
     readonly signal: AbortSignal;
   }): Promise<TableSummary[]>;
   /** The table's description, or null when it does not exist. */

@@ -11,6 +11,7 @@ import { createGuard, DEFAULT_MAX_LENGTH, loadSqlGuard } from '@sqlwarden/sql-gu
 import { Capture, postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { declareTool } from './declared.js';
 import { createReadTools } from './index.js';
 import { createSourceDirectory, type SourceBinding } from './sources.js';
 import { authorizeStatement } from './statement.js';
@@ -229,5 +230,38 @@ describe('describe_table and list_tables with three-part names', () => {
     });
     expect(result.content[0]?.text).toContain(`${db}.${SCHEMA}.orders (table`);
     expect(listRequests).toEqual([{ schemas: [SCHEMA], catalogs: [db] }]);
+  });
+});
+
+describe('declared tools on a source that names catalogs', () => {
+  const spec = (sql: string) => ({
+    name: 'order_total',
+    description: 'The total of one order.',
+    source: 'connx',
+    kind: 'read' as const,
+    sql,
+    parameters: { id: { type: 'integer' as const } },
+  });
+
+  it('checks the statement at start-up with the default catalog, as the calls will be', () => {
+    const directory = createSourceDirectory([source()]);
+    expect(declareTool(spec('SELECT total FROM orders WHERE id = :id'), directory).ok).toBe(true);
+    expect(declareTool(spec(`SELECT total FROM ${db}..orders WHERE id = :id`), directory).ok).toBe(
+      true,
+    );
+    const other = declareTool(spec('SELECT total FROM other.dbo.orders WHERE id = :id'), directory);
+    expect(other.ok ? [] : other.problems).toEqual([
+      expect.stringMatching(
+        /other\.dbo\.orders is not allowed for reading.*\[rule TABLE_NOT_ALLOWED\]$/,
+      ),
+    ]);
+  });
+
+  it('refuses at start-up a statement whose names need a default catalog the source lacks', () => {
+    const directory = createSourceDirectory([source({ defaultCatalog: undefined })]);
+    const result = declareTool(spec('SELECT total FROM orders WHERE id = :id'), directory);
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/configure defaultCatalog\) \[rule AMBIGUOUS_TABLE\]$/),
+    ]);
   });
 });

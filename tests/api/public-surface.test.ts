@@ -43,6 +43,7 @@ const PINS: Record<string, string[]> = {
     't Authorizer',
     't BoundaryDeps',
     't BoundaryRequest',
+    'v CATALOG_TABLE_PATTERN_PROBLEM',
     'v checkReadOnlyGate',
     't ColumnInfo',
     'v ConfigError',

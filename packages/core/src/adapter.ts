@@ -5,6 +5,11 @@ import type { ReadResult } from './result.js';
 export type SqlDialect = 'postgres' | 'mysql' | 'odbc';
 
 export interface TableRef {
+  /**
+   * The catalog, on sources that name tables `catalog.schema.table` (ODBC
+   * sources such as CONNX); absent everywhere else.
+   */
+  readonly catalog?: string;
   readonly schema: string;
   readonly name: string;
 }
@@ -171,6 +176,12 @@ export interface DatabaseAdapter {
   readonly source: string;
   listTables(request: {
     readonly schemas?: readonly string[];
+    /**
+     * On sources that name tables `catalog.schema.table`: the catalogs of
+     * the served patterns. Such an adapter reports `catalog` on every table
+     * (a table without one is not listed there).
+     */
+    readonly catalogs?: readonly string[];
     readonly signal: AbortSignal;
   }): Promise<TableSummary[]>;
   /** The table's description, or null when it does not exist. */

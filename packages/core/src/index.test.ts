@@ -5,6 +5,7 @@ import * as api from './index.js';
 // consumer: update the pin on purpose, with a changeset.
 it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
+    'CATALOG_TABLE_PATTERN_PROBLEM',
     'ConfigError',
     'DEFAULT_LIMITS',
     'ERROR_CODES',

@@ -69,6 +69,7 @@ export type { SessionContext, Transport } from './session.js';
 export { SessionContextSchema, TRANSPORTS } from './session.js';
 export type { TablePattern } from './table-pattern.js';
 export {
+  CATALOG_TABLE_PATTERN_PROBLEM,
   parseTablePattern,
   TABLE_PATTERN_PROBLEM,
   tablePatternMatches,

@@ -147,6 +147,7 @@ class Source {
       adapter,
       dialect: config.dialect,
       defaultSchema: config.defaultSchema,
+      ...(config.defaultCatalog !== undefined && { defaultCatalog: config.defaultCatalog }),
       readable: config.tables,
       writable: config.writable,
       limits: config.limits,
@@ -202,6 +203,9 @@ class Source {
     const guard = createGuard({
       dialect: this.config.dialect,
       defaultSchema: this.config.defaultSchema,
+      ...(this.config.defaultCatalog !== undefined && {
+        defaultCatalog: this.config.defaultCatalog,
+      }),
       allowedTables: this.config.tables,
       writableTables: this.config.writable,
       // Write tools report affected rows only: a write must not become a read.

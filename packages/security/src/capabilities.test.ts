@@ -147,3 +147,67 @@ describe('CapabilityPolicy', () => {
     if (!decision.ok) expect(decision.message).not.toContain('salaries');
   });
 });
+
+describe('three-part capabilities (catalog.schema.table)', () => {
+  it.each([
+    ['read:connx:daea.dbo.customers', ['connx', 'daea', 'dbo', 'customers']],
+    ['read:connx:daea.dbo.*', ['connx', 'daea', 'dbo', '*']],
+    ['write:connx:daea.dbo.customers', ['connx', 'daea', 'dbo', 'customers']],
+  ])('parses %s', (text, segments) => {
+    const action = text.slice(0, text.indexOf(':'));
+    expect(parseCapability(text)).toEqual({ ok: true, capability: { action, segments } });
+  });
+
+  it.each([
+    'read:connx:daea..customers',
+    'read:connx:daea.*.*',
+    'read:connx:daea.*.customers',
+    'read:connx:*.dbo.customers',
+    'read:connx:daea.dbo.cust*',
+    'read:connx:a.daea.dbo.customers',
+    'read:connx:.dbo.customers',
+    'read:connx:daea.dbo.',
+  ])('rejects %j', (text) => {
+    expect(parseCapability(text).ok).toBe(false);
+  });
+
+  it('formats the three-part capability of a table with a catalog', () => {
+    expect(tableCapability('read', 'connx', 'dbo', 'customers', 'daea')).toBe(
+      'read:connx:daea.dbo.customers',
+    );
+    for (const name of ['a.b', 'a:b', '*', 'a b', 'a,b', '']) {
+      expect(tableCapability('read', 'connx', 'dbo', 'customers', name)).toBeUndefined();
+    }
+  });
+
+  const policy = new CapabilityPolicy();
+  const required = 'read:connx:daea.dbo.customers';
+
+  it.each([
+    ['read:connx:daea.dbo.customers', true],
+    ['read:connx:daea.dbo.*', true],
+    ['read:connx:*', true],
+    ['read:*', true],
+    // A two-part grant is a schema's: `daea.*` is not catalog daea.
+    ['read:connx:daea.*', false],
+    ['read:connx:dbo.customers', false],
+    ['read:connx:dbo.*', false],
+    ['read:connx:other.dbo.*', false],
+    ['read:connx:DAEA.dbo.customers', false],
+    ['read:other:daea.dbo.*', false],
+    ['write:connx:daea.dbo.*', false],
+  ])('%s covers a three-part read: %s', (grant, expected) => {
+    expect(policy.check(session([grant]), [required]).ok).toBe(expected);
+  });
+
+  it('a three-part grant never covers a two-part table', () => {
+    expect(policy.check(session(['read:main:cat.dbo.*']), ['read:main:dbo.orders']).ok).toBe(false);
+    expect(
+      policy.check(session(['read:main:public.orders.*']), ['read:main:public.orders']).ok,
+    ).toBe(false);
+  });
+
+  it('refuses a three-part required capability with a wildcard', () => {
+    expect(policy.check(session(['read:*']), ['read:connx:daea.dbo.*']).ok).toBe(false);
+  });
+});

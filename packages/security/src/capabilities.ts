@@ -13,6 +13,13 @@ import {
  *   tool:<tool>                         call a tool              tool:query_read, tool:*
  *   read:<source>:<schema>.<table>      read a table             read:main:public.orders
  *   write:<source>:<schema>.<table>     write a table            write:main:sales.*
+ *   read:<source>:<catalog>.<schema>.<table>                     read:connx:daea.dbo.orders
+ *
+ * The three-part form is for sources that name tables with a catalog (ODBC
+ * sources such as CONNX); its wildcard is only the last part
+ * (`read:connx:daea.dbo.*`). A two-part grant never covers a three-part
+ * table, nor the reverse: `read:connx:daea.*` is schema `daea`'s tables,
+ * not catalog `daea`'s. `read:<source>:*` and `read:*` cover both forms.
  *
  * `*` stands for a whole segment and only in trailing position:
  * `read:main:public.*`, `read:main:*` (= `read:main:*.*`), `read:*` (every
@@ -33,7 +40,7 @@ export type CapabilityAction = (typeof CAPABILITY_ACTIONS)[number];
 /** A parsed capability: the action and its resource segments (`*` only trailing). */
 export interface Capability {
   readonly action: CapabilityAction;
-  /** tool: [name]; read/write: [source, schema, table]. */
+  /** tool: [name]; read/write: [source, schema, table] or [source, catalog, schema, table]. */
   readonly segments: readonly string[];
 }
 
@@ -95,41 +102,55 @@ function parseDataCapability(action: 'read' | 'write', rest: string): ParseResul
   if (object.startsWith(`${WILDCARD}.`)) {
     return invalid('a * schema must end the capability: write *, not *.table');
   }
-  const pattern = parseTablePattern(object);
+  const pattern = parseTablePattern(object, { catalogs: true });
   if (pattern === undefined)
-    return invalid('the table pattern must be schema.table, schema.* or *');
-  const { schema, table } = pattern;
+    return invalid(
+      'the table pattern must be schema.table, schema.*, catalog.schema.table, catalog.schema.* or *',
+    );
+  const { catalog, schema, table } = pattern;
+  if (catalog !== undefined && !NAME.test(catalog))
+    return invalid('the catalog is not a valid name');
   if (!NAME.test(schema)) return invalid('the schema is not a valid name');
   if (table !== WILDCARD && !NAME.test(table)) return invalid('the table is not a valid name');
-  return { ok: true, capability: { action, segments: [source, schema, table] } };
+  const segments =
+    catalog === undefined ? [source, schema, table] : [source, catalog, schema, table];
+  return { ok: true, capability: { action, segments } };
 }
 
 /**
  * Formats the capability a call needs for a table, or undefined when a name
  * cannot be written in the grammar (it holds `:`, `.`, `*`, `,`, whitespace
  * or control characters). A tool must deny such a call: an unrepresentable
- * name must never be matched by accident.
+ * name must never be matched by accident. With a `catalog` (a table of a
+ * source that names tables `catalog.schema.table`) the capability has the
+ * three-part form `read:<source>:<catalog>.<schema>.<table>`.
  */
 export function tableCapability(
   action: 'read' | 'write',
   source: string,
   schema: string,
   table: string,
+  catalog?: string,
 ): string | undefined {
-  for (const name of [source, schema, table]) if (!NAME.test(name)) return undefined;
-  return `${action}:${source}:${schema}.${table}`;
+  const names = catalog === undefined ? [source, schema, table] : [source, catalog, schema, table];
+  for (const name of names) if (!NAME.test(name)) return undefined;
+  return catalog === undefined
+    ? `${action}:${source}:${schema}.${table}`
+    : `${action}:${source}:${catalog}.${schema}.${table}`;
 }
 
 /** Does the granted capability cover the required one? The required one must be concrete. */
 export function covers(granted: Capability, required: Capability): boolean {
   if (granted.action !== required.action) return false;
-  if (granted.segments.length !== required.segments.length) return false;
+  const sameForm = granted.segments.length === required.segments.length;
   for (let i = 0; i < granted.segments.length; i += 1) {
     const segment = granted.segments[i];
-    if (segment === WILDCARD) return true;
+    // A wildcard source or a whole-source `*` covers tables of either form;
+    // a wildcard table only tables of its own form (`a.*` is a schema's).
+    if (segment === WILDCARD) return i <= 1 || sameForm;
     if (segment !== required.segments[i]) return false;
   }
-  return true;
+  return sameForm;
 }
 
 function isConcrete(capability: Capability): boolean {

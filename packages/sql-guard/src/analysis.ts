@@ -46,9 +46,13 @@ export class Collector {
   readonly tables = new Map<string, TableReference>();
   readonly functions = new Map<string, FunctionReference>();
 
-  table(schema: string | null, name: string, access: 'read' | 'write') {
-    const key = `${schema ?? ''}\u0000${name}\u0000${access}`;
-    if (!this.tables.has(key)) this.tables.set(key, { schema, name, access });
+  table(schema: string | null, name: string, access: 'read' | 'write', catalog?: string) {
+    const key = `${catalog ?? ''}\u0000${schema ?? ''}\u0000${name}\u0000${access}`;
+    if (this.tables.has(key)) return;
+    this.tables.set(
+      key,
+      catalog === undefined ? { schema, name, access } : { catalog, schema, name, access },
+    );
   }
 
   fn(schema: string | null, name: string) {

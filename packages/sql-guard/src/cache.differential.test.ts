@@ -10,7 +10,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createGuard } from './cache.js';
 import { checkRead, checkWrite, fingerprint, loadSqlGuard } from './guard.js';
 import { lookAlikes, SEEDS } from './look-alikes.js';
-import { CORPUS_OPTIONS, loadCorpus } from './test-support.js';
+import {
+  CORPUS_OPTIONS,
+  loadCorpus,
+  loadOdbcNamesCorpus,
+  ODBC_NAMES_OPTIONS,
+} from './test-support.js';
 import type { Dialect, GuardResult, WriteGuardOptions } from './types.js';
 
 beforeAll(() => loadSqlGuard());
@@ -117,6 +122,62 @@ describe('the cached guard answers what the uncached checks answer', () => {
           askInOrder(
             dialect,
             OPTIONS[dialect],
+            picks.map((p) => family[p % family.length] as string),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  // ODBC sources that name catalogs (CONNX): a three-part name, `..`, a
+  // default catalog or schema, quoting and case are all in the key, so no
+  // resolution answers for another.
+  const CATALOG_OPTIONS: WriteGuardOptions = {
+    dialect: 'odbc',
+    defaultCatalog: 'shop',
+    defaultSchema: 'app',
+    allowedTables: ['shop.app.customers', 'shop.app.orders'],
+  };
+  const { defaultCatalog: _catalog, ...withoutDefaultCatalog } = CATALOG_OPTIONS;
+  const catalogFamilies = (): string[][] => [
+    ...[...SEEDS.odbc, ...statementsOf('odbc').slice(0, 120)].map((sql) => [
+      sql,
+      ...lookAlikes(sql, 'odbc'),
+    ]),
+    ...loadOdbcNamesCorpus().map((e) => [
+      e.sql,
+      ...lookAlikes(e.sql, 'odbc', 40, { catalog: 'daea', schema: 'dbo' }),
+    ]),
+  ];
+
+  it('odbc with catalogs: every statement and look-alike, asked first and last in its family', () => {
+    const all = catalogFamilies();
+    // The generated look-alikes do reach three-part names and `..`, accepted and refused.
+    const members = all.flat();
+    expect(members.some((sql) => sql.includes('..'))).toBe(true);
+    expect(members.filter((sql) => checkRead(sql, CATALOG_OPTIONS).ok).length).toBeGreaterThan(10);
+    expect(
+      members.filter((sql) => checkRead(sql, ODBC_NAMES_OPTIONS).ok && /\w\.\.\w/.test(sql)).length,
+    ).toBeGreaterThan(5);
+    for (const family of all) {
+      askInOrder('odbc', CATALOG_OPTIONS, family);
+      askInOrder('odbc', ODBC_NAMES_OPTIONS, [...family].reverse());
+      askInOrder('odbc', withoutDefaultCatalog, family);
+    }
+  });
+
+  it('odbc with catalogs: families asked in random orders, sharing one cache', () => {
+    const all = catalogFamilies().filter((f) => f.length > 1);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...all),
+        fc.array(fc.nat(), { minLength: 2, maxLength: 12 }),
+        fc.constantFrom(CATALOG_OPTIONS, ODBC_NAMES_OPTIONS),
+        (family, picks, options) => {
+          askInOrder(
+            'odbc',
+            options,
             picks.map((p) => family[p % family.length] as string),
           );
         },

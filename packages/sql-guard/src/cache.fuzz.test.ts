@@ -13,13 +13,18 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuard } from './cache.js';
 import { checkRead, checkWrite, loadSqlGuard } from './guard.js';
-import { lookAlikes, SEEDS, UESCAPE_CHARS, unicodeIdentifier } from './look-alikes.js';
-import { loadCorpus } from './test-support.js';
+import {
+  lookAlikes,
+  nameLookAlikes,
+  SEEDS,
+  UESCAPE_CHARS,
+  unicodeIdentifier,
+} from './look-alikes.js';
+import { loadCorpus, loadOdbcNamesCorpus } from './test-support.js';
 import type { Dialect, GuardResult, WriteGuardOptions } from './types.js';
 
 beforeAll(() => loadSqlGuard());
 
-const DIALECTS: readonly Dialect[] = ['postgres', 'mysql', 'odbc'];
 /** Per dialect: 3 x 34,000 = 102,000 inputs. */
 const RUNS = 34_000;
 const corpus = loadCorpus();
@@ -33,6 +38,21 @@ const OPTIONS: Record<Dialect, WriteGuardOptions> = {
   mysql: { dialect: 'mysql', defaultSchema: 'app', allowedTables: ['app.orders', 'app.customers'] },
   odbc: { dialect: 'odbc', defaultSchema: 'app', allowedTables: ['app.orders', 'app.customers'] },
 };
+
+/** An ODBC source that names catalogs (CONNX), fuzzed with the name look-alikes. */
+const CATALOG_OPTIONS: WriteGuardOptions = {
+  dialect: 'odbc',
+  defaultCatalog: 'shop',
+  defaultSchema: 'app',
+  allowedTables: ['shop.app.orders', 'shop.app.customers', 'daea.dbo.*', 'vsam.dbo.customers'],
+};
+
+const CASES: ReadonlyArray<readonly [string, Dialect, WriteGuardOptions, boolean]> = [
+  ['postgres', 'postgres', OPTIONS.postgres, false],
+  ['mysql', 'mysql', OPTIONS.mysql, false],
+  ['odbc', 'odbc', OPTIONS.odbc, false],
+  ['odbc with catalogs', 'odbc', CATALOG_OPTIONS, true],
+];
 
 const HOSTILE = [
   ';',
@@ -63,6 +83,7 @@ const HOSTILE = [
   'UESCAPE',
   '::',
   '.',
+  '..',
   ',',
   '@@',
   '{d ',
@@ -149,19 +170,29 @@ function mutate(sql: string, steps: ReadonlyArray<readonly [number, number, stri
   return out;
 }
 
-function inputs(dialect: Dialect): fc.Arbitrary<string> {
-  const bases = [
+function inputs(dialect: Dialect, names: boolean): fc.Arbitrary<string> {
+  const plain = [
     ...SEEDS[dialect],
     ...corpus
       .filter((e) => (dialect === 'mysql' ? e.dialect !== 'postgres' : e.dialect !== 'mysql'))
       .map((e) => e.sql),
+    ...(names ? loadOdbcNamesCorpus().map((e) => e.sql) : []),
   ];
+  // With catalogs, every way of writing the first table name of a seed or of
+  // the names corpus is a base of its own, whose literals then vary.
+  const named = names
+    ? [...SEEDS.odbc, ...loadOdbcNamesCorpus().map((e) => e.sql)].flatMap((sql) => [
+        ...nameLookAlikes(sql),
+        ...nameLookAlikes(sql, { catalog: 'daea', schema: 'dbo' }),
+      ])
+    : [];
+  const bases = [...plain, ...named];
   // Look-alikes computed once per base, lazily.
   const alikes = new Map<string, string[]>();
   const lookAlikeOf = (sql: string, pick: number) => {
     let list = alikes.get(sql);
     if (list === undefined) {
-      list = [sql, ...lookAlikes(sql, dialect)];
+      list = [sql, ...lookAlikes(sql, dialect, 40, false)];
       alikes.set(sql, list);
     }
     return list[pick % list.length] as string;
@@ -215,15 +246,14 @@ afterAll(() => {
 });
 
 describe('the guard under generated input', () => {
-  it.each(DIALECTS)(
+  it.each(CASES)(
     `%s: ${RUNS} inputs, no exception, cached and uncached verdicts equal`,
-    (dialect) => {
-      const options = OPTIONS[dialect];
+    (label, dialect, options, names) => {
       const guard = createGuard({ ...options, cacheSize: 256 });
       let accepted = 0;
       const started = performance.now();
       fc.assert(
-        fc.property(inputs(dialect), fc.nat(7), (sql, which) => {
+        fc.property(inputs(dialect, names), fc.nat(7), (sql, which) => {
           const cached = guard.checkRead(sql);
           const uncached = checkRead(sql, options);
           expect({ sql, verdict: comparable(cached) }).toEqual({
@@ -244,7 +274,7 @@ describe('the guard under generated input', () => {
       const seconds = (performance.now() - started) / 1000;
       const stats = guard.stats();
       figures.push(
-        `guard fuzz ${dialect}: ${RUNS} inputs in ${seconds.toFixed(1)} s, ${accepted} accepted, cache hits ${stats.hits}, misses ${stats.misses}, uncached ${stats.uncached}`,
+        `guard fuzz ${label}: ${RUNS} inputs in ${seconds.toFixed(1)} s, ${accepted} accepted, cache hits ${stats.hits}, misses ${stats.misses}, uncached ${stats.uncached}`,
       );
       // The run must reach the cache, with acceptances to cache.
       expect(accepted).toBeGreaterThan(RUNS / 20);

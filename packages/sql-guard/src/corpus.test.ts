@@ -6,8 +6,11 @@ import {
   CORPUS_OPTIONS,
   type CorpusEntry,
   dialectsOf,
+  loadOdbcNamesCorpus,
   loadOwnCorpus,
   loadPublicCorpus,
+  ODBC_NAMES_CORPUS_FILE,
+  ODBC_NAMES_OPTIONS,
   OWN_CORPUS_FILES,
   PUBLIC_CORPUS_URL,
 } from './test-support.js';
@@ -146,6 +149,64 @@ describe('the corpus', () => {
       expect(`${verdict}${result.ok ? '' : ` (${result.reason})`}`).toMatch(
         new RegExp(`^${entry.write_tool_expect}`),
       );
+    },
+  );
+});
+
+describe('the ODBC names corpus (catalog.schema.table)', () => {
+  const names = loadOdbcNamesCorpus();
+
+  it('has its pinned size and content, unique ids and the odbc dialect', () => {
+    const text = readFileSync(new URL(`../${ODBC_NAMES_CORPUS_FILE}`, import.meta.url));
+    expect({
+      entries: names.length,
+      sha256: createHash('sha256').update(text).digest('hex'),
+    }).toEqual({
+      entries: 34,
+      sha256: '0f06b2023dd8dc0719ddc8a57d51744c4eb6eb2b7bdb3bc9e87eda0e7503facf',
+    });
+    expect(new Set(names.map((e) => e.id)).size).toBe(names.length);
+    for (const entry of names) expect(entry.dialect).toBe('odbc');
+  });
+
+  const named = (e: (typeof names)[number]) => [`${e.id} (${e.category})`, e] as const;
+
+  it.each(names.filter((e) => e.expect === 'block').map(named))('refuses %s', (_id, entry) => {
+    const result = checkRead(entry.sql, ODBC_NAMES_OPTIONS);
+    expect(result.ok ? 'accepted' : result.reason).toBe(entry.reason);
+  });
+
+  it.each(names.filter((e) => e.expect === 'allow').map(named))('accepts %s', (_id, entry) => {
+    const result = checkRead(entry.sql, ODBC_NAMES_OPTIONS);
+    expect(result.ok ? 'accepted' : `${result.reason}: ${result.message}`).toBe('accepted');
+    // Every table resolved to a full name.
+    if (result.ok) {
+      for (const table of result.analysis.resolvedTables) {
+        expect(table.catalog !== undefined && table.schema !== null).toBe(true);
+      }
+    }
+  });
+
+  it.each(names.filter((e) => e.write_tool_expect !== undefined).map(named))(
+    'gives the write tool its verdict for %s',
+    (_id, entry) => {
+      const result = checkWrite(entry.sql, ODBC_NAMES_OPTIONS);
+      expect(result.ok ? 'allow' : 'block').toBe(entry.write_tool_expect);
+    },
+  );
+
+  it.each(names.filter((e) => e.expect === 'allow').map(named))(
+    'refuses %s as AMBIGUOUS_TABLE, or accepts it fully qualified, without the defaults',
+    (_id, entry) => {
+      const { defaultCatalog: _c, defaultSchema: _s, ...bare } = ODBC_NAMES_OPTIONS;
+      const result = checkRead(entry.sql, bare);
+      if (result.ok) {
+        for (const table of result.analysis.resolvedTables) {
+          expect(table.catalog !== undefined && table.schema !== null).toBe(true);
+        }
+      } else {
+        expect(result.reason).toBe('AMBIGUOUS_TABLE');
+      }
     },
   );
 });

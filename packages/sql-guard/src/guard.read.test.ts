@@ -128,7 +128,10 @@ const REFUSED: Case[] = [
   ['mysql', 'SELECT (SELECT authentication_string FROM mysql.user LIMIT 1)', 'CATALOG_QUERY'],
   ['mysql', 'SELECT * FROM app.orders JOIN otherdb.customers c ON 1 = 1', 'TABLE_NOT_ALLOWED'],
   ['odbc', 'SELECT * FROM sales.orders', 'TABLE_NOT_ALLOWED'],
-  ['odbc', 'SELECT * FROM otherdb.public.orders', 'UNSUPPORTED_SYNTAX'],
+  // A catalog the two-part allow list does not speak for: no pattern has it.
+  ['odbc', 'SELECT * FROM otherdb.public.orders', 'TABLE_NOT_ALLOWED'],
+  ['postgres', 'SELECT * FROM otherdb.public.orders', 'UNSUPPORTED_SYNTAX'],
+  ['postgres', 'SELECT * FROM test..orders', 'PARSE_ERROR'],
   ['odbc', "SELECT E'a\\' FROM t", 'UNSUPPORTED_SYNTAX'],
   ['odbc', 'SELECT $$x$$', 'UNSUPPORTED_SYNTAX'],
   ['odbc', "SELECT 'a\\b' FROM t", 'UNSUPPORTED_SYNTAX'],

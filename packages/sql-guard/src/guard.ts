@@ -28,7 +28,14 @@ import {
   postgresFingerprint,
 } from './postgres.js';
 import { REJECTION_REASONS, type RejectionReason } from './reasons.js';
-import { compilePatterns, isAllowed, resolveSchema } from './tables.js';
+import {
+  compilePatterns,
+  isAllowed,
+  patternsNameCatalogs,
+  resolveOdbcTable,
+  resolveSchema,
+  SKIPPED_SCHEMA,
+} from './tables.js';
 import {
   lexedSemicolons,
   NO_SEMICOLON,
@@ -202,12 +209,48 @@ export function stage(
   }
 }
 
+const isName = (token: LexResult['tokens'][number] | undefined) =>
+  token?.kind === 'word' || token?.kind === 'quoted';
+
+/**
+ * `catalog..table` (a name whose schema is left out, as CONNX writes it) for
+ * the PostgreSQL grammar, which has no such form: the skipped schema becomes
+ * the quoted placeholder `SKIPPED_SCHEMA`, which the walker reads as no
+ * schema. Only two dots between two names are rewritten; anything else with
+ * `..` stays as it is and does not parse.
+ */
+function skippedSchemas(text: string, lexed: LexResult): string {
+  const { tokens } = lexed;
+  const dot = (i: number) => {
+    const token = tokens[i];
+    return token?.kind === 'punct' && text[token.start] === '.';
+  };
+  let out = '';
+  let at = 0;
+  for (let i = 1; i + 2 < tokens.length; i += 1) {
+    if (dot(i) && dot(i + 1) && isName(tokens[i - 1]) && isName(tokens[i + 2])) {
+      const second = tokens[i + 1] as LexResult['tokens'][number];
+      out += `${text.slice(at, second.start)}"${SKIPPED_SCHEMA}"`;
+      at = second.start;
+      i += 1;
+    }
+  }
+  return at === 0 ? text : out + text.slice(at);
+}
+
 /** ODBC: the canonical text, read by the PostgreSQL grammar. */
 function analyseOdbc(text: string, lexed: LexResult): Analysed {
   const fp = tokenFingerprint(text, lexed);
+  // The placeholder of `catalog..table` is no name a statement may write.
+  if (text.includes(SKIPPED_SCHEMA)) {
+    return reject('UNSUPPORTED_SYNTAX', 'a name reserved by sqlwarden', fp);
+  }
   const params = lexed.tokens.filter((t) => t.kind === 'param').length;
   // The PostgreSQL grammar reads ANSI SQL; ODBC's `?` parameters become $n for it.
-  const parserText = neutralize(text, lexed, { params: (n) => `$${n}` });
+  const rewritten = skippedSchemas(text, lexed);
+  const relexed = rewritten === text ? lexed : lex(rewritten, 'odbc');
+  if (!relexed.ok) return reject(relexed.reason, relexed.detail, fp);
+  const parserText = neutralize(rewritten, relexed, { params: (n) => `$${n}` });
   const semicolon = lexed.tokens.some((t) => t.kind === 'punct' && text[t.start] === ';');
   const outcome = analyzePostgresText(parserText, 'odbc', {
     semicolon,
@@ -335,24 +378,69 @@ function commonRules(
   return null;
 }
 
+/**
+ * Whether an ODBC statement is judged with catalogs: the source names them
+ * (a default catalog, or a three-part pattern) or the statement does. Then
+ * every table resolves to a full (catalog, schema, table) or is refused.
+ */
+function withCatalogs(
+  raw: RawAnalysis,
+  options: WriteGuardOptions,
+  patterns: ReadonlyArray<ReturnType<typeof compilePatterns> | undefined>,
+): boolean {
+  if (options.dialect !== 'odbc') return false;
+  return (
+    options.defaultCatalog !== undefined ||
+    patterns.some(patternsNameCatalogs) ||
+    raw.tables.some((t) => t.catalog !== undefined)
+  );
+}
+
+/** The name of a reference as written, for a message (`cat..t` keeps its two dots). */
+function writtenName(ref: RawAnalysis['tables'][number]): string {
+  if (ref.catalog !== undefined) return `${ref.catalog}.${ref.schema ?? ''}.${ref.name}`;
+  return ref.schema === null ? ref.name : `${ref.schema}.${ref.name}`;
+}
+
 function checkTables(
   raw: RawAnalysis,
   options: WriteGuardOptions,
   wanted: 'read' | 'write',
 ): { ok: true; tables: ResolvedTable[] } | GuardRejection {
+  const odbc = options.dialect === 'odbc';
   const readable =
-    options.allowedTables === undefined ? undefined : compilePatterns(options.allowedTables);
+    options.allowedTables === undefined ? undefined : compilePatterns(options.allowedTables, odbc);
   const writablePatterns = options.writableTables ?? options.allowedTables;
-  const writable = writablePatterns === undefined ? undefined : compilePatterns(writablePatterns);
+  const writable =
+    writablePatterns === undefined ? undefined : compilePatterns(writablePatterns, odbc);
+  const catalogs = withCatalogs(raw, options, [readable, writable]);
   const tables: ResolvedTable[] = [];
   for (const ref of raw.tables) {
     const patterns = ref.access === 'write' ? writable : readable;
-    const schema = resolveSchema(options.dialect, ref, options.defaultSchema);
+    let schema: string | null;
+    let catalog: string | undefined;
+    if (catalogs) {
+      const resolved = resolveOdbcTable(ref, options);
+      if (!resolved.ok) {
+        const name = shown(writtenName(ref));
+        const detail =
+          resolved.missing === 'catalog'
+            ? `${name} names no catalog and the source has no default catalog: write catalog.schema.table, or configure defaultCatalog`
+            : `${name} names no schema and the source has no default schema: write catalog.schema.table, or configure defaultSchema`;
+        return reject('AMBIGUOUS_TABLE', detail, raw.fingerprint);
+      }
+      catalog = resolved.catalog;
+      schema = resolved.schema;
+    } else {
+      schema = resolveSchema(options.dialect, ref, options.defaultSchema);
+    }
     if (patterns !== undefined) {
       if (schema === null) return reject('UNQUALIFIED_TABLE', shown(ref.name), raw.fingerprint);
-      if (!isAllowed(patterns, schema, ref.name)) {
+      if (!isAllowed(patterns, schema, ref.name, catalog)) {
         const what = ref.access === 'write' && wanted === 'write' ? 'for writing' : 'for reading';
-        const table = shown(`${schema}.${ref.name}`);
+        const table = shown(
+          catalog === undefined ? `${schema}.${ref.name}` : `${catalog}.${schema}.${ref.name}`,
+        );
         // A system catalog lists other tables than the allowed ones: refused the same,
         // but the message points to the tools that show what the caller may see.
         if (isCatalogSchema(options.dialect, schema)) {
@@ -365,7 +453,11 @@ function checkTables(
         return reject('TABLE_NOT_ALLOWED', `${table} is not allowed ${what}`, raw.fingerprint);
       }
     }
-    tables.push({ schema, name: ref.name, access: ref.access });
+    tables.push(
+      catalog === undefined
+        ? { schema, name: ref.name, access: ref.access }
+        : { catalog, schema, name: ref.name, access: ref.access },
+    );
   }
   return { ok: true, tables };
 }
@@ -479,11 +571,11 @@ function writeRules(analysed: Analysed, options: WriteGuardOptions): GuardResult
     return reject('RETURNING_NOT_ALLOWED', 'this caller reports affected rows only', fp);
   }
   if (raw.returning && options.allowedTables !== undefined) {
-    const readable = compilePatterns(options.allowedTables);
+    const readable = compilePatterns(options.allowedTables, options.dialect === 'odbc');
     for (const table of tables.tables) {
       if (
         table.access === 'write' &&
-        (table.schema === null || !isAllowed(readable, table.schema, table.name))
+        (table.schema === null || !isAllowed(readable, table.schema, table.name, table.catalog))
       ) {
         return reject('RETURNING_NOT_ALLOWED', undefined, fp);
       }

@@ -52,6 +52,7 @@ it('pins the closed table of rejection reasons', () => {
     'TABLE_NOT_ALLOWED',
     'CATALOG_QUERY',
     'UNQUALIFIED_TABLE',
+    'AMBIGUOUS_TABLE',
     'WRITE_WITHOUT_WHERE',
     'RETURNING_NOT_ALLOWED',
   ]);

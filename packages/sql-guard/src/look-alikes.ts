@@ -109,12 +109,84 @@ const NUMBERS = [
   '1_000',
 ];
 
+/** The catalog and schema ODBC name look-alikes are written with (default `shop` and `app`). */
+export interface NameDefaults {
+  readonly catalog: string;
+  readonly schema: string;
+}
+
+/**
+ * Ways to write a table name on an ODBC source that names catalogs (CONNX):
+ * the same table by its defaults, quoting and `..`, and near misses that
+ * name another table or nothing (another catalog, case, four parts, stray
+ * dots, a system catalog). A cache key that looked away from one dot would
+ * let one answer for another.
+ */
+const NAME_FORMS: ReadonlyArray<(c: string, s: string, t: string) => string> = [
+  (c, s, t) => `${c}.${s}.${t}`,
+  (c, _s, t) => `${c}..${t}`,
+  (_c, s, t) => `${s}.${t}`,
+  (_c, _s, t) => t,
+  (c, s, t) => `"${c}"."${s}"."${t}"`,
+  (c, _s, t) => `"${c}".."${t}"`,
+  (c, _s, t) => `${c} . . ${t}`,
+  (c, s, t) => `"${c.toUpperCase()}".${s}.${t}`,
+  (c, s, t) => `${c}."${s.toUpperCase()}".${t}`,
+  (_c, s, t) => `other.${s}.${t}`,
+  (_c, _s, t) => `other..${t}`,
+  (c, _s, t) => `${c}.${t}`,
+  (c, s, t) => `x.${c}.${s}.${t}`,
+  (c, _s, t) => `${c}...${t}`,
+  (c, s, t) => `${c}.${s}..${t}`,
+  (c, s, t) => `${c}..${s}..${t}`,
+  (c, _s, t) => `${c}.information_schema.${t}`,
+  (c, _s, t) => `${c}."sqlwarden:skipped-schema".${t}`,
+];
+
+const NAME_PART = String.raw`(?:"[^"]*"|[A-Za-z_][\w$]*)`;
+/** The first table name after FROM, JOIN, UPDATE or INTO, with its qualifiers and dots. */
+const TABLE_NAME = new RegExp(
+  String.raw`\b(?:FROM|JOIN|UPDATE|INTO)\s+(${NAME_PART}(?:\s*\.(?:\s*\.)?\s*${NAME_PART})*)`,
+  'i',
+);
+
+/**
+ * ODBC look-alikes of a statement's first table name (`NAME_FORMS`): the
+ * table is the name's last part, written with the given catalog and schema.
+ */
+export function nameLookAlikes(
+  sql: string,
+  names: NameDefaults = { catalog: 'shop', schema: 'app' },
+): string[] {
+  const found = TABLE_NAME.exec(sql);
+  if (found === null || found[1] === undefined) return [];
+  const written = found[1];
+  const table = written.split('.').at(-1)?.trim() ?? written;
+  if (table.length === 0 || /^(?:select|values|lateral)$/i.test(table)) return [];
+  const at = (found.index ?? 0) + found[0].length - written.length;
+  const out = new Set<string>();
+  for (const form of NAME_FORMS) {
+    out.add(
+      sql.slice(0, at) + form(names.catalog, names.schema, table) + sql.slice(at + written.length),
+    );
+  }
+  out.delete(sql);
+  return [...out];
+}
+
 /**
  * Look-alikes of a statement: each string literal rewritten in every way of
  * the dialect, and each number respelled. ODBC uses the PostgreSQL rewrites
- * (its lexer refuses most of them, which is part of what is compared).
+ * (its lexer refuses most of them, which is part of what is compared), and
+ * adds the name look-alikes of its first table (`nameLookAlikes`, with
+ * `names` or `shop`/`app`; none with `false`).
  */
-export function lookAlikes(sql: string, dialect: Dialect, limit = 40): string[] {
+export function lookAlikes(
+  sql: string,
+  dialect: Dialect,
+  limit = 40,
+  names?: NameDefaults | false,
+): string[] {
   const rewrites = REWRITES[dialect === 'mysql' ? 'mysql' : 'postgres'];
   const out = new Set<string>();
   const spans = stringSpans(sql);
@@ -128,7 +200,9 @@ export function lookAlikes(sql: string, dialect: Dialect, limit = 40): string[] 
     for (const n of NUMBERS) out.add(sql.slice(0, at) + n + sql.slice(at + m[0].length));
   }
   out.delete(sql);
-  return [...out].slice(0, limit);
+  const literals = [...out].slice(0, limit);
+  if (dialect !== 'odbc' || names === false) return literals;
+  return [...new Set([...literals, ...nameLookAlikes(sql, names)])];
 }
 
 /** Statements whose literals decide more than a value, in each dialect, with their look-alikes. */
@@ -171,5 +245,9 @@ export const SEEDS: Record<Dialect, readonly string[]> = {
     "SELECT * FROM orders WHERE created_at >= {d '2024-01-01'} AND total > 1.5",
     'SELECT CAST(x AS FLOAT(24)), CAST(y AS FLOAT(53)) FROM orders WHERE id = 7',
     'SELECT "Order Id", \'x\' FROM "public"."orders" WHERE id = ?',
+    "SELECT * FROM shop.app.orders WHERE note = 'a' AND id = 1",
+    'SELECT * FROM shop..customers c JOIN app.orders o ON o.customer_id = c.id WHERE o.id = 7',
+    'SELECT * FROM "shop"."app"."orders" WHERE id = ?',
+    "SELECT * FROM shop.app.orders WHERE id IN (SELECT id FROM shop..secrets WHERE note = 'x')",
   ],
 };

@@ -23,6 +23,7 @@ import {
   type Scope,
   withNames,
 } from './analysis.js';
+import { SKIPPED_SCHEMA } from './tables.js';
 import { scannedSemicolons } from './terminator.js';
 import type { Dialect, FunctionReference, StatementKind } from './types.js';
 
@@ -79,6 +80,7 @@ function names(list: unknown): string[] {
 }
 
 interface WalkState {
+  readonly dialect: Dialect;
   readonly collect: Collector;
   locking: boolean;
   into: boolean;
@@ -180,14 +182,26 @@ function recordRangeVar(
   access: 'read' | 'write',
   state: WalkState,
 ) {
-  // catalog.schema.table: on an ODBC back end the catalog is another database,
-  // which no schema.table allow list can speak for.
+  const relname = String(node.relname);
+  const written = typeof node.schemaname === 'string' ? node.schemaname : null;
+  // catalog.schema.table: PostgreSQL names only its own database so, and the
+  // guard refuses it there. ODBC sources that name tables with a catalog
+  // (CONNX) get it recorded, and `catalog..table` arrives with the skipped
+  // schema's placeholder (guard.ts), which is no schema.
   if (typeof node.catalogname === 'string' && node.catalogname !== '') {
-    state.unsupported ??= 'a three-part name (catalog.schema.table)';
+    if (state.dialect !== 'odbc') {
+      state.unsupported ??= 'a three-part name (catalog.schema.table)';
+      return;
+    }
+    const schema = written === SKIPPED_SCHEMA ? null : written;
+    state.collect.table(schema, relname, access, node.catalogname);
     return;
   }
-  const relname = String(node.relname);
-  const schemaname = typeof node.schemaname === 'string' ? node.schemaname : null;
+  if (state.dialect === 'odbc' && written === SKIPPED_SCHEMA) {
+    state.unsupported ??= 'an empty schema name outside catalog..table';
+    return;
+  }
+  const schemaname = written;
   if (schemaname === null && access === 'read' && inScope(scope, relname)) return; // a CTE
   state.collect.table(schemaname, relname, access);
 }
@@ -430,6 +444,7 @@ export function analyzePostgresTree(
 ): RawAnalysis {
   const kinds = stmts.map((s) => statementKind(Object.keys(s.stmt ?? {})[0] ?? ''));
   const state: WalkState = {
+    dialect,
     collect: new Collector(),
     locking: false,
     into: false,

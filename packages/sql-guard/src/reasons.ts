@@ -39,6 +39,8 @@ export const REJECTION_REASONS = {
   CATALOG_QUERY:
     "Catalog queries (SHOW, DESCRIBE, information_schema, pg_catalog) are not available here. To see tables use list_tables; to see a table's columns use describe_table.",
   UNQUALIFIED_TABLE: 'Qualify every table with its schema (schema.table).',
+  AMBIGUOUS_TABLE:
+    'A table name leaves out its catalog or schema and the source has no default for it; write catalog.schema.table.',
   WRITE_WITHOUT_WHERE:
     'UPDATE and DELETE need a WHERE clause that refers to a column; add one to say which rows.',
   RETURNING_NOT_ALLOWED:

@@ -6,8 +6,14 @@
  * Matching is exact on names as the dialect folds them (PostgreSQL lowers
  * unquoted names, so patterns are written in lower case; MySQL compares
  * names as written, which is what a case-sensitive server does).
+ *
+ * ODBC sources may also name tables `catalog.schema.table` (CONNX): their
+ * patterns may have three parts (`catalog.schema.table`, `catalog.schema.*`),
+ * and `resolveOdbcTable` gives every reference its full name from the
+ * defaults, or says which default is missing.
  */
 import {
+  CATALOG_TABLE_PATTERN_PROBLEM,
   parseTablePattern,
   TABLE_PATTERN_PROBLEM,
   type TablePattern,
@@ -15,20 +21,36 @@ import {
 } from '@sqlwarden/core';
 import type { Dialect, ResolvedTable, TableReference } from './types.js';
 
-const compiledPatterns = new WeakMap<readonly string[], readonly TablePattern[]>();
+/**
+ * What the parser is given for the schema of `catalog..table` (ODBC): a
+ * quoted name no statement may write (the guard refuses a text that holds
+ * it), recognised in the tree as "no schema".
+ */
+export const SKIPPED_SCHEMA = 'sqlwarden:skipped-schema';
 
-/** Throws on a malformed pattern: patterns come from configuration, not clients. */
-export function compilePatterns(patterns: readonly string[]): readonly TablePattern[] {
-  let compiled = compiledPatterns.get(patterns);
+const compiledPatterns = new WeakMap<readonly string[], readonly TablePattern[]>();
+const compiledCatalogPatterns = new WeakMap<readonly string[], readonly TablePattern[]>();
+
+/**
+ * Throws on a malformed pattern: patterns come from configuration, not
+ * clients. Three-part patterns only with `catalogs` (ODBC sources).
+ */
+export function compilePatterns(
+  patterns: readonly string[],
+  catalogs = false,
+): readonly TablePattern[] {
+  const cache = catalogs ? compiledCatalogPatterns : compiledPatterns;
+  let compiled = cache.get(patterns);
   if (compiled === undefined) {
     compiled = patterns.map((text) => {
-      const pattern = parseTablePattern(text);
+      const pattern = parseTablePattern(text, { catalogs });
       if (pattern === undefined) {
-        throw new TypeError(`Invalid table pattern "${text}": ${TABLE_PATTERN_PROBLEM}`);
+        const problem = catalogs ? CATALOG_TABLE_PATTERN_PROBLEM : TABLE_PATTERN_PROBLEM;
+        throw new TypeError(`Invalid table pattern "${text}": ${problem}`);
       }
       return pattern;
     });
-    compiledPatterns.set(patterns, compiled);
+    cache.set(patterns, compiled);
   }
   return compiled;
 }
@@ -37,16 +59,24 @@ export function isAllowed(
   patterns: readonly TablePattern[],
   schema: string,
   table: string,
+  catalog?: string,
 ): boolean {
-  return patterns.some((pattern) => tablePatternMatches(pattern, schema, table));
+  return patterns.some((pattern) => tablePatternMatches(pattern, schema, table, catalog));
 }
 
 /**
- * Whether `schema.table` matches one of the allow-list patterns, with the
- * same rules as the checks (throws TypeError on a malformed pattern).
+ * Whether `schema.table` (of `catalog`, for a table named with one)
+ * matches one of the allow-list patterns, with the same rules as the checks
+ * (throws TypeError on a malformed pattern). Three-part patterns are read
+ * here whatever the source; they match only tables of their catalog.
  */
-export function tableAllowed(patterns: readonly string[], schema: string, table: string): boolean {
-  return isAllowed(compilePatterns(patterns), schema, table);
+export function tableAllowed(
+  patterns: readonly string[],
+  schema: string,
+  table: string,
+  catalog?: string,
+): boolean {
+  return isAllowed(compilePatterns(patterns, true), schema, table, catalog);
 }
 
 /**
@@ -76,4 +106,32 @@ export function resolveTables(
     name: ref.name,
     access: ref.access,
   }));
+}
+
+/** Whether a source's patterns name catalogs (any three-part pattern). */
+export function patternsNameCatalogs(patterns: readonly TablePattern[] | undefined): boolean {
+  return patterns?.some((pattern) => pattern.catalog !== undefined) ?? false;
+}
+
+/** Where an ODBC table resolved, or what it lacks to resolve. */
+export type OdbcResolution =
+  | { readonly ok: true; readonly catalog: string; readonly schema: string }
+  | { readonly ok: false; readonly missing: 'catalog' | 'schema' };
+
+/**
+ * The full (catalog, schema) of a table on a source that names catalogs:
+ * `catalog.schema.table` as written, `schema.table` in the default catalog,
+ * `catalog..table` in the default schema, `table` in both defaults (an
+ * unqualified `pg_*` in pg_catalog, as everywhere on ODBC). Never a guess:
+ * a default that is not configured is reported missing.
+ */
+export function resolveOdbcTable(
+  ref: TableReference,
+  defaults: { readonly defaultCatalog?: string; readonly defaultSchema?: string },
+): OdbcResolution {
+  const catalog = ref.catalog ?? defaults.defaultCatalog;
+  if (catalog === undefined) return { ok: false, missing: 'catalog' };
+  const schema = resolveSchema('odbc', ref, defaults.defaultSchema);
+  if (schema === null) return { ok: false, missing: 'schema' };
+  return { ok: true, catalog, schema };
 }

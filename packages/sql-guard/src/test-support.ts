@@ -31,12 +31,39 @@ export const PUBLIC_CORPUS_URL = new URL(
   import.meta.url,
 );
 
-function readEntries(url: URL, file: string): CorpusEntry[] {
+function readEntries<T extends { readonly file: string } = CorpusEntry>(
+  url: URL,
+  file: string,
+): T[] {
   return readFileSync(url, 'utf8')
     .split('\n')
     .filter((line) => line.trim().length > 0)
-    .map((line) => ({ ...(JSON.parse(line) as Omit<CorpusEntry, 'file'>), file }));
+    .map((line) => ({ ...(JSON.parse(line) as Omit<T, 'file'>), file }) as T);
 }
+
+/**
+ * The corpus of ODBC names (catalog.schema.table, catalog..table, as CONNX
+ * writes them), judged with `ODBC_NAMES_OPTIONS`: its own file, since its
+ * verdicts assume a source that names catalogs.
+ */
+export const ODBC_NAMES_CORPUS_FILE = 'corpus/odbc-names.jsonl';
+
+export type OdbcNamesEntry = Omit<CorpusEntry, 'dialect'> & { readonly dialect: 'odbc' };
+
+export function loadOdbcNamesCorpus(): OdbcNamesEntry[] {
+  return readEntries<OdbcNamesEntry>(
+    new URL(`../${ODBC_NAMES_CORPUS_FILE}`, import.meta.url),
+    ODBC_NAMES_CORPUS_FILE,
+  );
+}
+
+/** What the ODBC names corpus assumes: a CONNX source with both defaults. */
+export const ODBC_NAMES_OPTIONS = {
+  dialect: 'odbc',
+  defaultCatalog: 'daea',
+  defaultSchema: 'dbo',
+  allowedTables: ['daea.dbo.*', 'vsam.dbo.customers'],
+} as const satisfies GuardOptions;
 
 export function loadOwnCorpus(): CorpusEntry[] {
   return OWN_CORPUS_FILES.flatMap((file) =>

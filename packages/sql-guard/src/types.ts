@@ -60,8 +60,18 @@ export interface GuardOptions {
    */
   readonly defaultSchema?: string;
   /**
+   * ODBC only: the catalog `schema.table` and unqualified names resolve to,
+   * on a source that names tables `catalog.schema.table` (CONNX: the CDD's
+   * logical database). With it, or with three-part patterns, or when the
+   * statement names a catalog, every table resolves to a full
+   * (catalog, schema, table), and a table that needs a default that is not
+   * configured is refused as AMBIGUOUS_TABLE. Ignored by the other dialects.
+   */
+  readonly defaultCatalog?: string;
+  /**
    * `schema.table` patterns a statement may read, `*` standing for a whole
    * name: `['public.*', 'sales.orders']`. Absent: every table may be read.
+   * ODBC sources also take `catalog.schema.table` and `catalog.schema.*`.
    */
   readonly allowedTables?: readonly string[];
   readonly functionPolicy?: FunctionPolicy;
@@ -99,7 +109,12 @@ export const STATEMENT_KINDS = [
 export type StatementKind = (typeof STATEMENT_KINDS)[number];
 
 export interface TableReference {
-  /** As written; null when unqualified. Identifiers are case-folded as the dialect does. */
+  /**
+   * ODBC only, as written: the catalog of `catalog.schema.table` or
+   * `catalog..table`; absent when the name has none.
+   */
+  readonly catalog?: string;
+  /** As written; null when unqualified (or `catalog..table`). Identifiers are case-folded as the dialect does. */
   readonly schema: string | null;
   readonly name: string;
   /** Whether the statement writes this table (the target of INSERT, UPDATE or DELETE). */
@@ -136,6 +151,12 @@ export interface Analysis {
 
 /** A checked table: where it resolved, for building capabilities. */
 export interface ResolvedTable {
+  /**
+   * ODBC only: the catalog the table resolved to (written, or the default
+   * catalog), present whenever the statement is judged with catalogs (see
+   * `GuardOptions.defaultCatalog`); absent otherwise.
+   */
+  readonly catalog?: string;
   /** Null only for an unqualified table checked without a default schema and without an allow list. */
   readonly schema: string | null;
   readonly name: string;

@@ -159,6 +159,7 @@ export function declareTool(
   const options = {
     dialect: source.dialect,
     defaultSchema: source.defaultSchema,
+    ...(source.defaultCatalog !== undefined && { defaultCatalog: source.defaultCatalog }),
     allowedTables: source.readable,
     writableTables: source.writable,
     allowReturning: false,

@@ -12,10 +12,18 @@ import { tableAllowed } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { formatTable } from './format.js';
 import { BUILT_IN_TOOLS } from './names.js';
-import { resolveSource, type SourceBinding, type SourceDirectory, SourceId } from './sources.js';
+import {
+  namesCatalogs,
+  resolveSource,
+  type SourceBinding,
+  type SourceDirectory,
+  SourceId,
+} from './sources.js';
 
 export const DescribeTableOutputSchema = z.strictObject({
   source: z.string(),
+  /** On sources that name tables `catalog.schema.table` only. */
+  catalog: z.string().optional(),
   schema: z.string(),
   name: z.string(),
   kind: z.string(),
@@ -36,6 +44,7 @@ export const DescribeTableOutputSchema = z.strictObject({
       name: z.string(),
       columns: z.array(z.string()),
       references: z.strictObject({
+        catalog: z.string().optional(),
         schema: z.string(),
         name: z.string(),
         columns: z.array(z.string()),
@@ -54,21 +63,40 @@ export const DescribeTableOutputSchema = z.strictObject({
 
 interface Target {
   readonly source: SourceBinding;
+  readonly catalog?: string;
   readonly schema: string;
   readonly name: string;
 }
 
+type Split = { ok: true; catalog?: string; schema: string; name: string } | { ok: false };
+
 /** `schema` wins; otherwise `a.b` is schema a, table b; otherwise the default schema. */
-function splitName(
-  table: string,
-  schema: string | undefined,
-  source: SourceBinding,
-): { schema: string; name: string } {
-  if (schema !== undefined) return { schema, name: table };
+function splitName(table: string, schema: string | undefined, source: SourceBinding): Split {
+  if (namesCatalogs(source)) return splitCatalogName(table, schema, source);
+  if (schema !== undefined) return { ok: true, schema, name: table };
   const dot = table.indexOf('.');
   return dot > 0
-    ? { schema: table.slice(0, dot), name: table.slice(dot + 1) }
-    : { schema: source.defaultSchema, name: table };
+    ? { ok: true, schema: table.slice(0, dot), name: table.slice(dot + 1) }
+    : { ok: true, schema: source.defaultSchema, name: table };
+}
+
+/**
+ * On a source that names catalogs, as the guard resolves a name in a
+ * statement: `catalog.schema.name`, `catalog..name` (the default schema),
+ * `schema.name` (the default catalog), `name` (both defaults); `schema`
+ * replaces the schema part. A default that is not configured is never
+ * guessed: not ok.
+ */
+function splitCatalogName(table: string, schema: string | undefined, source: SourceBinding): Split {
+  const parts = table.split('.');
+  if (parts.length > 3 || parts.some((part, i) => part === '' && !(parts.length === 3 && i === 1)))
+    return { ok: false };
+  const name = parts.at(-1) as string;
+  const catalog = parts.length === 3 ? parts[0] : source.defaultCatalog;
+  const written = parts.length === 1 ? undefined : parts.at(-2) || undefined;
+  const resolved = schema ?? written ?? source.defaultSchema;
+  if (catalog === undefined || resolved === '') return { ok: false };
+  return { ok: true, catalog, schema: resolved, name };
 }
 
 export function describeTableTool(directory: SourceDirectory): AnyTool {
@@ -80,7 +108,13 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
     kind: 'introspect',
     inputSchema: z.strictObject({
       source: SourceId.optional(),
-      table: z.string().min(1).max(256).describe('The table, as name or schema.name.'),
+      table: z
+        .string()
+        .min(1)
+        .max(256)
+        .describe(
+          'The table, as name or schema.name (catalog.schema.name on sources that name catalogs).',
+        ),
       schema: z
         .string()
         .min(1)
@@ -93,10 +127,20 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
       const resolved = resolveSource(directory, input.source);
       if (!resolved.ok) return resolved;
       const source = resolved.value;
-      const { schema, name } = splitName(input.table, input.schema, source);
       const facts = { source: source.id };
+      const split = splitName(input.table, input.schema, source);
+      if (!split.ok) {
+        return {
+          ...deny(
+            'INVALID_INPUT',
+            `Name the table as catalog.schema.table: source ${source.id} names tables with a catalog, and this name leaves out a part it has no default for.`,
+          ),
+          facts,
+        };
+      }
+      const { catalog, schema, name } = split;
       // Not served by this source: the same answer as a table that does not exist.
-      if (!tableAllowed(source.readable, schema, name)) {
+      if (!tableAllowed(source.readable, schema, name, catalog)) {
         return {
           ...deny(
             'NOT_FOUND',
@@ -105,19 +149,19 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
           facts,
         };
       }
-      const capability = tableCapability('read', source.id, schema, name);
+      const capability = tableCapability('read', source.id, schema, name, catalog);
       if (capability === undefined)
         return {
           ...deny('FORBIDDEN', 'That table name cannot be granted; it cannot be described.'),
           facts,
         };
-      const prepared: Target = { source, schema, name };
+      const prepared: Target = { source, schema, name, ...(catalog !== undefined && { catalog }) };
       return { ok: true, capabilities: [capability], prepared, facts };
     },
     handler: async (_input, ctx) => {
-      const { source, schema, name } = ctx.prepared;
+      const { source, catalog, schema, name } = ctx.prepared;
       const table = await source.adapter.describeTable({
-        table: { schema, name },
+        table: { schema, name, ...(catalog !== undefined && { catalog }) },
         signal: ctx.signal,
       });
       if (table === null)
@@ -128,9 +172,15 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
       const foreignKeys = [];
       for (const fk of table.foreignKeys) {
         const target = fk.references;
-        const capability = tableCapability('read', source.id, target.schema, target.name);
+        const capability = tableCapability(
+          'read',
+          source.id,
+          target.schema,
+          target.name,
+          target.catalog,
+        );
         if (
-          tableAllowed(source.readable, target.schema, target.name) &&
+          tableAllowed(source.readable, target.schema, target.name, target.catalog) &&
           capability !== undefined &&
           (await ctx.isGranted(capability))
         ) {
@@ -142,6 +192,7 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
         text: formatTable(visible),
         structuredContent: {
           source: source.id,
+          ...(visible.catalog !== undefined && { catalog: visible.catalog }),
           schema: visible.schema,
           name: visible.name,
           kind: visible.kind,

@@ -4,7 +4,7 @@
  * every row. The exact values are in structuredContent; here tabs, line
  * breaks and backslashes in values are escaped so one row is one line.
  */
-import type { ReadResult, TableDescription, TableSummary } from '@sqlwarden/core';
+import type { ReadResult, TableDescription, TableRef, TableSummary } from '@sqlwarden/core';
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
@@ -33,6 +33,11 @@ export function formatRows(result: ReadResult): string {
   return lines.join('\n');
 }
 
+/** `schema.name`, or `catalog.schema.name` for a table reported with its catalog. */
+function qualified(table: TableRef): string {
+  return `${table.catalog === undefined ? '' : `${table.catalog}.`}${table.schema}.${table.name}`;
+}
+
 export function formatTables(source: string, tables: readonly TableSummary[]): string {
   if (tables.length === 0) return `No tables you can read in source ${source}.`;
   const lines = [
@@ -40,7 +45,7 @@ export function formatTables(source: string, tables: readonly TableSummary[]): s
   ];
   for (const t of tables) {
     const size = t.estimatedRows === null ? '' : `, ~${t.estimatedRows} rows`;
-    lines.push(`${t.schema}.${t.name} (${t.kind}${size})${t.comment ? ` ${cell(t.comment)}` : ''}`);
+    lines.push(`${qualified(t)} (${t.kind}${size})${t.comment ? ` ${cell(t.comment)}` : ''}`);
   }
   return lines.join('\n');
 }
@@ -48,7 +53,7 @@ export function formatTables(source: string, tables: readonly TableSummary[]): s
 export function formatTable(table: TableDescription): string {
   const size = table.estimatedRows === null ? '' : `, ~${table.estimatedRows} rows`;
   const lines = [
-    `${table.schema}.${table.name} (${table.kind}${size})${table.comment ? ` ${cell(table.comment)}` : ''}`,
+    `${qualified(table)} (${table.kind}${size})${table.comment ? ` ${cell(table.comment)}` : ''}`,
     'columns:',
   ];
   for (const c of table.columns) {
@@ -65,7 +70,7 @@ export function formatTable(table: TableDescription): string {
   if (table.primaryKey.length > 0) lines.push(`primary key: (${table.primaryKey.join(', ')})`);
   for (const fk of table.foreignKeys) {
     lines.push(
-      `foreign key ${fk.name}: (${fk.columns.join(', ')}) -> ${fk.references.schema}.${fk.references.name} (${fk.references.columns.join(', ')})`,
+      `foreign key ${fk.name}: (${fk.columns.join(', ')}) -> ${qualified(fk.references)} (${fk.references.columns.join(', ')})`,
     );
   }
   for (const index of table.indexes) {

@@ -1,7 +1,8 @@
 /**
  * list_tables: the tables and views of a source that this principal may
  * read, and nothing else. A table is listed only when the source serves it
- * (its allow list) and the principal holds read:<source>:<schema>.<table>;
+ * (its allow list) and the principal holds read:<source>:<schema>.<table>
+ * (read:<source>:<catalog>.<schema>.<table> on sources that name catalogs);
  * so the list is also the map of what query_read will accept.
  */
 
@@ -11,12 +12,21 @@ import { tableAllowed } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { formatTables } from './format.js';
 import { BUILT_IN_TOOLS } from './names.js';
-import { resolveSource, type SourceDirectory, SourceId, servedSchemas } from './sources.js';
+import {
+  namesCatalogs,
+  resolveSource,
+  type SourceDirectory,
+  SourceId,
+  servedCatalogs,
+  servedSchemas,
+} from './sources.js';
 
 /** Entries listed at most; a larger catalog is truncated (and says so). */
 export const MAX_LISTED_TABLES = 2000;
 
 const TableSummarySchema = z.strictObject({
+  /** On sources that name tables `catalog.schema.table` only. */
+  catalog: z.string().optional(),
   schema: z.string(),
   name: z.string(),
   kind: z.enum(['table', 'view', 'materialized_view', 'foreign_table', 'other']),
@@ -57,14 +67,22 @@ export function listTablesTool(directory: SourceDirectory): AnyTool {
       const schemas = servedSchemas(source).filter(
         (s) => input.schema === undefined || s === input.schema,
       );
+      const catalogs = namesCatalogs(source) ? { catalogs: servedCatalogs(source) } : {};
       const all =
         schemas.length === 0
           ? []
-          : await source.adapter.listTables({ schemas, signal: ctx.signal });
+          : await source.adapter.listTables({ schemas, ...catalogs, signal: ctx.signal });
       const visible = [];
       for (const table of all) {
-        if (!tableAllowed(source.readable, table.schema, table.name)) continue;
-        const capability = tableCapability('read', source.id, table.schema, table.name);
+        // A three-part pattern matches only a table reported with its catalog.
+        if (!tableAllowed(source.readable, table.schema, table.name, table.catalog)) continue;
+        const capability = tableCapability(
+          'read',
+          source.id,
+          table.schema,
+          table.name,
+          table.catalog,
+        );
         if (capability !== undefined && (await ctx.isGranted(capability))) visible.push(table);
       }
       const tables = visible.slice(0, MAX_LISTED_TABLES);

@@ -18,7 +18,12 @@ export interface SourceBinding {
   readonly adapter: DatabaseAdapter;
   readonly dialect: Dialect;
   readonly defaultSchema: string;
-  /** `schema.table` patterns the source serves for reading. */
+  /**
+   * ODBC sources that name tables `catalog.schema.table` (CONNX): the
+   * catalog `schema.table` and unqualified names resolve to.
+   */
+  readonly defaultCatalog?: string;
+  /** `schema.table` patterns the source serves for reading (`catalog.schema.table` on ODBC sources). */
   readonly readable: readonly string[];
   /**
    * `schema.table` patterns write tools may change (their guard's
@@ -93,6 +98,26 @@ export function resolveSource(
 
 /** The schemas named by a source's patterns (`public.*` and `sales.orders` give public and sales). */
 export function servedSchemas(source: SourceBinding): string[] {
-  const schemas = source.readable.map((text) => parseTablePattern(text)?.schema);
+  const schemas = source.readable.map((text) => parseTablePattern(text, CATALOGS)?.schema);
   return [...new Set(schemas.filter((schema) => schema !== undefined))];
+}
+
+/** The catalogs named by a source's three-part patterns (`daea.dbo.*` gives daea). */
+export function servedCatalogs(source: SourceBinding): string[] {
+  const catalogs = source.readable.map((text) => parseTablePattern(text, CATALOGS)?.catalog);
+  return [...new Set(catalogs.filter((catalog) => catalog !== undefined))];
+}
+
+const CATALOGS = { catalogs: true } as const;
+
+/**
+ * Whether a source names tables `catalog.schema.table`: an ODBC source with
+ * a default catalog or a three-part pattern (the guard judges its
+ * statements with catalogs, docs/connx-names.md).
+ */
+export function namesCatalogs(source: SourceBinding): boolean {
+  return (
+    source.dialect === 'odbc' &&
+    (source.defaultCatalog !== undefined || servedCatalogs(source).length > 0)
+  );
 }

@@ -7,7 +7,8 @@
  * source's tables, writable tables and function policy), the number of
  * parameters must match, and the call needs `read:<source>:<schema>.<table>`
  * for every table the statement reads and `write:...` for every table it
- * writes. A write also needs a source that has writable tables at all. It
+ * writes (`read:<source>:<catalog>.<schema>.<table>` for a table the guard
+ * resolved with a catalog, on ODBC sources that name catalogs). A write also needs a source that has writable tables at all. It
  * fails closed: a source whose catalog is still unknown refuses, a table
  * whose name cannot be granted refuses.
  *
@@ -97,7 +98,7 @@ export function authorizeStatement(
     const capability =
       table.schema === null
         ? undefined
-        : tableCapability(table.access, source.id, table.schema, table.name);
+        : tableCapability(table.access, source.id, table.schema, table.name, table.catalog);
     if (capability === undefined) {
       return {
         ...deny('FORBIDDEN', 'The statement names a table whose name cannot be granted.'),

@@ -47,6 +47,8 @@ export interface CheckedSource {
   /** Undefined only when the configuration has a problem with it (its kind). */
   readonly adapter?: AdapterPlugin;
   readonly defaultSchema: string;
+  /** ODBC sources that name tables `catalog.schema.table` only. */
+  readonly defaultCatalog?: string;
 }
 
 /** The adapters of the configured kinds, as loadAdapters found them. */
@@ -136,6 +138,7 @@ export function checkSources(
         `${at}.ssl.key: write it as \${VARIABLE} and set the variable; private keys never go in the file`,
       );
     }
+    if (adapter !== undefined) checkNames(source, adapter, at, problems);
     (source.functions?.allow ?? []).forEach((entry, i) => {
       if (adapter === undefined) return;
       const problem = allowEntryProblem(adapter.dialect, entry);
@@ -196,16 +199,83 @@ export function checkSources(
       hostName,
       weakPasswords,
     };
-    checked.set(id, { connection, defaultSchema, ...(adapter !== undefined && { adapter }) });
+    checked.set(id, {
+      connection,
+      defaultSchema,
+      ...(source.defaultCatalog !== undefined && { defaultCatalog: source.defaultCatalog }),
+      ...(adapter !== undefined && { adapter }),
+    });
   }
   return checked;
 }
 
-/** Whether a grant's schema.table part can ever match a table the source serves. */
-function overlaps(patterns: readonly string[], schema: string, table: string): boolean {
+const CATALOGS = { catalogs: true } as const;
+
+/** Whether a source names tables `catalog.schema.table`: a default catalog or a three-part pattern. */
+export function sourceNamesCatalogs(source: SourceConfig): boolean {
+  return (
+    source.defaultCatalog !== undefined ||
+    [...source.tables, ...(source.writable ?? [])].some(
+      (text) => parseTablePattern(text, CATALOGS)?.catalog !== undefined,
+    )
+  );
+}
+
+/**
+ * Three-part names are for ODBC sources only (CONNX: catalog.schema.table):
+ * elsewhere `defaultCatalog` and three-part patterns are refused. On an ODBC
+ * source that names catalogs, every pattern names its catalog: a two-part
+ * pattern would match no table there (the guard resolves every name to
+ * catalog.schema.table), so it is refused rather than left dead.
+ */
+function checkNames(source: SourceConfig, adapter: AdapterPlugin, at: string, problems: string[]) {
+  const lists = [
+    ['tables', source.tables],
+    ['writable', source.writable ?? []],
+  ] as const;
+  if (adapter.dialect !== 'odbc') {
+    if (source.defaultCatalog !== undefined) {
+      problems.push(
+        `${at}.defaultCatalog: only ODBC sources name tables catalog.schema.table; a ${source.kind} source names them schema.table, so remove defaultCatalog`,
+      );
+    }
+    for (const [key, patterns] of lists) {
+      patterns.forEach((text, i) => {
+        if (parseTablePattern(text, CATALOGS)?.catalog !== undefined) {
+          problems.push(
+            `${at}.${key}[${i}]: ${text} has three parts; only ODBC sources name tables catalog.schema.table, write schema.table or schema.*`,
+          );
+        }
+      });
+    }
+    return;
+  }
+  if (!sourceNamesCatalogs(source)) return;
+  for (const [key, patterns] of lists) {
+    patterns.forEach((text, i) => {
+      const pattern = parseTablePattern(text, CATALOGS);
+      if (pattern !== undefined && pattern.catalog === undefined) {
+        problems.push(
+          `${at}.${key}[${i}]: ${text} names no catalog, but the source names tables catalog.schema.table (defaultCatalog or a three-part pattern); write catalog.${text}`,
+        );
+      }
+    });
+  }
+}
+
+/**
+ * Whether a grant's table part (`schema.table`, or `catalog.schema.table`)
+ * can ever match a table the source serves. A whole-source grant
+ * (`read:<source>:*`) always can.
+ */
+function overlaps(
+  patterns: readonly string[],
+  granted: { readonly catalog?: string; readonly schema: string; readonly table: string },
+): boolean {
+  if (granted.catalog === undefined && granted.schema === '*') return patterns.length > 0;
   return patterns.some((text) => {
-    const pattern = parseTablePattern(text);
-    return pattern !== undefined && tablePatternsOverlap(pattern, { schema, table });
+    const pattern = parseTablePattern(text, CATALOGS);
+    return pattern !== undefined && tablePatternsOverlap(pattern, granted);
   });
 }
 
@@ -224,16 +294,20 @@ function checkGrants(
     }
     const { action, segments } = parsed.capability;
     if (action === 'tool') return;
-    const [source = '*', schema = '*', table = '*'] = segments;
+    const [source = '*', ...object] = segments;
     if (source === '*' || broken.has(`sources.${source}`)) return;
+    const [catalog, schema = '*', table = '*'] =
+      object.length === 3 ? object : [undefined, ...object];
+    const named = `${catalog === undefined ? '' : `${catalog}.`}${schema}.${table}`;
     const configured = config.sources[source];
     if (configured === undefined) {
       problems.push(`${key}[${i}]: "${grant}" names source ${source}, which is not configured`);
       return;
     }
-    if (!overlaps(configured.tables, schema, table)) {
+    const granted = { ...(catalog !== undefined && { catalog }), schema, table };
+    if (!overlaps(configured.tables, granted)) {
       problems.push(
-        `${key}[${i}]: "${grant}" can never apply: source ${source} does not serve ${schema}.${table} (its tables: ${configured.tables.join(', ')})`,
+        `${key}[${i}]: "${grant}" can never apply: source ${source} does not serve ${named} (its tables: ${configured.tables.join(', ')})`,
       );
     }
   });
@@ -327,14 +401,14 @@ export function checkReferences(
   }
   for (const [id, source] of Object.entries(config.sources)) {
     (source.writable ?? []).forEach((pattern, i) => {
-      const writable = parseTablePattern(pattern);
+      const writable = parseTablePattern(pattern, CATALOGS);
       const served =
         writable !== undefined &&
         source.tables.some((text) => {
-          const servedPattern = parseTablePattern(text);
+          const servedPattern = parseTablePattern(text, CATALOGS);
           return (
             servedPattern !== undefined &&
-            tablePatternMatches(servedPattern, writable.schema, writable.table)
+            tablePatternMatches(servedPattern, writable.schema, writable.table, writable.catalog)
           );
         });
       if (!served) {

@@ -51,6 +51,8 @@ export interface NormalizedSource {
    */
   readonly connection: SourceConnection;
   readonly defaultSchema: string;
+  /** ODBC sources that name tables `catalog.schema.table` (CONNX) only: their default catalog. */
+  readonly defaultCatalog?: string;
   readonly tables: readonly string[];
   /** The served tables write tools may change; empty: a read-only source. */
   readonly writable: readonly string[];
@@ -146,6 +148,7 @@ function normalize(
         adapter: source.adapter,
         connection: source.connection,
         defaultSchema: source.defaultSchema,
+        ...(source.defaultCatalog !== undefined && { defaultCatalog: source.defaultCatalog }),
         tables: s.tables,
         writable: s.writable ?? [],
         limits: { ...s.limits },

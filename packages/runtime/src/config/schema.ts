@@ -83,10 +83,15 @@ const CostGateSchema = z
   );
 
 // Checked by core's parser; the regular expression only tells editors (JSON Schema).
+// Three-part patterns (catalog.schema.table) pass here; the checks accept them
+// only on ODBC sources (checks.ts), where the dialect is known.
 const TablePattern = z
   .string()
-  .refine((text) => parseTablePattern(text) !== undefined, TABLE_PATTERN_PROBLEM)
-  .meta({ pattern: '^[^.*\\s]+\\.(\\*|[^.*\\s]+)$' });
+  .refine(
+    (text) => parseTablePattern(text, { catalogs: true }) !== undefined,
+    `${TABLE_PATTERN_PROBLEM}; ODBC sources also take catalog.schema.table and catalog.schema.*`,
+  )
+  .meta({ pattern: '^[^.*\\s]+\\.([^.*\\s]+\\.)?(\\*|[^.*\\s]+)$' });
 
 const SourceSchema = z.strictObject({
   kind: z
@@ -135,10 +140,20 @@ const SourceSchema = z.strictObject({
     .max(63)
     .optional()
     .describe('Where unqualified table names resolve (default public).'),
+  defaultCatalog: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe(
+      'ODBC sources that name tables catalog.schema.table (CONNX) only: the catalog schema.table and unqualified names resolve to. Without it such a name is refused as ambiguous.',
+    ),
   tables: z
     .array(TablePattern)
     .min(1)
-    .describe('The tables this source serves: schema.table or schema.* patterns.'),
+    .describe(
+      'The tables this source serves: schema.table or schema.* patterns (catalog.schema.table or catalog.schema.* on ODBC sources that name catalogs).',
+    ),
   writable: z
     .array(TablePattern)
     .optional()

@@ -64,10 +64,27 @@ beforeAll(async () => {
           },
         },
         roles: {
-          analyst: ['tool:query_read', `read:connx:${db}.${schema.name}.orders`],
+          analyst: [
+            'tool:query_read',
+            'tool:describe_entities',
+            `read:connx:${db}.${schema.name}.orders`,
+          ],
           twoPart: ['tool:query_read', 'read:connx:*'],
+          noRead: ['tool:describe_entities'],
         },
-        principals: { alice: { roles: ['analyst'] }, bob: { roles: ['twoPart'] } },
+        entities: {
+          orders: {
+            source: 'connx',
+            table: `${db}.${schema.name}.orders`,
+            aliases: ['purchases'],
+            description: 'Orders placed by customers',
+          },
+        },
+        principals: {
+          alice: { roles: ['analyst'] },
+          bob: { roles: ['twoPart'] },
+          carol: { roles: ['noRead'] },
+        },
       },
       loadEnvironment({ env: {}, envFile: false }),
       { adapters: [odbc] },
@@ -103,5 +120,27 @@ describe('a source with defaultCatalog, through the runtime', () => {
       'QUERY_REJECTED',
     );
     expect(codeOf(await read('SELECT * FROM orders', 'bob'))).toBe('ok');
+  });
+});
+
+describe('entities on a source with catalogs', () => {
+  async function entities(principal: string) {
+    const result = await executeToolBoundary(
+      {
+        requestId: `e-${Math.random().toString(36).slice(2)}`,
+        context: runtime.session('in-process', principal),
+        tool: 'describe_entities',
+        input: { query: 'purchases' },
+      },
+      runtime.deps,
+    );
+    return (result.structuredContent as { entities?: Array<{ table: string }> }).entities;
+  }
+
+  it('names the table by catalog.schema.table and shows it only to a principal that may read it', async () => {
+    expect(await entities('alice')).toEqual([
+      expect.objectContaining({ table: `${db}.${schema.name}.orders` }),
+    ]);
+    expect(await entities('carol')).toEqual([]);
   });
 });

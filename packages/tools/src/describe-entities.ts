@@ -18,6 +18,8 @@ export interface EntityDefinition {
   /** The logical name (the key under `entities`). */
   readonly name: string;
   readonly source: string;
+  /** On ODBC sources with catalogs: the table's catalog. */
+  readonly catalog?: string;
   readonly schema: string;
   readonly table: string;
   readonly aliases: readonly string[];
@@ -92,12 +94,20 @@ export function describeEntitiesTool(entities: readonly EntityDefinition[]): Any
       const found = [];
       for (const entity of all) {
         if (!matches(entity, wanted)) continue;
-        const capability = tableCapability('read', entity.source, entity.schema, entity.table);
+        const capability = tableCapability(
+          'read',
+          entity.source,
+          entity.schema,
+          entity.table,
+          entity.catalog,
+        );
         if (capability === undefined || !(await ctx.isGranted(capability))) continue;
         found.push({
           name: entity.name,
           source: entity.source,
-          table: `${entity.schema}.${entity.table}`,
+          table: [entity.catalog, entity.schema, entity.table]
+            .filter((part) => part !== undefined)
+            .join('.'),
           aliases: [...entity.aliases],
           description: entity.description,
           columns: { ...entity.columns },

@@ -481,12 +481,15 @@ export function checkEntities(
         problems.push(`${at}.source: ${entity.source} is not defined under sources`);
       continue;
     }
-    const table = parseTablePattern(entity.table);
+    const table = parseTablePattern(entity.table, { catalogs: true });
     const served =
       table !== undefined &&
       source.tables.some((text) => {
-        const pattern = parseTablePattern(text);
-        return pattern !== undefined && tablePatternMatches(pattern, table.schema, table.table);
+        const pattern = parseTablePattern(text, { catalogs: true });
+        return (
+          pattern !== undefined &&
+          tablePatternMatches(pattern, table.schema, table.table, table.catalog)
+        );
       });
     if (!served) {
       problems.push(

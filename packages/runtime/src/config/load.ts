@@ -13,7 +13,9 @@ import {
   ConfigError,
   type CostCeiling,
   type ExecutionLimits,
+  parseTablePattern,
   type SqlDialect,
+  type TablePattern,
 } from '@sqlwarden/core';
 import type { Environment, QuotaPolicy } from '@sqlwarden/security';
 import type { EntityDefinition } from '@sqlwarden/tools';
@@ -167,13 +169,14 @@ function normalize(
       parameters: tool.parameters ?? {},
     })),
     entities: Object.entries(config.entities ?? {}).map(([name, entity]) => {
-      // Checked: schema.table, one dot.
-      const dot = entity.table.indexOf('.');
+      // Checked: [catalog.]schema.table, no wildcard.
+      const table = parseTablePattern(entity.table, { catalogs: true }) as TablePattern;
       return {
         name,
         source: entity.source,
-        schema: entity.table.slice(0, dot),
-        table: entity.table.slice(dot + 1),
+        ...(table.catalog !== undefined && { catalog: table.catalog }),
+        schema: table.schema,
+        table: table.table,
         aliases: entity.aliases ?? [],
         description: entity.description,
         columns: { ...entity.columns },

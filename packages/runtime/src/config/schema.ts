@@ -257,14 +257,16 @@ const DeclaredToolSchema = z.strictObject({
 const EntityTable = z
   .string()
   .refine((text) => {
-    const pattern = parseTablePattern(text);
+    const pattern = parseTablePattern(text, { catalogs: true });
     return pattern !== undefined && pattern.table !== '*';
-  }, 'must be schema.table, one table the source serves (no wildcard)')
-  .meta({ pattern: '^[^.*\\s]+\\.[^.*\\s]+$' });
+  }, 'must be schema.table (catalog.schema.table on an ODBC source with catalogs), one table the source serves (no wildcard)')
+  .meta({ pattern: '^[^.*\\s]+\\.([^.*\\s]+\\.)?[^.*\\s]+$' });
 
 const EntitySchema = z.strictObject({
   source: id.describe('The source that serves the table.'),
-  table: EntityTable.describe('The table, as schema.table; the source must serve it.'),
+  table: EntityTable.describe(
+    'The table, as schema.table (catalog.schema.table on an ODBC source with catalogs); the source must serve it.',
+  ),
   aliases: z
     .array(z.string().min(1).max(100))
     .max(50)

@@ -462,7 +462,7 @@ entities:
     description: ''
 `),
     ).toEqual([
-      'entities.everything.table: must be schema.table, one table the source serves (no wildcard)',
+      'entities.everything.table: must be schema.table (catalog.schema.table on an ODBC source with catalogs), one table the source serves (no wildcard)',
       'entities.9lives: Invalid key in record',
       'entities.nameless.description: Too small: expected string to have >=1 characters',
       'entities.customer.source: legacy is not defined under sources',

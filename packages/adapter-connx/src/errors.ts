@@ -1,0 +1,35 @@
+/**
+ * ODBC errors to sqlwarden's: by SQLSTATE, the one thing every ODBC driver
+ * reports the same way (the driver's text never reaches a client).
+ */
+import { type ErrorMapper, queryTimeout, statementFailure } from '@sqlwarden/adapter-kit';
+import { OdbcDriverError, WorkerLostError } from './host.js';
+
+/** The SQLSTATE of an ODBC error, if it has one. */
+function stateOf(error: unknown): string | undefined {
+  return error instanceof OdbcDriverError ? error.state : undefined;
+}
+
+export const odbcErrors: ErrorMapper = {
+  isConnectionError(error) {
+    if (error instanceof WorkerLostError) return true;
+    const state = stateOf(error);
+    // Class 08: connection exceptions; HYT01: connection timeout.
+    return state !== undefined && (state.startsWith('08') || state === 'HYT01');
+  },
+  map(error, context) {
+    const state = stateOf(error);
+    if (state === 'HYT00') return queryTimeout(context.timeoutMs, error);
+    if (state === '42601') return statementFailure.syntaxError(error);
+    if (state === '42S02' || state === '42P01')
+      return statementFailure.unknownTable(error, undefined);
+    if (state === '42S22' || state === '42703')
+      return statementFailure.unknownColumn(error, undefined);
+    if (state === '07002' || state === '07001')
+      return statementFailure.parameterCount(error, {
+        ...(context.paramCount !== undefined && { given: context.paramCount }),
+        placeholder: '?',
+      });
+    return statementFailure.bySqlState(error, state, `SQLSTATE ${state ?? 'unknown'}`);
+  },
+};

@@ -39,6 +39,15 @@ export const CHUNK_BYTES = 1 << 20;
 /** Never used: ODBC connections have no socket of sqlwarden's for the frame gate. */
 const NO_FRAMES: WireFraming = { protocol: { headerLength: 4, bodyLength: () => 0 } };
 
+/**
+ * The read's statement was cancelled: a driver that ends a cancelled
+ * statement with its rows so far (MariaDB ODBC after KILL QUERY) must not
+ * make a stopped call look like a success.
+ */
+export class StatementCancelledError extends Error {
+  readonly code = 'SQLWARDEN_ODBC_CANCELLED';
+}
+
 /** A write reached an ODBC source (refused by the configuration before it can). */
 export class WritesNotBuiltError extends Error {
   readonly code = 'SQLWARDEN_ODBC_NO_WRITES';
@@ -83,6 +92,9 @@ export class OdbcDriver implements Driver<OdbcSession> {
         () => {},
       );
       this.#host.forget(conn);
+      // An open that took too long: a hung worker (its event loop stopped)
+      // is killed, so that the next open gets a new one.
+      if (options.signal.aborted) void this.#host.alive();
       throw error;
     }
     return new OdbcSession(this.#host, conn, this.#config);
@@ -99,6 +111,8 @@ export class OdbcSession implements DriverConnection {
   readonly #config: NormalizedConfig;
   #timeoutMs: number;
   #closed = false;
+  /** A cancel was sent during the current read. */
+  #cancelled = false;
 
   constructor(host: WorkerHost, conn: string, config: NormalizedConfig) {
     this.#host = host;
@@ -127,8 +141,13 @@ export class OdbcSession implements DriverConnection {
       timeoutSeconds: Math.ceil(this.#timeoutMs / 1000),
       want: want(),
     });
+    this.#cancelled = false;
     let chunk: Chunk = await read.first;
     for (;;) {
+      if (this.#cancelled) {
+        if (!chunk.done) read.stop();
+        throw new StatementCancelledError('the statement was cancelled');
+      }
       for (const row of chunk.rows) {
         if (!budget.take(row)) {
           // The budget says stop: no more chunks; the worker closes the cursor
@@ -171,6 +190,7 @@ export class OdbcSession implements DriverConnection {
   }
 
   async cancel(): Promise<boolean> {
+    this.#cancelled = true;
     if (!this.#host.busy(this.conn)) return true;
     let timer: NodeJS.Timeout | undefined;
     const unanswered = new Promise<boolean>((resolve) => {

@@ -19,7 +19,12 @@ export const odbcErrors: ErrorMapper = {
   },
   map(error, context) {
     const state = stateOf(error);
-    if (state === 'HYT00') return queryTimeout(context.timeoutMs, error);
+    // The statement's own time limit (SQL_ATTR_QUERY_TIMEOUT): HYT00, or the
+    // cancel it sends (HY008; PostgreSQL's 57014 with psqlODBC). A cancel of
+    // the kit's never reaches here (mapDriverError reads its stop first).
+    if (state === 'HYT00' || state === 'HY008' || state === '57014') {
+      return queryTimeout(context.timeoutMs, error);
+    }
     if (state === '42601') return statementFailure.syntaxError(error);
     if (state === '42S02' || state === '42P01')
       return statementFailure.unknownTable(error, undefined);

@@ -20,6 +20,8 @@ import type { ChunkWant, HostMessage, WireColumn, WireError, WorkerMessage } fro
 export const RESTART_BASE_MS = 100;
 export const RESTART_MAX_MS = 5000;
 export const RESTART_WINDOW_MS = 30_000;
+/** How long the worker's event loop may take to answer `alive`. */
+export const ALIVE_MS = 1000;
 
 /** The worker ended (crashed, was killed, or exited) while a request was in flight. */
 export class WorkerLostError extends Error {
@@ -76,6 +78,8 @@ export class WorkerHost {
   #closed = false;
   /** Workers forked so far (tests read it to see a restart). */
   started = 0;
+  /** How the last worker ended (`SIGSEGV`, `SIGKILL`, `exit code 1`), if one did. */
+  lastExit: string | undefined;
 
   constructor(options: WorkerHostOptions) {
     this.#options = options;
@@ -142,9 +146,8 @@ export class WorkerHost {
     if (this.#child !== child) return;
     this.#child = undefined;
     this.#exits.push(Date.now());
-    const error = new WorkerLostError(
-      `the ODBC worker ended (${signal === null ? `exit code ${code}` : signal})`,
-    );
+    this.lastExit = signal === null ? `exit code ${code}` : signal;
+    const error = new WorkerLostError(`the ODBC worker ended (${this.lastExit})`);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(error);
@@ -209,6 +212,29 @@ export class WorkerHost {
         if (this.#child !== undefined) this.#post(this.#child, { t: 'stop', id });
       },
     };
+  }
+
+  /**
+   * Whether the worker's event loop answers within `withinMs` (native calls
+   * run on other threads: a worker busy with the driver still answers). One
+   * that does not is hung: it is killed, and false returned.
+   */
+  async alive(withinMs = ALIVE_MS): Promise<boolean> {
+    const child = this.#child;
+    if (child === undefined) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      this.request({ t: 'alive' }).then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), withinMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!answered && this.#child === child) this.kill();
+    return answered;
   }
 
   /** Kills the worker now (SIGKILL); requests in flight fail, the next one starts another. */

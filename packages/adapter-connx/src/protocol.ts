@@ -49,13 +49,15 @@ export type HostMessage =
       readonly args: ReadonlyArray<string | null>;
     }
   | { readonly t: 'cancel'; readonly id: number; readonly conn: string }
+  /** Answered at once by the worker's event loop: whether it is alive at all. */
+  | { readonly t: 'alive'; readonly id: number }
   | { readonly t: 'close'; readonly id: number; readonly conn: string }
   | {
       /** Test faults, honoured only when the worker runs with SQLWARDEN_ODBC_WORKER_FAULTS=1. */
       readonly t: 'fault';
       readonly id: number;
       readonly conn: string;
-      readonly kind: 'hang' | 'close-during-fetch';
+      readonly kind: 'hang' | 'close-during-execute';
       readonly sql?: string;
     };
 

@@ -33,3 +33,56 @@ describe.each([
     expect(host.pid).not.toBe(process.pid);
   });
 });
+
+describe.each([
+  ['psqlODBC', postgresTarget],
+  ['MariaDB ODBC', mariadbTarget],
+])('limits over %s', (_name, makeTarget) => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await makeTarget();
+    await target.admin('CREATE TABLE wide (id INTEGER PRIMARY KEY, body VARCHAR(2000) NOT NULL)');
+    await target.admin(
+      `INSERT INTO wide (id, body) VALUES ${Array.from({ length: 600 }, (_, i) => `(${i + 1}, '${'x'.repeat(1000)}')`).join(', ')}`,
+    );
+  });
+  afterAll(async () => target.drop());
+
+  const read = (
+    adapter: ReturnType<OdbcTarget['adapter']>['adapter'],
+    limits: { maxRows: number; maxBytes: number },
+  ) =>
+    adapter.read({
+      sql: 'SELECT id, body FROM wide ORDER BY id',
+      params: [],
+      limits: { ...limits, timeoutMs: 5000 },
+      signal: new AbortController().signal,
+    });
+
+  it('stops at maxRows, over several chunks, and the connection serves the next call', async () => {
+    const { adapter } = target.adapter({ pool: { max: 1 } });
+    const result = await read(adapter, { maxRows: 300, maxBytes: 10_000_000 });
+    expect(result.rowCount).toBe(300);
+    expect(result.truncated).toBe(true);
+    expect(result.truncatedReason).toBe('maxRows');
+    expect(result.rows.at(-1)?.[0]).toBe(300);
+    // The one connection: its cursor was closed before this read ran.
+    const next = await read(adapter, { maxRows: 2, maxBytes: 10_000_000 });
+    expect(next.rows.map((r) => r[0])).toEqual([1, 2]);
+  });
+
+  it('stops at maxBytes without keeping the row that passes it', async () => {
+    const { adapter } = target.adapter();
+    const result = await read(adapter, { maxRows: 1000, maxBytes: 10_500 });
+    expect(result.truncated).toBe(true);
+    expect(result.truncatedReason).toBe('maxBytes');
+    expect(result.rowCount).toBe(10);
+  });
+
+  it('reads a whole result that fits, across chunks', async () => {
+    const { adapter } = target.adapter();
+    const result = await read(adapter, { maxRows: 600, maxBytes: 10_000_000 });
+    expect(result.rowCount).toBe(600);
+    expect(result.truncated).toBe(false);
+  });
+});

@@ -28,6 +28,12 @@ interface OdbcCursor {
   readonly noData: boolean;
 }
 
+interface OdbcStatement {
+  prepare(sql: string): Promise<void>;
+  execute(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
 interface OdbcConnection {
   query(sql: string, ...args: unknown[]): Promise<unknown>;
   tables(...args: Array<string | null>): Promise<unknown[]>;
@@ -211,6 +217,9 @@ async function handle(message: HostMessage): Promise<void> {
         return rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])));
       });
       return;
+    case 'alive':
+      send({ t: 'ok', id: message.id });
+      return;
     case 'cancel': {
       // Bypasses the queue: it is what ends the operation in flight.
       const open = connections.get(message.conn);
@@ -245,19 +254,19 @@ async function handle(message: HostMessage): Promise<void> {
         return;
       }
       if (message.kind === 'hang') {
-        // The event loop never turns again: no answer, no cancel.
-        for (;;) {}
+        // The event loop stops for good: no answer, not even to a cancel.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       }
-      // The native layer's own crash: closing a connection during a cursor fetch.
+      // The native layer's own crash: closing a statement during its execute()
+      // (psqlODBC 13: SIGSEGV; MariaDB ODBC 3.1: a hang).
       const open = connections.get(message.conn);
       if (open === undefined) return;
-      const cursor = (await open.connection.query(message.sql ?? 'SELECT 1', {
-        cursor: true,
-        fetchSize: 1,
-      })) as OdbcCursor;
-      void cursor.fetch().catch(() => {});
-      void open.connection.close().catch(() => {});
-      void cursor.fetch().catch(() => {});
+      const statement = (await (
+        open.connection as unknown as { createStatement(): Promise<OdbcStatement> }
+      ).createStatement()) as OdbcStatement;
+      await statement.prepare(message.sql ?? 'SELECT 1');
+      void statement.execute().catch(() => {});
+      void statement.close().catch(() => {});
       return;
     }
   }

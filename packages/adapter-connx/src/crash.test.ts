@@ -1,0 +1,130 @@
+// The driver's failures end the worker, never the server: each scenario
+// below runs in this test process (the "server"), which must outlive it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  codeOf,
+  eventually,
+  mariadbTarget,
+  type OdbcTarget,
+  postgresTarget,
+} from './test-support.js';
+
+const FAULTS = { workerEnv: { SQLWARDEN_ODBC_WORKER_FAULTS: '1' } };
+const LIMITS = { maxRows: 100, maxBytes: 1_000_000, timeoutMs: 5000 };
+
+const SLOW = {
+  postgres: (marker: string) => `SELECT pg_sleep(20), '${marker}' AS m`,
+  mariadb: (marker: string) => `SELECT BENCHMARK(5000000000, MD5('${marker}'))`,
+};
+
+describe.each([
+  ['psqlODBC', postgresTarget],
+  ['MariaDB ODBC', mariadbTarget],
+])('a worker that crashes or hangs, over %s', (_name, makeTarget) => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await makeTarget();
+  });
+  afterAll(async () => target.drop());
+
+  const ok = (adapter: ReturnType<OdbcTarget['adapter']>['adapter'], timeoutMs = 5000) =>
+    adapter.read({
+      sql: 'SELECT 1',
+      params: [],
+      limits: { ...LIMITS, timeoutMs },
+      signal: new AbortController().signal,
+    });
+
+  it('kill -9 of the worker mid-read: the call gets DB_UNAVAILABLE, the next call runs on a new worker', async () => {
+    const { adapter, host } = target.adapter();
+    const marker = `kill_${Date.now()}`;
+    const call = codeOf(
+      adapter.read({
+        sql: SLOW[target.profile](marker),
+        params: [],
+        limits: LIMITS,
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(await eventually(async () => (await target.running(marker)) === 1)).toBe(true);
+    const pid = host.pid as number;
+    process.kill(pid, 'SIGKILL');
+    expect(await call).toBe('DB_UNAVAILABLE');
+    expect(host.lastExit).toBe('SIGKILL');
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+    expect(host.started).toBe(2);
+    expect(host.pid).not.toBe(pid);
+  });
+
+  it('a worker that hangs with a call in flight is killed after the cancel grace; the call gets DB_UNAVAILABLE', async () => {
+    const { adapter, host } = target.adapter({ pool: { max: 1 } }, FAULTS);
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+    // The worker's event loop stops: it will answer nothing, not even a cancel.
+    void host.request({ t: 'fault', conn: 'none', kind: 'hang' }).catch(() => {});
+    const started = Date.now();
+    expect(await codeOf(ok(adapter, 500))).toBe('DB_UNAVAILABLE');
+    // Deadline (500 ms + slack), then the cancel grace: bounded, never the hang.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await eventually(async () => host.lastExit === 'SIGKILL')).toBe(true);
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+    expect(host.started).toBe(2);
+  });
+
+  it('a worker that hangs while a connection opens is found dead and killed; the next call works', async () => {
+    const { adapter, host } = target.adapter(
+      { pool: { max: 1, connectionTimeoutMs: 800 } },
+      FAULTS,
+    );
+    // The worker runs, and no connection is open yet.
+    await host.request({ t: 'alive' });
+    void host.request({ t: 'fault', conn: 'none', kind: 'hang' }).catch(() => {});
+    expect(await codeOf(ok(adapter))).toBe('DB_UNAVAILABLE');
+    expect(await eventually(async () => host.lastExit === 'SIGKILL')).toBe(true);
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+  });
+});
+
+describe("the native layer's segfault over psqlODBC", () => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await postgresTarget();
+  });
+  afterAll(async () => target.drop());
+
+  it('closing a statement during its execute (SIGSEGV in the worker) fails the calls in flight with DB_UNAVAILABLE; the next call works', async () => {
+    const { adapter, host } = target.adapter({ pool: { max: 1 } }, FAULTS);
+    const marker = `segv_${Date.now()}`;
+    const call = codeOf(
+      adapter.read({
+        sql: `SELECT pg_sleep(20), '${marker}' AS m`,
+        params: [],
+        limits: LIMITS,
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(await eventually(async () => (await target.running(marker)) === 1)).toBe(true);
+    // A second connection of the worker's own, and the driver's crash on it.
+    const conn = host.connection(() => {});
+    await host.request({
+      t: 'open',
+      conn,
+      connectionString: `${target.connectionString};UseDeclareFetch=1;Fetch=1`,
+      setup: [],
+    });
+    void host
+      .request({ t: 'fault', conn, kind: 'close-during-execute', sql: 'SELECT pg_sleep(2)' })
+      .catch(() => {});
+    expect(await call).toBe('DB_UNAVAILABLE');
+    expect(host.lastExit).toBe('SIGSEGV');
+    expect(
+      (
+        await adapter.read({
+          sql: 'SELECT 1',
+          params: [],
+          limits: LIMITS,
+          signal: new AbortController().signal,
+        })
+      ).rows,
+    ).toEqual([[1]]);
+  });
+});

@@ -40,8 +40,13 @@ describe('ODBC source configuration', () => {
     expect(effectiveConnectionString(config)).toBe(
       'DRIVER={PostgreSQL Unicode};UID=r;UseDeclareFetch=1;Fetch=50;BoolsAsChar=0',
     );
-    expect(sessionSetup('postgres')).toEqual([
+    expect(sessionSetup('postgres', 'pay"roll')).toEqual([
       'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+      'SET search_path TO "pay""roll"',
+    ]);
+    expect(sessionSetup('mariadb', 'pay`roll')).toEqual([
+      'SET SESSION TRANSACTION READ ONLY',
+      'USE `pay``roll`',
     ]);
   });
 
@@ -60,7 +65,7 @@ describe('ODBC source configuration', () => {
     expect(calls).toBe(0);
     expect(effectiveConnectionString(config)).toBe('DSN=payroll;PWD=s');
     expect(calls).toBe(1);
-    expect(sessionSetup('connx')).toEqual([]);
+    expect(sessionSetup('connx', 'PAYROLL')).toEqual([]);
   });
 
   it('names every problem at once', () => {

@@ -133,15 +133,26 @@ export function effectiveConnectionString(config: NormalizedConfig): string {
   return [...pairs, ...ours].map(([k, v]) => `${k}=${v}`).join(';');
 }
 
-/** Statements of sqlwarden's own run on each new connection: the session made read-only. */
-export function sessionSetup(profile: OdbcProfile): string[] {
+/**
+ * Statements of sqlwarden's own run on each new connection: the session
+ * made read-only, and unqualified names resolving in `defaultSchema` (what
+ * the guard assumes).
+ */
+export function sessionSetup(profile: OdbcProfile, defaultSchema: string): string[] {
   switch (profile) {
     case 'postgres':
-      return ['SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'];
+      return [
+        'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+        `SET search_path TO "${defaultSchema.replaceAll('"', '""')}"`,
+      ];
     case 'mariadb':
-      return ['SET SESSION TRANSACTION READ ONLY'];
+      return [
+        'SET SESSION TRANSACTION READ ONLY',
+        `USE \`${defaultSchema.replaceAll('`', '``')}\``,
+      ];
     default:
-      // CONNX and unknown drivers: no portable statement; the account must be read-only (docs/connx.md).
+      // CONNX and unknown drivers: no portable statement; the account must be
+      // read-only, and its default schema the source's (docs/connx.md).
       return [];
   }
 }

@@ -81,7 +81,7 @@ export class OdbcDriver implements Driver<OdbcSession> {
       t: 'open',
       conn,
       connectionString: effectiveConnectionString(this.#config),
-      setup: sessionSetup(this.#config.profile),
+      setup: sessionSetup(this.#config.profile, this.#config.defaultSchema),
     });
     try {
       await untilAborted(opened, options.signal);

@@ -79,8 +79,6 @@ export async function postgresTarget(): Promise<OdbcTarget> {
     `DATABASE=${decodeURIComponent(url.pathname.slice(1)) || 'test'}`,
     `UID=${decodeURIComponent(url.username) || 'postgres'}`,
     `PWD=${decodeURIComponent(url.password)}`,
-    // The schema of the test as the session's search path.
-    `ConnSettings={SET search_path TO ${name}}`,
   ].join(';');
   return track(
     {

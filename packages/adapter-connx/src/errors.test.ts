@@ -16,6 +16,8 @@ describe('ODBC errors', () => {
       odbcErrors.isConnectionError(new WorkerLostError('the ODBC worker ended (SIGSEGV)')),
     ).toBe(true);
     expect(odbcErrors.isConnectionError(odbcError('08S01'))).toBe(true);
+    // psqlODBC: a session the server ended (pg_terminate_backend, shutdown).
+    expect(odbcErrors.isConnectionError(odbcError('57P01'))).toBe(true);
     expect(odbcErrors.isConnectionError(odbcError('42601'))).toBe(false);
   });
 
@@ -34,6 +36,7 @@ describe('ODBC errors', () => {
       expect(mapped.message).not.toContain('secret_table_name');
     }
     expect(odbcErrors.map(odbcError('42S02'), context).code).toBe('NOT_FOUND');
+    expect(odbcErrors.map(odbcError('25006'), context).code).toBe('READ_ONLY');
     expect(odbcErrors.map(odbcError('22012'), context).message).toContain('SQLSTATE 22012');
   });
 });

@@ -13,9 +13,13 @@ function stateOf(error: unknown): string | undefined {
 export const odbcErrors: ErrorMapper = {
   isConnectionError(error) {
     if (error instanceof WorkerLostError) return true;
-    const state = stateOf(error);
-    // Class 08: connection exceptions; HYT01: connection timeout.
-    return state !== undefined && (state.startsWith('08') || state === 'HYT01');
+    // Class 08: connection exceptions; HYT01: connection timeout; 57P01-57P03
+    // (PostgreSQL through psqlODBC): the server ended the session or is
+    // shutting down. Any diagnostic record saying so counts.
+    const states = error instanceof OdbcDriverError ? error.diagnostics.map((d) => d.state) : [];
+    return states.some(
+      (state) => state.startsWith('08') || state === 'HYT01' || /^57P0[123]$/.test(state),
+    );
   },
   map(error, context) {
     const state = stateOf(error);
@@ -25,6 +29,8 @@ export const odbcErrors: ErrorMapper = {
     if (state === 'HYT00' || state === 'HY008' || state === '57014') {
       return queryTimeout(context.timeoutMs, error);
     }
+    // A write in the read-only session (the guard lets none through).
+    if (state === '25006') return statementFailure.readOnly(error, undefined);
     if (state === '42601') return statementFailure.syntaxError(error);
     if (state === '42S02' || state === '42P01')
       return statementFailure.unknownTable(error, undefined);

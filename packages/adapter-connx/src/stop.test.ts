@@ -64,3 +64,57 @@ describe.each([
     expect(next.rows).toEqual([[1]]);
   });
 });
+
+describe.each([
+  ['psqlODBC', postgresTarget],
+  ['MariaDB ODBC', mariadbTarget],
+])('sessions ended by the server, over %s', (_name, makeTarget) => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await makeTarget();
+  });
+  afterAll(async () => target.drop());
+
+  const KILL = {
+    postgres: (marker: string) =>
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
+    mariadb: async (marker: string) => {
+      const rows = (await target.admin(
+        `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%${marker}%' AND ID <> CONNECTION_ID()`,
+      )) as Array<{ id: number }>;
+      for (const row of rows) await target.admin(`KILL ${Number(row.id)}`);
+    },
+  };
+
+  it('a read whose session is killed gets DB_UNAVAILABLE, a write in the session READ_ONLY, and the source still serves', async () => {
+    const { adapter } = target.adapter({ pool: { max: 1 } });
+    const marker = `killed_${Date.now()}`;
+    const call = codeOf(
+      adapter.read({
+        sql: SLOW[target.profile](marker),
+        params: [],
+        limits: { maxRows: 10, maxBytes: 10_000, timeoutMs: 5000 },
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(await eventually(async () => (await target.running(marker)) === 1)).toBe(true);
+    if (target.profile === 'postgres') await target.admin(KILL.postgres(marker));
+    else await KILL.mariadb(marker);
+    expect(await call).toBe('DB_UNAVAILABLE');
+    const read = (sql: string) =>
+      adapter.read({
+        sql,
+        params: [],
+        limits: { maxRows: 10, maxBytes: 10_000, timeoutMs: 5000 },
+        signal: new AbortController().signal,
+      });
+    // The dead connection was discarded: the one connection of the pool is a new one.
+    expect((await read('SELECT 1')).rows).toEqual([[1]]);
+    expect((await adapter.health()).ok).toBe(true);
+    await target.admin('CREATE TABLE t (id INTEGER)');
+    expect(await codeOf(read('INSERT INTO t VALUES (1)'))).toBe('READ_ONLY');
+    expect(await target.admin('SELECT count(*) AS n FROM t')).toEqual([
+      target.profile === 'postgres' ? { n: '0' } : { n: 0 },
+    ]);
+  });
+});

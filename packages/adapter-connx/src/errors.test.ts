@@ -19,6 +19,14 @@ describe('ODBC errors', () => {
     // psqlODBC: a session the server ended (pg_terminate_backend, shutdown).
     expect(odbcErrors.isConnectionError(odbcError('57P01'))).toBe(true);
     expect(odbcErrors.isConnectionError(odbcError('42601'))).toBe(false);
+    // Whatever the SQLSTATE, when the driver says the connection is dead.
+    const dead = new OdbcDriverError({
+      message: '[odbc] Error executing the sql statement',
+      diagnostics: [{ state: 'HY000', code: 1, message: 'server closed the connection' }],
+      connectionDead: true,
+    });
+    expect(odbcErrors.isConnectionError(dead)).toBe(true);
+    expect(odbcErrors.isConnectionError(odbcError('HY000'))).toBe(false);
   });
 
   it("maps the statement's own time limit to QUERY_TIMEOUT, naming the limit", () => {

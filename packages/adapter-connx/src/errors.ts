@@ -16,6 +16,7 @@ export const odbcErrors: ErrorMapper = {
     // Class 08: connection exceptions; HYT01: connection timeout; 57P01-57P03
     // (PostgreSQL through psqlODBC): the server ended the session or is
     // shutting down. Any diagnostic record saying so counts.
+    if (error instanceof OdbcDriverError && error.connectionDead) return true;
     const states = error instanceof OdbcDriverError ? error.diagnostics.map((d) => d.state) : [];
     return states.some(
       (state) => state.startsWith('08') || state === 'HYT01' || /^57P0[123]$/.test(state),

@@ -32,10 +32,13 @@ export class WorkerLostError extends Error {
 export class OdbcDriverError extends Error {
   readonly state: string | undefined;
   readonly diagnostics: WireError['diagnostics'];
+  /** The driver said the connection is dead once the operation failed. */
+  readonly connectionDead: boolean;
   constructor(error: WireError) {
     super(error.message);
     this.diagnostics = error.diagnostics;
     this.state = error.diagnostics[0]?.state;
+    this.connectionDead = error.connectionDead === true;
   }
 }
 

@@ -77,6 +77,12 @@ export interface WireDiagnostic {
 export interface WireError {
   readonly message: string;
   readonly diagnostics: readonly WireDiagnostic[];
+  /**
+   * The driver says the connection is dead (SQL_ATTR_CONNECTION_DEAD, read
+   * once the failed operation settled): whatever its SQLSTATE (psqlODBC
+   * reports a session ended by the server as HY000), it is a lost connection.
+   */
+  readonly connectionDead?: boolean;
 }
 
 export type WorkerMessage =

@@ -42,6 +42,8 @@ interface OdbcConnection {
   foreignKeys(...args: Array<string | null>): Promise<unknown[]>;
   cancel(): Promise<void>;
   close(): Promise<void>;
+  /** SQL_ATTR_CONNECTION_DEAD, read synchronously (no round trip). */
+  readonly connected: boolean;
 }
 
 interface Open {
@@ -57,6 +59,16 @@ const faults = process.env.SQLWARDEN_ODBC_WORKER_FAULTS === '1';
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
+}
+
+/** A failed operation's error, saying whether its connection is dead now (it has settled). */
+function failure(error: unknown, open: Open): WireError {
+  const wire = wireError(error);
+  let dead = false;
+  try {
+    dead = !open.connection.connected;
+  } catch {}
+  return dead ? { ...wire, connectionDead: true } : wire;
 }
 
 function wireError(error: unknown): WireError {
@@ -88,7 +100,7 @@ function enqueue(conn: string, id: number, work: (open: Open) => Promise<unknown
   const run = open.queue.then(() => work(open));
   open.queue = run.then(
     (value) => send({ t: 'ok', id, value }),
-    (error) => send({ t: 'err', id, error: wireError(error) }),
+    (error) => send({ t: 'err', id, error: failure(error, open) }),
   );
 }
 
@@ -172,7 +184,7 @@ function enqueueRead(message: Extract<HostMessage, { t: 'read' }>): void {
   const run = open.queue.then(() => read(message, open));
   open.queue = run.then(
     () => {},
-    (error) => send({ t: 'err', id: message.id, error: wireError(error) }),
+    (error) => send({ t: 'err', id: message.id, error: failure(error, open) }),
   );
 }
 

@@ -16,6 +16,8 @@ describe('ODBC errors', () => {
       odbcErrors.isConnectionError(new WorkerLostError('the ODBC worker ended (SIGSEGV)')),
     ).toBe(true);
     expect(odbcErrors.isConnectionError(odbcError('08S01'))).toBe(true);
+    // The SQLSTATE is the error's code: what the operator's outage log shows.
+    expect(odbcError('08S01').code).toBe('08S01');
     // psqlODBC: a session the server ended (pg_terminate_backend, shutdown).
     expect(odbcErrors.isConnectionError(odbcError('57P01'))).toBe(true);
     expect(odbcErrors.isConnectionError(odbcError('42601'))).toBe(false);

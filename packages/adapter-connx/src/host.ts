@@ -31,6 +31,8 @@ export class WorkerLostError extends Error {
 /** A failure the driver reported, with its ODBC diagnostics (SQLSTATE first). */
 export class OdbcDriverError extends Error {
   readonly state: string | undefined;
+  /** The SQLSTATE again, as `code`: what the operator's log shows of the error (core's serializeError). */
+  readonly code: string | undefined;
   readonly diagnostics: WireError['diagnostics'];
   /** The driver said the connection is dead once the operation failed. */
   readonly connectionDead: boolean;
@@ -38,6 +40,7 @@ export class OdbcDriverError extends Error {
     super(error.message);
     this.diagnostics = error.diagnostics;
     this.state = error.diagnostics[0]?.state;
+    this.code = this.state;
     this.connectionDead = error.connectionDead === true;
   }
 }

@@ -128,3 +128,35 @@ describe("the native layer's segfault over psqlODBC", () => {
     ).toEqual([[1]]);
   });
 });
+
+describe('restarts back off', () => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await postgresTarget();
+  });
+  afterAll(async () => target.drop());
+
+  it('a worker that keeps dying is forked again later each time (100 ms, 200 ms, 400 ms, 800 ms...)', async () => {
+    const { adapter, host } = target.adapter();
+    const ok = () =>
+      adapter.read({
+        sql: 'SELECT 1',
+        params: [],
+        limits: LIMITS,
+        signal: new AbortController().signal,
+      });
+    await ok();
+    for (let exits = 1; exits <= 3; exits++) {
+      process.kill(host.pid as number, 'SIGKILL');
+      await eventually(async () => host.pid === undefined);
+      await ok();
+    }
+    process.kill(host.pid as number, 'SIGKILL');
+    await eventually(async () => host.pid === undefined);
+    const started = Date.now();
+    expect((await ok()).rows).toEqual([[1]]);
+    // The fourth exit within the window: 800 ms before the next fork.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(750);
+    expect(host.started).toBe(5);
+  });
+});

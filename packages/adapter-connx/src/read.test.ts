@@ -71,6 +71,28 @@ describe.each([
     expect(next.rows.map((r) => r[0])).toEqual([1, 2]);
   });
 
+  it('takes from the worker no more rows than the budget asks for (and one to see the cut)', async () => {
+    const { adapter, host } = target.adapter();
+    let received = 0;
+    const start = host.read.bind(host);
+    host.read = (request) => {
+      const stream = start(request);
+      const count = (chunk: Awaited<typeof stream.first>) => {
+        received += chunk.rows.length;
+        return chunk;
+      };
+      return {
+        first: stream.first.then(count),
+        more: (want) => stream.more(want).then(count),
+        stop: () => stream.stop(),
+      };
+    };
+    const result = await read(adapter, { maxRows: 7, maxBytes: 10_000_000 });
+    expect(result.rowCount).toBe(7);
+    expect(result.truncatedReason).toBe('maxRows');
+    expect(received).toBe(8);
+  });
+
   it('stops at maxBytes without keeping the row that passes it', async () => {
     const { adapter } = target.adapter();
     const result = await read(adapter, { maxRows: 1000, maxBytes: 10_500 });

@@ -92,13 +92,17 @@ describe("the native layer's segfault over psqlODBC", () => {
   afterAll(async () => target.drop());
 
   it('closing a statement during its execute (SIGSEGV in the worker) fails the calls in flight with DB_UNAVAILABLE; the next call works', async () => {
-    const { adapter, host } = target.adapter({ pool: { max: 1 } }, FAULTS);
+    const { adapter, host } = target.adapter(
+      { pool: { max: 1 }, statementTimeoutMs: 20_000 },
+      FAULTS,
+    );
     const marker = `segv_${Date.now()}`;
     const call = codeOf(
       adapter.read({
         sql: `SELECT pg_sleep(20), '${marker}' AS m`,
         params: [],
-        limits: LIMITS,
+        // Room for the crash: it depends on timing (the worker tries up to 20 times).
+        limits: { ...LIMITS, timeoutMs: 20_000 },
         signal: new AbortController().signal,
       }),
     );
@@ -112,7 +116,7 @@ describe("the native layer's segfault over psqlODBC", () => {
       setup: [],
     });
     void host
-      .request({ t: 'fault', conn, kind: 'close-during-execute', sql: 'SELECT pg_sleep(2)' })
+      .request({ t: 'fault', conn, kind: 'close-during-execute', sql: 'SELECT pg_sleep(0.3)' })
       .catch(() => {});
     expect(await call).toBe('DB_UNAVAILABLE');
     expect(host.lastExit).toBe('SIGSEGV');
@@ -158,5 +162,37 @@ describe('restarts back off', () => {
     // The fourth exit within the window: 800 ms before the next fork.
     expect(Date.now() - started).toBeGreaterThanOrEqual(750);
     expect(host.started).toBe(5);
+  });
+});
+
+describe("the native layer's hang over MariaDB ODBC", () => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await mariadbTarget();
+  });
+  afterAll(async () => target.drop());
+
+  it('a connection wedged in the driver (a statement closed during its execute) costs the call DB_UNAVAILABLE within deadline and grace; the worker is killed and the next call works', async () => {
+    const { adapter, host } = target.adapter({ pool: { max: 1 } }, FAULTS);
+    const ok = (timeoutMs: number) =>
+      adapter.read({
+        sql: 'SELECT 1',
+        params: [],
+        limits: { ...LIMITS, timeoutMs },
+        signal: new AbortController().signal,
+      });
+    expect((await ok(5000)).rows).toEqual([[1]]);
+    // The pool's one connection is the worker's first (c1); the driver wedges it.
+    void host
+      .request({ t: 'fault', conn: 'c1', kind: 'close-during-execute', sql: 'SELECT SLEEP(3)' })
+      .catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    expect(await codeOf(ok(1000))).toBe('DB_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(1000 + 250 + 2000 + 1500);
+    expect(host.lastExit).toBe('SIGKILL');
+    // Right after: a new worker, not the one being killed.
+    expect((await ok(5000)).rows).toEqual([[1]]);
+    expect(host.started).toBe(2);
   });
 });

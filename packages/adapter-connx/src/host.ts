@@ -149,11 +149,20 @@ export class WorkerHost {
   }
 
   #ended(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#retire(child, signal === null ? `exit code ${code}` : signal);
+  }
+
+  /**
+   * The worker is gone (or being killed): what was in flight on it fails,
+   * its connections are told, and the next request forks another. Once
+   * per worker: a killed worker's own exit later changes nothing.
+   */
+  #retire(child: ChildProcess, how: string): void {
     if (this.#child !== child) return;
     this.#child = undefined;
     this.#exits.push(Date.now());
-    this.lastExit = signal === null ? `exit code ${code}` : signal;
-    const error = new WorkerLostError(`the ODBC worker ended (${this.lastExit})`);
+    this.lastExit = how;
+    const error = new WorkerLostError(`the ODBC worker ended (${how})`);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(error);
@@ -245,8 +254,12 @@ export class WorkerHost {
 
   /** Kills the worker now (SIGKILL); requests in flight fail, the next one starts another. */
   kill(): void {
+    const child = this.#child;
+    if (child === undefined) return;
+    // Retired now, not at its exit: a call right after must not reach it.
+    this.#retire(child, 'SIGKILL');
     try {
-      this.#child?.kill('SIGKILL');
+      child.kill('SIGKILL');
     } catch {}
   }
 
@@ -259,7 +272,11 @@ export class WorkerHost {
     try {
       child.disconnect();
     } catch {}
-    const timer = setTimeout(() => this.kill(), 2000);
+    const timer = setTimeout(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {}
+    }, 2000);
     await exited;
     clearTimeout(timer);
   }

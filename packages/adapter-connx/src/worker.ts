@@ -273,12 +273,22 @@ async function handle(message: HostMessage): Promise<void> {
       // (psqlODBC 13: SIGSEGV; MariaDB ODBC 3.1: a hang).
       const open = connections.get(message.conn);
       if (open === undefined) return;
-      const statement = (await (
-        open.connection as unknown as { createStatement(): Promise<OdbcStatement> }
-      ).createStatement()) as OdbcStatement;
-      await statement.prepare(message.sql ?? 'SELECT 1');
-      void statement.execute().catch(() => {});
-      void statement.close().catch(() => {});
+      // Timing decides whether one attempt crashes: up to 20 attempts.
+      const connection = open.connection as unknown as {
+        createStatement(): Promise<OdbcStatement>;
+      };
+      for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+          const statement = await connection.createStatement();
+          await statement.prepare(message.sql ?? 'SELECT 1');
+          const executed = statement.execute().catch(() => {});
+          const closed = statement.close().catch(() => {});
+          await Promise.race([
+            Promise.all([executed, closed]),
+            new Promise((resolve) => setTimeout(resolve, 500)),
+          ]);
+        } catch {}
+      }
       return;
     }
   }

@@ -27,6 +27,7 @@ import {
   untilAborted,
   type WireFraming,
 } from '@sqlwarden/adapter-kit';
+import { rowBytes } from '@sqlwarden/core';
 import { effectiveConnectionString, type NormalizedConfig, sessionSetup } from './config.js';
 import type { Chunk, WorkerHost } from './host.js';
 import type { ChunkWant } from './protocol.js';
@@ -128,9 +129,12 @@ export class OdbcSession implements DriverConnection {
 
   async read(statement: BoundStatement, context: ReadContext): Promise<ReadOutcome> {
     const { budget } = context;
+    /** The bytes of the rows kept, as the budget counts them. */
+    let used = 0;
     const want = (): ChunkWant => ({
       rows: Math.min(CHUNK_ROWS, Math.max(1, budget.limits.maxRows - budget.rows.length + 1)),
       bytes: CHUNK_BYTES,
+      budgetBytes: budget.limits.maxBytes - used,
     });
     const read = this.#host.read({
       t: 'read',
@@ -155,6 +159,12 @@ export class OdbcSession implements DriverConnection {
           if (!chunk.done) read.stop();
           return { columns: chunk.columns, after: 'reuse' };
         }
+        used += rowBytes(row);
+      }
+      // The worker kept back a row that would pass the bytes: the read is cut there.
+      if (chunk.over === true) {
+        budget.cut('maxBytes');
+        return { columns: chunk.columns, after: 'reuse' };
       }
       if (chunk.done) return { columns: chunk.columns, after: 'reuse' };
       chunk = await read.more(want());

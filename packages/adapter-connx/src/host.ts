@@ -56,6 +56,8 @@ export interface Chunk {
   readonly columns: readonly WireColumn[];
   readonly rows: unknown[][];
   readonly done: boolean;
+  /** The next row would pass the call's bytes: it was not sent, and the read ended. */
+  readonly over?: boolean;
 }
 
 interface Pending {
@@ -182,7 +184,12 @@ export class WorkerHost {
       pending.resolve(message.value);
     } else {
       this.#pending.delete(message.id);
-      pending.resolve({ columns: message.columns, rows: message.rows, done: message.done });
+      pending.resolve({
+        columns: message.columns,
+        rows: message.rows,
+        done: message.done,
+        ...(message.over === true && { over: true }),
+      });
     }
   }
 

@@ -12,10 +12,17 @@
 /** What the worker and the driver are told about a source's driver. */
 export type OdbcProfile = 'connx' | 'postgres' | 'mariadb' | 'generic';
 
-/** How much a chunk may hold: rows, and an estimate of their JSON bytes. */
+/** How much a chunk may hold: rows, and their bytes as core's `rowBytes` counts them. */
 export interface ChunkWant {
   readonly rows: number;
+  /** A chunk stops growing past this many bytes (one IPC message stays small). */
   readonly bytes: number;
+  /**
+   * The bytes the call's budget still takes: a row that would pass them is
+   * never sent (the chunk says `over`), so the host holds no more than the
+   * call may receive, whatever one value's size.
+   */
+  readonly budgetBytes: number;
 }
 
 export type HostMessage =
@@ -95,4 +102,6 @@ export type WorkerMessage =
       readonly rows: unknown[][];
       /** No rows follow: the cursor is closed. */
       readonly done: boolean;
+      /** The next row would pass `budgetBytes`: it was not sent. */
+      readonly over?: boolean;
     };

@@ -93,6 +93,34 @@ describe.each([
     expect(received).toBe(8);
   });
 
+  it('never hands the server a row that would pass maxBytes, whatever its size', async () => {
+    const { adapter, host } = target.adapter();
+    const sizes: number[] = [];
+    const start = host.read.bind(host);
+    host.read = (request) => {
+      const stream = start(request);
+      const count = (chunk: Awaited<typeof stream.first>) => {
+        sizes.push(...chunk.rows.map((row) => JSON.stringify(row).length));
+        return chunk;
+      };
+      return {
+        first: stream.first.then(count),
+        more: (want) => stream.more(want).then(count),
+        stop: () => stream.stop(),
+      };
+    };
+    const result = await adapter.read({
+      sql: "SELECT 1 AS n, 'small' AS v UNION ALL SELECT 2, repeat('x', 2000000) ORDER BY n",
+      params: [],
+      limits: { maxRows: 10, maxBytes: 10_000, timeoutMs: 5000 },
+      signal: new AbortController().signal,
+    });
+    expect(result.rows).toEqual([[1, 'small']]);
+    expect(result.truncatedReason).toBe('maxBytes');
+    // The 2 MB value stayed in the worker.
+    expect(sizes).toEqual([11]);
+  });
+
   it('stops at maxBytes without keeping the row that passes it', async () => {
     const { adapter } = target.adapter();
     const result = await read(adapter, { maxRows: 1000, maxBytes: 10_500 });

@@ -127,9 +127,11 @@ async function read(message: Extract<HostMessage, { t: 'read' }>, open: Open): P
   let exhausted = false;
   let want = message.want;
   try {
+    let budgetBytes = want.budgetBytes;
     for (;;) {
       const rows: unknown[][] = [];
       let bytes = 0;
+      let over = false;
       while (rows.length < want.rows && bytes <= want.bytes) {
         if (buffered.length === 0) {
           if (exhausted) break;
@@ -148,18 +150,24 @@ async function read(message: Extract<HostMessage, { t: 'read' }>, open: Open): P
           }
           continue;
         }
-        const row = buffered.shift() as unknown[];
-        bytes += rowBytes(row);
-        rows.push(row);
+        const size = rowBytes(buffered[0] as unknown[]);
+        if (bytes + size > budgetBytes) {
+          // The call could not keep it: never sent.
+          over = true;
+          break;
+        }
+        bytes += size;
+        rows.push(buffered.shift() as unknown[]);
       }
       const done = exhausted && buffered.length === 0;
-      send({ t: 'chunk', id: message.id, columns, rows, done });
-      if (done) return;
+      send({ t: 'chunk', id: message.id, columns, rows, done, ...(over && { over }) });
+      if (done || over) return;
       const next = await new Promise<ChunkWant | 'stop'>((resolve) =>
         waiting.set(message.id, resolve),
       );
       if (next === 'stop') return;
       want = next;
+      budgetBytes = next.budgetBytes;
     }
   } finally {
     waiting.delete(message.id);

@@ -240,6 +240,13 @@ const PINS: Record<string, string[]> = {
     't MysqlConnectionOptions',
     't MysqlModule',
   ],
+  '@sqlwarden/adapter-connx': [
+    'v adapterPlugin',
+    't ConnxAdapterConfig',
+    'v createConnxAdapter',
+    't OdbcConnectionOptions',
+    't OdbcProfile',
+  ],
   '@sqlwarden/runtime': [
     'v adapterCatalog',
     't AdapterCatalog',

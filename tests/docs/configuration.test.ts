@@ -114,6 +114,7 @@ describe('docs/configuration.md', () => {
         WAREHOUSE_CA_PEM: '-----BEGIN CERTIFICATE-----',
         WAREHOUSE_CLIENT_CERT: '-----BEGIN CERTIFICATE-----',
         WAREHOUSE_CLIENT_KEY: '-----BEGIN PRIVATE KEY-----',
+        LEGACY_ODBC: 'DSN=legacy;UID=sqlwarden_reader;PWD=example-password',
       },
       envFile: false,
     });
@@ -121,7 +122,7 @@ describe('docs/configuration.md', () => {
     expect(result.ok ? [] : result.problems).toEqual([]);
     if (!result.ok) return;
     expect(result.config.stdioPrincipal).toBe('local');
-    expect(result.config.sources.map((s) => s.id)).toEqual(['shop', 'warehouse']);
+    expect(result.config.sources.map((s) => s.id)).toEqual(['shop', 'warehouse', 'legacy']);
 
     const used = documentPaths(parseYaml(example.body), '', new Set());
     // defaultCatalog is for ODBC sources only, which need an adapter this

@@ -243,6 +243,14 @@ export interface AdapterSource {
     readonly user?: string;
     readonly password?: () => string;
     readonly ssl?: boolean | TlsOptions;
+    /** An ODBC source's connection (kind `odbc`): its string, read when a connection opens. */
+    readonly odbc?: {
+      readonly connectionString: () => string;
+      /** Which driver the string names: `connx`, `postgres`, `mariadb` or `generic`. */
+      readonly profile?: string;
+      /** Rows per fetch where the driver's block fetch is sound. */
+      readonly fetchSize?: number;
+    };
   };
 }
 

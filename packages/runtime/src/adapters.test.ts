@@ -78,7 +78,7 @@ describe('adapters as plugins', () => {
   it('refuses a kind no adapter serves, listing the kinds', async () => {
     const result = await loadConfig(configOf('oracle', 'oracle://reader@db/x'), env);
     expect(result.ok ? [] : result.problems).toEqual([
-      'sources.main.kind: there is no adapter for the kind oracle (kinds: postgres, mysql)',
+      'sources.main.kind: there is no adapter for the kind oracle (kinds: postgres, mysql, odbc)',
     ]);
   });
 
@@ -99,7 +99,7 @@ describe('adapters as plugins', () => {
       },
     };
     const catalog = adapterCatalog({ plugins: [plugin] });
-    expect(catalog.kinds).toEqual(['postgres', 'mysql', 'warehouse']);
+    expect(catalog.kinds).toEqual(['postgres', 'mysql', 'odbc', 'warehouse']);
     expect(kindOfUrl('warehouse://reader@dw/x', catalog)).toBe('warehouse');
     expect(supportedSchemes(catalog)).toContain('warehouse://');
 

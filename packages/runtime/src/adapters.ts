@@ -34,6 +34,13 @@ export const BUILT_IN_ADAPTERS: readonly AdapterPackage[] = Object.freeze([
     install: '@sqlwarden/adapter-mysql mysql2',
     schemes: ['mysql', 'mariadb'],
   },
+  {
+    kind: 'odbc',
+    package: '@sqlwarden/adapter-connx',
+    install: '@sqlwarden/adapter-connx odbc',
+    // An ODBC source has a connection string, no URL.
+    schemes: [],
+  },
 ]);
 
 /** The kinds an embedder's plugins add, with the built-in ones. */

@@ -106,6 +106,14 @@ function createAdapter(
         ...(c.user !== undefined && { user: c.user }),
         ...(password !== undefined && { password: () => password.reveal() }),
         ...(c.ssl !== undefined && { ssl: c.ssl }),
+        ...(c.odbc !== undefined && {
+          odbc: {
+            connectionString: () =>
+              (c.odbc as NonNullable<typeof c.odbc>).connectionString.reveal(),
+            ...(c.odbc.profile !== undefined && { profile: c.odbc.profile }),
+            ...(c.odbc.fetchSize !== undefined && { fetchSize: c.odbc.fetchSize }),
+          },
+        }),
       },
     },
     { logger },
@@ -346,6 +354,8 @@ function toolsOf(config: NormalizedConfig, directory: SourceDirectory): AnyTool[
  */
 function warnAboutPlainText(config: NormalizedConfig, logger: Logger) {
   for (const source of config.sources) {
+    // An ODBC source's TLS is its driver's, set in the connection string (docs/connx.md).
+    if (source.kind === 'odbc') continue;
     const { ssl, hostName } = source.connection;
     if (ssl !== undefined && ssl !== false) continue;
     if (isLoopbackHost(hostName)) continue;

@@ -39,6 +39,60 @@ export interface SourceConnection {
   readonly hostName: string;
   /** Keys whose password is shorter than a strong one (warned about at start-up), with its length. */
   readonly weakPasswords: ReadonlyArray<readonly [string, number]>;
+  /** An ODBC source's connection: its string a Secret (it may hold PWD=). */
+  readonly odbc?: {
+    readonly connectionString: Secret;
+    readonly profile?: string;
+    readonly fetchSize?: number;
+  };
+}
+
+/** The password an ODBC connection string holds (PWD= or PASSWORD=), '' when none. */
+export function odbcPassword(connectionString: string): string {
+  const match = /(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*(\{[^}]*\}|[^;]*)/i.exec(connectionString);
+  const value = match?.[1]?.trim() ?? '';
+  return value.startsWith('{') ? value.slice(1, -1) : value;
+}
+
+/** The checks of an ODBC source's connection (kind odbc): the string, its password from the environment. */
+function checkOdbc(
+  source: SourceConfig,
+  at: string,
+  fromEnv: ReadonlySet<string>,
+  problems: string[],
+): SourceConnection['odbc'] {
+  if (source.kind !== 'odbc') {
+    if (source.odbc !== undefined)
+      problems.push(`${at}.odbc: only a kind: odbc source has an ODBC connection`);
+    return undefined;
+  }
+  if (source.odbc === undefined) {
+    problems.push(
+      `${at}.odbc: give the ODBC connection: odbc: { connectionString: "\${ODBC_CONNECTION}" }`,
+    );
+    return undefined;
+  }
+  for (const key of ['url', 'host', 'port', 'database', 'user', 'password', 'ssl'] as const) {
+    if (source[key] !== undefined) {
+      problems.push(
+        `${at}.${key}: an ODBC source connects with odbc.connectionString only; leave ${key} out`,
+      );
+    }
+  }
+  const cs = source.odbc.connectionString;
+  const password = odbcPassword(cs);
+  if (/(?:^|;)\s*(?:PWD|PASSWORD)\s*=/i.test(cs) && !fromEnv.has(`${at}.odbc.connectionString`)) {
+    problems.push(
+      `${at}.odbc.connectionString: holds a password (PWD=); put the whole connection string in an environment variable (connectionString: \${ODBC_CONNECTION})`,
+    );
+  }
+  // Registered on its own too: a log line may hold the password without the string around it.
+  if (password !== '') new Secret(`${at}.odbc.connectionString password`, password);
+  return {
+    connectionString: new Secret(`${at}.odbc.connectionString`, cs),
+    ...(source.odbc.profile !== undefined && { profile: source.odbc.profile }),
+    ...(source.odbc.fetchSize !== undefined && { fetchSize: source.odbc.fetchSize }),
+  };
 }
 
 /** A source after the cross-checks: its connection, its adapter, where its unqualified names resolve. */
@@ -144,7 +198,8 @@ export function checkSources(
       const problem = allowEntryProblem(adapter.dialect, entry);
       if (problem !== undefined) problems.push(`${at}.functions.allow[${i}]: ${entry}: ${problem}`);
     });
-    if (source.url === undefined && source.host === undefined) {
+    const odbc = checkOdbc(source, at, fromEnv, problems);
+    if (source.kind !== 'odbc' && source.url === undefined && source.host === undefined) {
       problems.push(`${at}: give url, or host (with port, database, user as needed)`);
     }
     if (
@@ -196,6 +251,7 @@ export function checkSources(
         password: new Secret(`${at}.password`, source.password),
       }),
       ...(ssl !== undefined && { ssl }),
+      ...(odbc !== undefined && { odbc }),
       hostName,
       weakPasswords,
     };

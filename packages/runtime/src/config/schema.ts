@@ -99,9 +99,9 @@ const SourceSchema = z.strictObject({
     .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be the name of a kind of source, such as postgres')
     // The kinds are the adapters' (their packages are imported for the kinds configured);
     // the built-in ones are listed for editors.
-    .meta({ examples: ['postgres', 'mysql'] })
+    .meta({ examples: ['postgres', 'mysql', 'odbc'] })
     .describe(
-      'The kind of database: postgres (PostgreSQL, @sqlwarden/adapter-postgres) or mysql (MySQL and MariaDB, @sqlwarden/adapter-mysql).',
+      'The kind of database: postgres (PostgreSQL, @sqlwarden/adapter-postgres), mysql (MySQL and MariaDB, @sqlwarden/adapter-mysql) or odbc (CONNX and other ODBC drivers, @sqlwarden/adapter-connx).',
     ),
   url: z
     .string()
@@ -133,6 +133,28 @@ const SourceSchema = z.strictObject({
     .optional()
     .describe(
       'TLS to the database: true (verify-full), false (off), or an object. A URL may carry sslmode instead.',
+    ),
+  odbc: z
+    .strictObject({
+      connectionString: z
+        .string()
+        .min(1)
+        .describe(
+          'The ODBC connection string (DSN=...;UID=...;PWD=... or DRIVER={...};SERVER=...). One holding PWD= must be one whole ${VAR}.',
+        ),
+      profile: z
+        .enum(['connx', 'postgres', 'mariadb', 'generic'])
+        .optional()
+        .describe(
+          'The driver the string names: the options and read-only session set-up sqlwarden adds (default generic).',
+        ),
+      fetchSize: int(1, 10_000)
+        .optional()
+        .describe('Rows per ODBC fetch (not for mariadb, which fetches row by row).'),
+    })
+    .optional()
+    .describe(
+      'The connection of a kind: odbc source (@sqlwarden/adapter-connx), instead of url or host.',
     ),
   defaultSchema: z
     .string()

@@ -1,0 +1,88 @@
+import { ConfigError } from '@sqlwarden/core';
+import { describe, expect, it } from 'vitest';
+import {
+  type ConnxAdapterConfig,
+  connectionStringPairs,
+  effectiveConnectionString,
+  normalizeConfig,
+  sessionSetup,
+} from './config.js';
+
+const base = (connection: Partial<ConnxAdapterConfig['connection']> = {}): ConnxAdapterConfig => ({
+  source: 'legacy',
+  defaultSchema: 'PAYROLL',
+  statementTimeoutMs: 5000,
+  connection: { connectionString: 'DSN=payroll', ...connection },
+});
+
+describe('ODBC source configuration', () => {
+  it('reads a connection string into its pairs, braces holding ;', () => {
+    expect(
+      connectionStringPairs(
+        'DRIVER={PostgreSQL Unicode};SERVER=db;ConnSettings={SET a=1;SET b=2};PWD=x;',
+      ),
+    ).toEqual([
+      ['DRIVER', '{PostgreSQL Unicode}'],
+      ['SERVER', 'db'],
+      ['ConnSettings', '{SET a=1;SET b=2}'],
+      ['PWD', 'x'],
+    ]);
+  });
+
+  it("adds the postgres profile's options, replacing the same keys of the source's string", () => {
+    const config = normalizeConfig(
+      base({
+        connectionString: 'DRIVER={PostgreSQL Unicode};usedeclarefetch=0;Fetch=5000;UID=r',
+        profile: 'postgres',
+        fetchSize: 50,
+      }),
+    );
+    expect(effectiveConnectionString(config)).toBe(
+      'DRIVER={PostgreSQL Unicode};UID=r;UseDeclareFetch=1;Fetch=50;BoolsAsChar=0',
+    );
+    expect(sessionSetup('postgres', 'pay"roll')).toEqual([
+      'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+      'SET search_path TO "pay""roll"',
+    ]);
+    expect(sessionSetup('mariadb', 'pay`roll')).toEqual([
+      'SET SESSION TRANSACTION READ ONLY',
+      'USE `pay``roll`',
+    ]);
+  });
+
+  it('leaves a CONNX string as it is, fetches row by row by default, and calls a function for the secret', () => {
+    let calls = 0;
+    const config = normalizeConfig(
+      base({
+        connectionString: () => {
+          calls++;
+          return 'DSN=payroll;PWD=s';
+        },
+        profile: 'connx',
+      }),
+    );
+    expect(config.fetchSize).toBe(1);
+    expect(calls).toBe(0);
+    expect(effectiveConnectionString(config)).toBe('DSN=payroll;PWD=s');
+    expect(calls).toBe(1);
+    expect(sessionSetup('connx', 'PAYROLL')).toEqual([]);
+  });
+
+  it('names every problem at once', () => {
+    let error: unknown;
+    try {
+      normalizeConfig({
+        ...base({ connectionString: ' ', profile: 'mariadb', fetchSize: 10 }),
+        allowWrites: true,
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'connection.connectionString: give the ODBC connection string (DSN=...;UID=...)',
+      'connection.fetchSize: MariaDB ODBC loses rows with a fetch size above 1; leave it out',
+      'allowWrites: writes over ODBC are not built yet; leave it out or false',
+    ]);
+  });
+});

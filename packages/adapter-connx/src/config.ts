@@ -1,0 +1,158 @@
+/**
+ * Configuration of an ODBC source, its normalization, and the driver
+ * options each profile sets (docs/connx.md, "Driver options").
+ */
+import {
+  type NormalizedSource,
+  normalizeSource,
+  type SourceSettings,
+} from '@sqlwarden/adapter-kit';
+import { ConfigError } from '@sqlwarden/core';
+import type { OdbcProfile } from './protocol.js';
+
+export type { OdbcProfile } from './protocol.js';
+export const ODBC_PROFILES: readonly OdbcProfile[] = ['connx', 'postgres', 'mariadb', 'generic'];
+
+export interface OdbcConnectionOptions {
+  /**
+   * The ODBC connection string (`DSN=...;UID=...;PWD=...`,
+   * `DRIVER={PostgreSQL Unicode};SERVER=...`). A function keeps the secret
+   * out of the config object: it is called each time a connection opens.
+   */
+  readonly connectionString: string | (() => string);
+  /** Which driver it is: the options and session set-up the adapter adds (default `generic`). */
+  readonly profile?: OdbcProfile;
+  /** Rows per fetch where the driver's block fetch is sound (postgres, connx, generic). */
+  readonly fetchSize?: number;
+}
+
+/** An ODBC source: the settings every source has (the kit's SourceSettings), and its connection. */
+export interface ConnxAdapterConfig extends SourceSettings {
+  readonly connection: OdbcConnectionOptions;
+}
+
+export interface NormalizedConfig extends NormalizedSource {
+  readonly connectionString: () => string;
+  readonly profile: OdbcProfile;
+  readonly fetchSize: number;
+}
+
+/** Default rows per fetch, per profile. */
+const FETCH_DEFAULTS: Record<OdbcProfile, number> = {
+  postgres: 100,
+  // MariaDB ODBC 3.1: with a fetch size above 1 the second fetch returns no rows.
+  mariadb: 1,
+  connx: 1,
+  generic: 1,
+};
+
+export function normalizeConfig(config: ConnxAdapterConfig): NormalizedConfig {
+  const problems: string[] = [];
+  const source = normalizeSource(config, problems);
+  const c = config.connection ?? ({} as OdbcConnectionOptions);
+  const cs = c.connectionString;
+  if (typeof cs !== 'function' && (typeof cs !== 'string' || cs.trim() === '')) {
+    problems.push('connection.connectionString: give the ODBC connection string (DSN=...;UID=...)');
+  }
+  const profile = c.profile ?? 'generic';
+  if (!ODBC_PROFILES.includes(profile)) {
+    problems.push(`connection.profile: must be one of ${ODBC_PROFILES.join(', ')}`);
+  }
+  const fetchSize = c.fetchSize ?? FETCH_DEFAULTS[profile] ?? 1;
+  if (!Number.isSafeInteger(fetchSize) || fetchSize < 1 || fetchSize > 10_000) {
+    problems.push('connection.fetchSize: must be an integer from 1 to 10000');
+  } else if (profile === 'mariadb' && fetchSize !== 1) {
+    problems.push(
+      'connection.fetchSize: MariaDB ODBC loses rows with a fetch size above 1; leave it out',
+    );
+  }
+  if (config.allowWrites === true) {
+    problems.push('allowWrites: writes over ODBC are not built yet; leave it out or false');
+  }
+  if (problems.length > 0)
+    throw new ConfigError(`Invalid ODBC source ${String(config.source)}`, problems);
+  return {
+    ...source,
+    connectionString: typeof cs === 'function' ? cs : () => cs,
+    profile,
+    fetchSize,
+  };
+}
+
+/** `KEY=value` pairs of a connection string; braces (`{...}`) may hold `;`. */
+export function connectionStringPairs(connectionString: string): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  let i = 0;
+  while (i < connectionString.length) {
+    const eq = connectionString.indexOf('=', i);
+    if (eq < 0) break;
+    const key = connectionString.slice(i, eq).trim();
+    let value: string;
+    let next: number;
+    if (connectionString[eq + 1] === '{') {
+      const close = connectionString.indexOf('}', eq + 2);
+      const end = close < 0 ? connectionString.length : close + 1;
+      value = connectionString.slice(eq + 1, end);
+      const semi = connectionString.indexOf(';', end);
+      next = semi < 0 ? connectionString.length : semi + 1;
+    } else {
+      const semi = connectionString.indexOf(';', eq + 1);
+      const end = semi < 0 ? connectionString.length : semi;
+      value = connectionString.slice(eq + 1, end);
+      next = end + 1;
+    }
+    if (key !== '') pairs.push([key, value]);
+    i = next;
+  }
+  return pairs;
+}
+
+/** The options the adapter sets for a profile (they replace the same keys of the source's string). */
+export function driverOptions(profile: OdbcProfile, fetchSize: number): Array<[string, string]> {
+  switch (profile) {
+    case 'postgres':
+      // psqlODBC buffers the whole result unless it reads through a server
+      // cursor, Fetch rows at a time; BoolsAsChar=0 reports booleans as BIT.
+      return [
+        ['UseDeclareFetch', '1'],
+        ['Fetch', String(fetchSize)],
+        ['BoolsAsChar', '0'],
+      ];
+    default:
+      return [];
+  }
+}
+
+/** The connection string the worker opens: the source's, with the profile's options in place. */
+export function effectiveConnectionString(config: NormalizedConfig): string {
+  const ours = driverOptions(config.profile, config.fetchSize);
+  const overridden = new Set(ours.map(([k]) => k.toLowerCase()));
+  const pairs = connectionStringPairs(config.connectionString()).filter(
+    ([k]) => !overridden.has(k.toLowerCase()),
+  );
+  return [...pairs, ...ours].map(([k, v]) => `${k}=${v}`).join(';');
+}
+
+/**
+ * Statements of sqlwarden's own run on each new connection: the session
+ * made read-only, and unqualified names resolving in `defaultSchema` (what
+ * the guard assumes).
+ */
+export function sessionSetup(profile: OdbcProfile, defaultSchema: string): string[] {
+  switch (profile) {
+    case 'postgres':
+      return [
+        'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+        `SET search_path TO "${defaultSchema.replaceAll('"', '""')}"`,
+      ];
+    case 'mariadb':
+      return [
+        'SET SESSION TRANSACTION READ ONLY',
+        `USE \`${defaultSchema.replaceAll('`', '``')}\``,
+      ];
+    default:
+      // CONNX and unknown drivers: no portable statement; the account must be
+      // read-only, and its default schema the source's (docs/connx.md).
+      return [];
+  }
+}

@@ -1,0 +1,198 @@
+// The driver's failures end the worker, never the server: each scenario
+// below runs in this test process (the "server"), which must outlive it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  codeOf,
+  eventually,
+  mariadbTarget,
+  type OdbcTarget,
+  postgresTarget,
+} from './test-support.js';
+
+const FAULTS = { workerEnv: { SQLWARDEN_ODBC_WORKER_FAULTS: '1' } };
+const LIMITS = { maxRows: 100, maxBytes: 1_000_000, timeoutMs: 5000 };
+
+const SLOW = {
+  postgres: (marker: string) => `SELECT pg_sleep(20), '${marker}' AS m`,
+  mariadb: (marker: string) => `SELECT BENCHMARK(5000000000, MD5('${marker}'))`,
+};
+
+describe.each([
+  ['psqlODBC', postgresTarget],
+  ['MariaDB ODBC', mariadbTarget],
+])('a worker that crashes or hangs, over %s', (_name, makeTarget) => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await makeTarget();
+  });
+  afterAll(async () => target.drop());
+
+  const ok = (adapter: ReturnType<OdbcTarget['adapter']>['adapter'], timeoutMs = 5000) =>
+    adapter.read({
+      sql: 'SELECT 1',
+      params: [],
+      limits: { ...LIMITS, timeoutMs },
+      signal: new AbortController().signal,
+    });
+
+  it('kill -9 of the worker mid-read: the call gets DB_UNAVAILABLE, the next call runs on a new worker', async () => {
+    const { adapter, host } = target.adapter();
+    const marker = `kill_${Date.now()}`;
+    const call = codeOf(
+      adapter.read({
+        sql: SLOW[target.profile](marker),
+        params: [],
+        limits: LIMITS,
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(await eventually(async () => (await target.running(marker)) === 1)).toBe(true);
+    const pid = host.pid as number;
+    process.kill(pid, 'SIGKILL');
+    expect(await call).toBe('DB_UNAVAILABLE');
+    expect(host.lastExit).toBe('SIGKILL');
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+    expect(host.started).toBe(2);
+    expect(host.pid).not.toBe(pid);
+  });
+
+  it('a worker that hangs with a call in flight is killed after the cancel grace; the call gets DB_UNAVAILABLE', async () => {
+    const { adapter, host } = target.adapter({ pool: { max: 1 } }, FAULTS);
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+    // The worker's event loop stops: it will answer nothing, not even a cancel.
+    void host.request({ t: 'fault', conn: 'none', kind: 'hang' }).catch(() => {});
+    const started = Date.now();
+    expect(await codeOf(ok(adapter, 500))).toBe('DB_UNAVAILABLE');
+    // Deadline (500 ms + slack), then the cancel grace: bounded, never the hang.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await eventually(async () => host.lastExit === 'SIGKILL')).toBe(true);
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+    expect(host.started).toBe(2);
+  });
+
+  it('a worker that hangs while a connection opens is found dead and killed; the next call works', async () => {
+    const { adapter, host } = target.adapter(
+      { pool: { max: 1, connectionTimeoutMs: 800 } },
+      FAULTS,
+    );
+    // The worker runs, and no connection is open yet.
+    await host.request({ t: 'alive' });
+    void host.request({ t: 'fault', conn: 'none', kind: 'hang' }).catch(() => {});
+    expect(await codeOf(ok(adapter))).toBe('DB_UNAVAILABLE');
+    expect(await eventually(async () => host.lastExit === 'SIGKILL')).toBe(true);
+    expect((await ok(adapter)).rows).toEqual([[1]]);
+  });
+});
+
+describe("the native layer's segfault over psqlODBC", () => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await postgresTarget();
+  });
+  afterAll(async () => target.drop());
+
+  it('closing a statement during its execute (SIGSEGV in the worker) fails the calls in flight with DB_UNAVAILABLE; the next call works', async () => {
+    const { adapter, host } = target.adapter(
+      { pool: { max: 1 }, statementTimeoutMs: 20_000 },
+      FAULTS,
+    );
+    const marker = `segv_${Date.now()}`;
+    const call = codeOf(
+      adapter.read({
+        sql: `SELECT pg_sleep(20), '${marker}' AS m`,
+        params: [],
+        // Room for the crash: it depends on timing (the worker tries up to 20 times).
+        limits: { ...LIMITS, timeoutMs: 20_000 },
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(await eventually(async () => (await target.running(marker)) === 1)).toBe(true);
+    // A second connection of the worker's own, and the driver's crash on it.
+    const conn = host.connection(() => {});
+    await host.request({
+      t: 'open',
+      conn,
+      connectionString: `${target.connectionString};UseDeclareFetch=1;Fetch=1`,
+      setup: [],
+    });
+    void host
+      .request({ t: 'fault', conn, kind: 'close-during-execute', sql: 'SELECT pg_sleep(0.3)' })
+      .catch(() => {});
+    expect(await call).toBe('DB_UNAVAILABLE');
+    expect(host.lastExit).toBe('SIGSEGV');
+    expect(
+      (
+        await adapter.read({
+          sql: 'SELECT 1',
+          params: [],
+          limits: LIMITS,
+          signal: new AbortController().signal,
+        })
+      ).rows,
+    ).toEqual([[1]]);
+  });
+});
+
+describe('restarts back off', () => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await postgresTarget();
+  });
+  afterAll(async () => target.drop());
+
+  it('a worker that keeps dying is forked again later each time (100 ms, 200 ms, 400 ms, 800 ms...)', async () => {
+    const { adapter, host } = target.adapter();
+    const ok = () =>
+      adapter.read({
+        sql: 'SELECT 1',
+        params: [],
+        limits: LIMITS,
+        signal: new AbortController().signal,
+      });
+    await ok();
+    for (let exits = 1; exits <= 3; exits++) {
+      process.kill(host.pid as number, 'SIGKILL');
+      await eventually(async () => host.pid === undefined);
+      await ok();
+    }
+    process.kill(host.pid as number, 'SIGKILL');
+    await eventually(async () => host.pid === undefined);
+    const started = Date.now();
+    expect((await ok()).rows).toEqual([[1]]);
+    // The fourth exit within the window: 800 ms before the next fork.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(750);
+    expect(host.started).toBe(5);
+  });
+});
+
+describe("the native layer's hang over MariaDB ODBC", () => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await mariadbTarget();
+  });
+  afterAll(async () => target.drop());
+
+  it('a connection wedged in the driver (a statement closed during its execute) costs the call DB_UNAVAILABLE within deadline and grace; the worker is killed and the next call works', async () => {
+    const { adapter, host } = target.adapter({ pool: { max: 1 } }, FAULTS);
+    const ok = (timeoutMs: number) =>
+      adapter.read({
+        sql: 'SELECT 1',
+        params: [],
+        limits: { ...LIMITS, timeoutMs },
+        signal: new AbortController().signal,
+      });
+    expect((await ok(5000)).rows).toEqual([[1]]);
+    // The pool's one connection is the worker's first (c1); the driver wedges it.
+    void host
+      .request({ t: 'fault', conn: 'c1', kind: 'close-during-execute', sql: 'SELECT SLEEP(3)' })
+      .catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    expect(await codeOf(ok(1000))).toBe('DB_UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(1000 + 250 + 2000 + 1500);
+    expect(host.lastExit).toBe('SIGKILL');
+    // Right after: a new worker, not the one being killed.
+    expect((await ok(5000)).rows).toEqual([[1]]);
+    expect(host.started).toBe(2);
+  });
+});

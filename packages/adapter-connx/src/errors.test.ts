@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { odbcErrors } from './errors.js';
+import { OdbcDriverError, WorkerLostError } from './host.js';
+
+const odbcError = (state: string) =>
+  new OdbcDriverError({
+    message: '[odbc] Error executing the sql statement',
+    diagnostics: [{ state, code: 1, message: `ERROR: secret_table_name PARAMCANARY (${state})` }],
+  });
+
+const context = { timeoutMs: 1500, sql: 'SELECT 1', paramCount: 0 };
+
+describe('ODBC errors', () => {
+  it('takes a worker that ended, and SQLSTATE class 08, as a lost connection', () => {
+    expect(
+      odbcErrors.isConnectionError(new WorkerLostError('the ODBC worker ended (SIGSEGV)')),
+    ).toBe(true);
+    expect(odbcErrors.isConnectionError(odbcError('08S01'))).toBe(true);
+    // The SQLSTATE is the error's code: what the operator's outage log shows.
+    expect(odbcError('08S01').code).toBe('08S01');
+    // psqlODBC: a session the server ended (pg_terminate_backend, shutdown).
+    expect(odbcErrors.isConnectionError(odbcError('57P01'))).toBe(true);
+    expect(odbcErrors.isConnectionError(odbcError('42601'))).toBe(false);
+    // Whatever the SQLSTATE, when the driver says the connection is dead.
+    const dead = new OdbcDriverError({
+      message: '[odbc] Error executing the sql statement',
+      diagnostics: [{ state: 'HY000', code: 1, message: 'server closed the connection' }],
+      connectionDead: true,
+    });
+    expect(odbcErrors.isConnectionError(dead)).toBe(true);
+    expect(odbcErrors.isConnectionError(odbcError('HY000'))).toBe(false);
+  });
+
+  it("maps the statement's own time limit to QUERY_TIMEOUT, naming the limit", () => {
+    for (const state of ['HYT00', 'HY008', '57014']) {
+      const mapped = odbcErrors.map(odbcError(state), context);
+      expect(mapped.code).toBe('QUERY_TIMEOUT');
+      expect(mapped.message).toContain('1500 ms');
+    }
+  });
+
+  it("words the rest by SQLSTATE, never with the driver's text", () => {
+    for (const state of ['42601', '42S02', '42P01', '42S22', '42703', '07002', '22012', 'HY000']) {
+      const mapped = odbcErrors.map(odbcError(state), context);
+      expect(mapped.message).not.toContain('PARAMCANARY');
+      expect(mapped.message).not.toContain('secret_table_name');
+    }
+    expect(odbcErrors.map(odbcError('42S02'), context).code).toBe('NOT_FOUND');
+    expect(odbcErrors.map(odbcError('25006'), context).code).toBe('READ_ONLY');
+    expect(odbcErrors.map(odbcError('22012'), context).message).toContain('SQLSTATE 22012');
+  });
+});

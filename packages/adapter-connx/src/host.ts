@@ -1,0 +1,290 @@
+/**
+ * The host side of a source's ODBC worker (worker.ts): forks it, talks to
+ * it over IPC, and outlives it. The server process never loads the native
+ * driver; whatever the driver does, the worker is what ends.
+ *
+ *  - A worker that exits (a segfault, kill -9, an exit of its own) fails
+ *    every request in flight with `WorkerLostError` (the error mapper says
+ *    connection lost: DB_UNAVAILABLE) and tells each of its connections
+ *    (the kit discards them). The next request starts a new worker.
+ *  - A worker that hangs does not answer a cancel; the connection's
+ *    `destroy` then kills it (`kill`), which is the exit above.
+ *  - Restarts back off: the n-th exit within RESTART_WINDOW_MS of the
+ *    previous one waits min(RESTART_BASE_MS * 2^(n-1), RESTART_MAX_MS)
+ *    before a new worker is forked, so a driver that crashes on start
+ *    does not spin.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import type { ChunkWant, HostMessage, WireColumn, WireError, WorkerMessage } from './protocol.js';
+
+export const RESTART_BASE_MS = 100;
+export const RESTART_MAX_MS = 5000;
+export const RESTART_WINDOW_MS = 30_000;
+/** How long the worker's event loop may take to answer `alive`. */
+export const ALIVE_MS = 1000;
+
+/** The worker ended (crashed, was killed, or exited) while a request was in flight. */
+export class WorkerLostError extends Error {
+  readonly code = 'SQLWARDEN_ODBC_WORKER_LOST';
+}
+
+/** A failure the driver reported, with its ODBC diagnostics (SQLSTATE first). */
+export class OdbcDriverError extends Error {
+  readonly state: string | undefined;
+  /** The SQLSTATE again, as `code`: what the operator's log shows of the error (core's serializeError). */
+  readonly code: string | undefined;
+  readonly diagnostics: WireError['diagnostics'];
+  /** The driver said the connection is dead once the operation failed. */
+  readonly connectionDead: boolean;
+  constructor(error: WireError) {
+    super(error.message);
+    this.diagnostics = error.diagnostics;
+    this.state = error.diagnostics[0]?.state;
+    this.code = this.state;
+    this.connectionDead = error.connectionDead === true;
+  }
+}
+
+/** What distributes without `HostMessage`'s `id`. */
+type Request = HostMessage extends infer M
+  ? M extends { id: number }
+    ? Omit<M, 'id'>
+    : never
+  : never;
+
+export interface Chunk {
+  readonly columns: readonly WireColumn[];
+  readonly rows: unknown[][];
+  readonly done: boolean;
+  /** The next row would pass the call's bytes: it was not sent, and the read ended. */
+  readonly over?: boolean;
+}
+
+interface Pending {
+  readonly conn: string | undefined;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+export interface WorkerHostOptions {
+  /** The worker's entry (dist/worker.js). */
+  readonly workerPath: string;
+  /** Extra environment for the worker (tests: SQLWARDEN_ODBC_WORKER_FAULTS). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export class WorkerHost {
+  readonly #options: WorkerHostOptions;
+  #child: ChildProcess | undefined;
+  #starting: Promise<ChildProcess> | undefined;
+  readonly #pending = new Map<number, Pending>();
+  /** Connections of the running worker, told when it ends. */
+  readonly #connections = new Map<string, (error: Error) => void>();
+  #nextId = 1;
+  #nextConn = 1;
+  #exits: number[] = [];
+  #closed = false;
+  /** Workers forked so far (tests read it to see a restart). */
+  started = 0;
+  /** How the last worker ended (`SIGSEGV`, `SIGKILL`, `exit code 1`), if one did. */
+  lastExit: string | undefined;
+
+  constructor(options: WorkerHostOptions) {
+    this.#options = options;
+  }
+
+  /** The pid of the running worker, if one runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** A new connection id, registered for the worker's end. */
+  connection(onLost: (error: Error) => void): string {
+    const conn = `c${this.#nextConn++}`;
+    this.#connections.set(conn, onLost);
+    return conn;
+  }
+
+  forget(conn: string): void {
+    this.#connections.delete(conn);
+  }
+
+  /** Whether a request on `conn` awaits the worker's answer. */
+  busy(conn: string): boolean {
+    for (const pending of this.#pending.values()) if (pending.conn === conn) return true;
+    return false;
+  }
+
+  #delay(): number {
+    const now = Date.now();
+    this.#exits = this.#exits.filter((at) => now - at < RESTART_WINDOW_MS);
+    const n = this.#exits.length;
+    if (n === 0) return 0;
+    const last = this.#exits[n - 1] as number;
+    const wait = Math.min(RESTART_BASE_MS * 2 ** (n - 1), RESTART_MAX_MS);
+    return Math.max(0, last + wait - now);
+  }
+
+  async #worker(): Promise<ChildProcess> {
+    if (this.#closed) throw new WorkerLostError('the ODBC worker is closed');
+    if (this.#child !== undefined) return this.#child;
+    this.#starting ??= (async () => {
+      const delay = this.#delay();
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.#closed) throw new WorkerLostError('the ODBC worker is closed');
+      const child = fork(this.#options.workerPath, [], {
+        serialization: 'advanced',
+        // The driver's own output (trace, log) never reaches the server's streams.
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        env: { ...process.env, ...this.#options.env },
+      });
+      this.started++;
+      child.on('message', (message: WorkerMessage) => this.#receive(message));
+      child.on('error', () => {});
+      child.once('exit', (code, signal) => this.#ended(child, code, signal));
+      this.#child = child;
+      return child;
+    })().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  #ended(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#retire(child, signal === null ? `exit code ${code}` : signal);
+  }
+
+  /**
+   * The worker is gone (or being killed): what was in flight on it fails,
+   * its connections are told, and the next request forks another. Once
+   * per worker: a killed worker's own exit later changes nothing.
+   */
+  #retire(child: ChildProcess, how: string): void {
+    if (this.#child !== child) return;
+    this.#child = undefined;
+    this.#exits.push(Date.now());
+    this.lastExit = how;
+    const error = new WorkerLostError(`the ODBC worker ended (${how})`);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(error);
+    const connections = [...this.#connections.values()];
+    this.#connections.clear();
+    for (const lost of connections) lost(error);
+  }
+
+  #receive(message: WorkerMessage): void {
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    if (message.t === 'err') {
+      this.#pending.delete(message.id);
+      pending.reject(new OdbcDriverError(message.error));
+    } else if (message.t === 'ok') {
+      this.#pending.delete(message.id);
+      pending.resolve(message.value);
+    } else {
+      this.#pending.delete(message.id);
+      pending.resolve({
+        columns: message.columns,
+        rows: message.rows,
+        done: message.done,
+        ...(message.over === true && { over: true }),
+      });
+    }
+  }
+
+  #post(child: ChildProcess, message: HostMessage): void {
+    try {
+      child.send(message);
+    } catch {
+      // The channel closed: the exit handler fails what was in flight.
+    }
+  }
+
+  /** One request, answered once (or failed when the worker ends). */
+  async request<T>(request: Request, id = this.#nextId++): Promise<T> {
+    const child = await this.#worker();
+    const conn = 'conn' in request ? request.conn : undefined;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { conn, resolve: resolve as (value: unknown) => void, reject });
+      this.#post(child, { ...request, id } as HostMessage);
+    });
+  }
+
+  /** Starts a read: its first chunk. */
+  read(request: Omit<Extract<HostMessage, { t: 'read' }>, 'id'>): {
+    readonly first: Promise<Chunk>;
+    more(want: ChunkWant): Promise<Chunk>;
+    stop(): void;
+  } {
+    const id = this.#nextId++;
+    const conn = request.conn;
+    return {
+      first: this.request<Chunk>(request, id),
+      more: (want) => {
+        const child = this.#child;
+        if (child === undefined)
+          return Promise.reject(new WorkerLostError('the ODBC worker ended'));
+        return new Promise<Chunk>((resolve, reject) => {
+          this.#pending.set(id, { conn, resolve: resolve as (value: unknown) => void, reject });
+          this.#post(child, { t: 'more', id, want });
+        });
+      },
+      stop: () => {
+        if (this.#child !== undefined) this.#post(this.#child, { t: 'stop', id });
+      },
+    };
+  }
+
+  /**
+   * Whether the worker's event loop answers within `withinMs` (native calls
+   * run on other threads: a worker busy with the driver still answers). One
+   * that does not is hung: it is killed, and false returned.
+   */
+  async alive(withinMs = ALIVE_MS): Promise<boolean> {
+    const child = this.#child;
+    if (child === undefined) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      this.request({ t: 'alive' }).then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), withinMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!answered && this.#child === child) this.kill();
+    return answered;
+  }
+
+  /** Kills the worker now (SIGKILL); requests in flight fail, the next one starts another. */
+  kill(): void {
+    const child = this.#child;
+    if (child === undefined) return;
+    // Retired now, not at its exit: a call right after must not reach it.
+    this.#retire(child, 'SIGKILL');
+    try {
+      child.kill('SIGKILL');
+    } catch {}
+  }
+
+  /** Ends the worker: asks it to exit (closing its IPC channel), kills it if it lingers. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const child = this.#child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      child.disconnect();
+    } catch {}
+    const timer = setTimeout(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {}
+    }, 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

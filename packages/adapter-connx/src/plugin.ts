@@ -1,0 +1,54 @@
+/**
+ * The runtime's entry to this package (exported as `adapterPlugin`): the
+ * runtime imports the package only when a `kind: odbc` source is
+ * configured, so no other deployment loads (or builds) the ODBC driver.
+ */
+import type { AdapterPlugin, AdapterSource } from '@sqlwarden/core';
+import { ConfigError } from '@sqlwarden/core';
+import type { OdbcProfile } from './config.js';
+import { createConnxAdapter } from './index.js';
+
+function adapterConfig(source: AdapterSource) {
+  const odbc = source.connection.odbc;
+  if (odbc === undefined) {
+    throw new ConfigError(`Invalid ODBC source ${source.id}`, [
+      `sources.${source.id}.odbc: give the ODBC connection (odbc.connectionString)`,
+    ]);
+  }
+  return {
+    source: source.id,
+    defaultSchema: source.defaultSchema,
+    statementTimeoutMs: source.statementTimeoutMs,
+    pool: source.pool,
+    allowWrites: source.allowWrites,
+    connection: {
+      connectionString: odbc.connectionString,
+      ...(odbc.profile !== undefined && { profile: odbc.profile as OdbcProfile }),
+      ...(odbc.fetchSize !== undefined && { fetchSize: odbc.fetchSize }),
+    },
+  };
+}
+
+export const adapterPlugin: AdapterPlugin = {
+  kind: 'odbc',
+  dialect: 'odbc',
+  schemes: [],
+  // ODBC has no portable EXPLAIN: the cost gate refuses a source it applies to.
+  estimatesCost: false,
+  check(source, at) {
+    const problems: string[] = [];
+    if (source.defaultSchema === undefined) {
+      problems.push(
+        `${at}.defaultSchema: name the schema unqualified names resolve to (on MariaDB ODBC, the database)`,
+      );
+    }
+    if (source.url !== undefined) {
+      problems.push(`${at}.url: an ODBC source has no URL; give odbc.connectionString instead`);
+    }
+    return { problems, defaultSchema: source.defaultSchema ?? '' };
+  },
+  create: (source, options) =>
+    createConnxAdapter(adapterConfig(source), {
+      ...(options.logger !== undefined && { logger: options.logger }),
+    }),
+};

@@ -31,26 +31,39 @@ import {
   redactConnectionString,
   serializeError,
 } from '@sqlwarden/security';
-import { DEFAULT_DSN_QUOTA, type DsnQuota, demoConfig, dsnConfig } from './configs.js';
+import {
+  type ConnxSettings,
+  connxConfig,
+  DEFAULT_DSN_QUOTA,
+  type DsnQuota,
+  demoConfig,
+  dsnConfig,
+  odbcValue,
+} from './configs.js';
 import { type DemoDatabase, startDemoDatabase } from './demo.js';
 import { StdioLineTransport } from './transport.js';
 
 const USAGE = `Usage:
   sqlwarden-stdio --config FILE
   sqlwarden-stdio --dsn URL --allow 'schema.*[,schema.table...]'
+  sqlwarden-stdio --connx --allow 'catalog.schema.*[,...]'
   sqlwarden-stdio --demo
 
 Options:
   --config FILE     a sqlwarden configuration (YAML)
   --dsn URL         one read-only source: postgres://... or mysql://... (or set
                     SQLWARDEN_DSN, which keeps a password out of the process list)
+  --connx           the CONNX reference server's deployment: an ODBC source from
+                    CONNX_DSN, CONNX_USER, CONNX_PASS (CONNX_TIMEOUT seconds to
+                    connect, CONNX_MAX_ROWS), its tools query_connx and
+                    update_connx; reads .env in this directory, as it does
   --allow PATTERNS  the tables the local principal may read, comma-separated
   --demo            the embedded demo database (no database to install)
   --principal ID    the principal this session runs as (or SQLWARDEN_PRINCIPAL;
                     default: transports.stdio.principal, or the only one)
-  --rate N          with --dsn: calls per second the principal may make
+  --rate N          with --dsn or --connx: calls per second the principal may make
                     (bursts of 2N; default 10)
-  --concurrency N   with --dsn: calls the principal may run at once (default 4)
+  --concurrency N   with --dsn or --connx: calls the principal may run at once (default 4)
   --dotenv FILE     read variables from FILE too (default: ./.env when present)
   --help            this text
   --version         the version
@@ -82,16 +95,21 @@ async function main(): Promise<number> {
     (values.config !== undefined || values.demo === true)
   ) {
     return fail([
-      'sqlwarden-stdio: --rate and --concurrency go with --dsn; a configuration file sets quotas under quotas:',
+      'sqlwarden-stdio: --rate and --concurrency go with --dsn or --connx; a configuration file sets quotas under quotas:',
     ]);
   }
   const modes = [
     values.config !== undefined,
-    values.dsn !== undefined || values.allow !== undefined,
+    values.dsn !== undefined || (values.allow !== undefined && values.connx !== true),
+    values.connx === true,
     values.demo === true,
   ];
   if (modes.filter(Boolean).length > 1)
-    return fail(['sqlwarden-stdio: use one of --config, --dsn/--allow or --demo', '', USAGE]);
+    return fail([
+      'sqlwarden-stdio: use one of --config, --dsn/--allow, --connx/--allow or --demo',
+      '',
+      USAGE,
+    ]);
 
   let base: Environment;
   try {
@@ -118,6 +136,16 @@ async function main(): Promise<number> {
     );
   } else if (values.config !== undefined) {
     result = await loadConfigFile(values.config, base);
+  } else if (values.connx === true) {
+    const profile = connxProfile(base, values);
+    if (typeof profile === 'string') return fail([`sqlwarden-stdio: ${profile}`]);
+    result = await loadConfig(
+      connxConfig(profile.patterns, profile.settings, profile.quota),
+      loadEnvironment({
+        env: { ...process.env, SQLWARDEN_CONNX_CONNECTION: profile.connection },
+        envFile: false,
+      }),
+    );
   } else {
     const dsn = values.dsn ?? base.get('SQLWARDEN_DSN');
     if (dsn === undefined)
@@ -231,6 +259,63 @@ async function main(): Promise<number> {
   return -1; // keep running
 }
 
+/** What `--connx` runs with, from the CONNX variables and the flags, or what is wrong with them. */
+function connxProfile(
+  env: Environment,
+  values: {
+    allow?: string | undefined;
+    rate?: string | undefined;
+    concurrency?: string | undefined;
+  },
+):
+  | string
+  | {
+      connection: string;
+      patterns: string[];
+      settings: ConnxSettings;
+      quota: DsnQuota;
+    } {
+  const missing = ['CONNX_DSN', 'CONNX_USER', 'CONNX_PASS'].filter((key) => !env.get(key));
+  if (missing.length > 0) {
+    return `--connx needs ${missing.join(', ')} (in the environment or ./.env)`;
+  }
+  if ((env.get('CONNX_ALLOW_WRITES') ?? 'false').trim().toLowerCase() === 'true') {
+    return 'CONNX_ALLOW_WRITES=true: writes over ODBC are not built yet, so update_connx cannot be served; unset it (reads work without it)';
+  }
+  const patterns = (values.allow ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (patterns.length === 0) {
+    return "--allow is needed with --connx, e.g. --allow 'daea_mainframe_vsam.dbo.*'";
+  }
+  const settings: { maxRows?: number; connectTimeoutMs?: number } = {};
+  const maxRows = env.get('CONNX_MAX_ROWS');
+  if (maxRows !== undefined) {
+    const n = Number(maxRows);
+    if (!(Number.isSafeInteger(n) && n >= 1 && n <= 1_000_000)) {
+      return 'CONNX_MAX_ROWS must be a whole number of rows from 1 to 1000000';
+    }
+    settings.maxRows = n;
+  }
+  const timeout = env.get('CONNX_TIMEOUT');
+  if (timeout !== undefined) {
+    const seconds = Number(timeout);
+    if (!(Number.isSafeInteger(seconds) && seconds >= 1 && seconds <= 120)) {
+      return 'CONNX_TIMEOUT must be a whole number of seconds from 1 to 120 (how long connecting may take)';
+    }
+    settings.connectTimeoutMs = seconds * 1000;
+  }
+  const quota = dsnQuota(values.rate, values.concurrency);
+  if (typeof quota === 'string') return quota;
+  const connection = [
+    `DSN=${odbcValue(env.get('CONNX_DSN') as string)}`,
+    `UID=${odbcValue(env.get('CONNX_USER') as string)}`,
+    `PWD=${odbcValue(env.get('CONNX_PASS') as string)}`,
+  ].join(';');
+  return { connection, patterns, settings, quota };
+}
+
 /** The --dsn quota from the flags, or what is wrong with them. */
 function dsnQuota(rate: string | undefined, concurrency: string | undefined): DsnQuota | string {
   const perSecond = rate === undefined ? DEFAULT_DSN_QUOTA.perSecond : Number(rate);
@@ -254,6 +339,7 @@ function parse() {
       config: { type: 'string' },
       dsn: { type: 'string' },
       allow: { type: 'string' },
+      connx: { type: 'boolean' },
       demo: { type: 'boolean' },
       principal: { type: 'string' },
       rate: { type: 'string' },

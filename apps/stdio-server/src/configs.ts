@@ -73,3 +73,62 @@ export function demoConfig(): Record<string, unknown> {
     transports: { stdio: { principal: 'demo' } },
   };
 }
+
+/** The CONNX reference server's variables, as `--connx` reads them (the environment wins over .env). */
+export interface ConnxSettings {
+  /** CONNX_MAX_ROWS: rows a read returns at most (default 1000, as the reference server). */
+  readonly maxRows?: number;
+  /** CONNX_TIMEOUT in milliseconds: how long opening a connection may take (default 30 s). */
+  readonly connectTimeoutMs?: number;
+}
+
+/** A value of an ODBC connection string: braced when it holds a delimiter (`}` doubled inside). */
+export function odbcValue(value: string): string {
+  return /[;{}=\s]/.test(value) ? `{${value.replace(/}/g, '}}')}}` : value;
+}
+
+/**
+ * `--connx --allow 'catalog.schema.*'`: the CONNX reference MCP server's
+ * deployment, every sqlwarden layer underneath. One read-only `kind: odbc`
+ * source (profile connx) whose connection string is built from CONNX_DSN,
+ * CONNX_USER and CONNX_PASS and read from a variable
+ * (${SQLWARDEN_CONNX_CONNECTION}), as a file would; the reference server's
+ * tools (`server.toolset: connx`); the local principal reads exactly the
+ * allowed tables; unqualified names resolve to the first pattern's catalog
+ * and schema. The --dsn quota applies.
+ */
+export function connxConfig(
+  patterns: readonly string[],
+  settings: ConnxSettings = {},
+  quota: DsnQuota = DEFAULT_DSN_QUOTA,
+): Record<string, unknown> {
+  const first = parseTablePattern(patterns[0] ?? '', { catalogs: true });
+  const tools = ['list_tables', 'describe_table', 'query_connx'].map(toolCapability);
+  return {
+    server: {
+      toolset: 'connx',
+      ...(settings.maxRows !== undefined && { limits: { maxRows: settings.maxRows } }),
+    },
+    quotas: {
+      perPrincipal: {
+        rate: { burst: Math.max(1, Math.ceil(quota.perSecond * 2)), perSecond: quota.perSecond },
+        concurrency: quota.concurrency,
+      },
+    },
+    sources: {
+      connx: {
+        kind: 'odbc',
+        odbc: { connectionString: '${SQLWARDEN_CONNX_CONNECTION}', profile: 'connx' },
+        ...(first?.catalog !== undefined && { defaultCatalog: first.catalog }),
+        ...(first !== undefined && { defaultSchema: first.schema }),
+        tables: [...patterns],
+        ...(settings.connectTimeoutMs !== undefined && {
+          pool: { connectionTimeoutMs: settings.connectTimeoutMs },
+        }),
+      },
+    },
+    roles: { reader: [...tools, ...patterns.map((p) => `read:connx:${p}`)] },
+    principals: { local: { roles: ['reader'] } },
+    transports: { stdio: { principal: 'local' } },
+  };
+}

@@ -31,12 +31,13 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
 export async function startServer(
   args: readonly string[],
   env: Record<string, string> = {},
+  options: { readonly cwd?: string } = {},
 ): Promise<RunningServer> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, ...args],
     env: baseEnv(env),
-    cwd: tmpdir(),
+    cwd: options.cwd ?? tmpdir(),
     stderr: 'pipe',
   });
   let stderr = '';
@@ -142,12 +143,13 @@ export function runCli(
     env?: Record<string, string>;
     act?: (child: ChildProcess) => void;
     timeoutMs?: number;
+    cwd?: string;
   } = {},
 ): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: baseEnv(options.env ?? {}),
-      cwd: tmpdir(),
+      cwd: options.cwd ?? tmpdir(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

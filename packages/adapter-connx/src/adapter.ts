@@ -31,7 +31,8 @@ function odbcDialect(config: NormalizedConfig, host: WorkerHost): Dialect<OdbcSe
     driver: new OdbcDriver(config, host),
     errors: odbcErrors,
     introspector: {
-      listTables: (session, schemas) => listTables(session, schemas, catalogIsSchema),
+      listTables: (session, schemas, catalogs) =>
+        listTables(session, schemas, catalogIsSchema, catalogs),
       describeTable: (session, table) => describeTable(session, table, catalogIsSchema),
       // ODBC has no portable function catalog: the odbc guard dialect allows no
       // function outside its own list (docs/connx.md).

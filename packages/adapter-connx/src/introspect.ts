@@ -32,23 +32,36 @@ export async function listTables(
   session: OdbcSession,
   schemas: readonly string[] | undefined,
   catalogIsSchema: boolean,
+  catalogs?: readonly string[],
 ): Promise<TableSummary[]> {
   const tables: TableSummary[] = [];
-  for (const schema of schemas ?? [null]) {
-    const rows = await session.catalog('tables', [...where(schema, catalogIsSchema), null, null]);
-    for (const row of rows) {
-      const kind = kindOf(row.TABLE_TYPE);
-      if (kind === undefined) continue;
-      tables.push({
-        schema: schemaOf(row, catalogIsSchema),
-        name: String(row.TABLE_NAME),
-        kind,
-        estimatedRows: null,
-        comment: str(row.REMARKS) || null,
-      });
+  // A source that names catalogs (CONNX: catalog.schema.table): each served
+  // catalog is asked for, and every table carries its catalog.
+  const named = catalogs !== undefined && catalogs.length > 0 && !catalogIsSchema;
+  for (const catalog of named ? catalogs : [null]) {
+    for (const schema of schemas ?? [null]) {
+      const [cat, sch] = named ? [catalog, schema] : where(schema, catalogIsSchema);
+      const rows = await session.catalog('tables', [cat, sch, null, null]);
+      for (const row of rows) {
+        const kind = kindOf(row.TABLE_TYPE);
+        if (kind === undefined) continue;
+        tables.push({
+          ...(named && { catalog: str(row.TABLE_CAT) ?? (catalog as string) }),
+          schema: schemaOf(row, catalogIsSchema),
+          name: String(row.TABLE_NAME),
+          kind,
+          estimatedRows: null,
+          comment: str(row.REMARKS) || null,
+        });
+      }
     }
   }
-  return tables.sort((a, b) => a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name));
+  return tables.sort(
+    (a, b) =>
+      (a.catalog ?? '').localeCompare(b.catalog ?? '') ||
+      a.schema.localeCompare(b.schema) ||
+      a.name.localeCompare(b.name),
+  );
 }
 
 export async function describeTable(
@@ -56,7 +69,10 @@ export async function describeTable(
   table: TableRef,
   catalogIsSchema: boolean,
 ): Promise<TableDescription | null> {
-  const [catalog, schema] = where(table.schema, catalogIsSchema);
+  const [catalog, schema] =
+    table.catalog !== undefined && !catalogIsSchema
+      ? [table.catalog, table.schema]
+      : where(table.schema, catalogIsSchema);
   const found = await session.catalog('tables', [catalog, schema, table.name, null]);
   const summary = found.find(
     (row) => String(row.TABLE_NAME) === table.name && kindOf(row.TABLE_TYPE) !== undefined,
@@ -68,6 +84,7 @@ export async function describeTable(
     .sort((a, b) => Number(a.KEY_SEQ) - Number(b.KEY_SEQ))
     .map((row) => String(row.COLUMN_NAME));
   return {
+    ...(table.catalog !== undefined && !catalogIsSchema && { catalog: table.catalog }),
     schema: table.schema,
     name: table.name,
     kind: kindOf(summary.TABLE_TYPE) ?? 'table',

@@ -408,10 +408,11 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
 
   listTables(request: {
     readonly schemas?: readonly string[];
+    readonly catalogs?: readonly string[];
     readonly signal: AbortSignal;
   }): Promise<TableSummary[]> {
     return this.#catalogQuery(request.signal, (connection) =>
-      this.#engine.introspector.listTables(connection, request.schemas),
+      this.#engine.introspector.listTables(connection, request.schemas, request.catalogs),
     );
   }
 

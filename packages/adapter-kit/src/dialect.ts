@@ -209,7 +209,12 @@ export interface ErrorMapper {
 
 /** The engine's catalog queries, each on a connection the kit checked out and supervises. */
 export interface Introspector<C extends DriverConnection> {
-  listTables(connection: C, schemas: readonly string[] | undefined): Promise<TableSummary[]>;
+  /** `catalogs`: on sources that name tables catalog.schema.table, the catalogs served. */
+  listTables(
+    connection: C,
+    schemas: readonly string[] | undefined,
+    catalogs?: readonly string[],
+  ): Promise<TableSummary[]>;
   describeTable(connection: C, table: TableRef): Promise<TableDescription | null>;
   functionCatalog(connection: C): Promise<FunctionCatalog>;
   privilegeReport(connection: C, request: PrivilegeReportRequest): Promise<PrivilegeReport>;

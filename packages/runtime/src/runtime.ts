@@ -158,6 +158,13 @@ class Source {
       ...(config.defaultCatalog !== undefined && { defaultCatalog: config.defaultCatalog }),
       readable: config.tables,
       writable: config.writable,
+      // The postgres and mariadb ODBC profiles pin the session's schema (and
+      // the database is the catalog); CONNX and unknown drivers resolve
+      // shorter names themselves: there, only catalog.schema.table is sent.
+      ...(config.kind === 'odbc' &&
+        !['postgres', 'mariadb'].includes(config.connection.odbc?.profile ?? 'generic') && {
+          qualifiedNamesOnly: true,
+        }),
       limits: config.limits,
       // A principal's own ceiling for this source replaces the source's (not merged).
       costCeiling: (principalId) =>

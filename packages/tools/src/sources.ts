@@ -30,6 +30,13 @@ export interface SourceBinding {
    * writableTables). Empty: a read-only source, whatever else is enabled.
    */
   readonly writable: readonly string[];
+  /**
+   * Every table a statement names must be written catalog.schema.table: the
+   * driver resolves shorter names itself (CONNX matches them across
+   * catalogs), so the guard's resolution by the defaults would not be the
+   * server's. Set for ODBC sources whose session sqlwarden cannot pin.
+   */
+  readonly qualifiedNamesOnly?: boolean;
   /** Limits of this source; they can only lower the server's. */
   readonly limits?: Partial<ExecutionLimits>;
   /**

@@ -89,6 +89,13 @@ export function authorizeStatement(
   }
   const analysis = verdict.analysis;
   const facts = { source: source.id, fp: analysis.fingerprint };
+  if (source.qualifiedNamesOnly === true) {
+    const short = analysis.tables.find((t) => t.catalog === undefined || t.schema === null);
+    if (short !== undefined) {
+      const message = `Name every table as catalog.schema.table on source ${source.id} (${short.name} is not): its driver resolves shorter names itself, across catalogs, so sqlwarden cannot tell which table they mean. [rule AMBIGUOUS_TABLE]`;
+      return { ...deny('QUERY_REJECTED', message), facts };
+    }
+  }
   if (given !== analysis.parameterCount) {
     const message = `The statement has ${analysis.parameterCount} parameters but ${given} values were given in "params".`;
     return { ...deny('INVALID_INPUT', message), facts };

@@ -125,9 +125,8 @@ describe('docs/configuration.md', () => {
     expect(result.config.sources.map((s) => s.id)).toEqual(['shop', 'warehouse', 'legacy']);
 
     const used = documentPaths(parseYaml(example.body), '', new Set());
-    // defaultCatalog is for ODBC sources only, which need an adapter this
-    // repository does not have yet: docs/connx-names.md shows it, in an
-    // example loaded below with an ODBC plugin.
+    // defaultCatalog needs three-part names throughout its source (and its
+    // grants): docs/connx-names.md shows it, in an example loaded below.
     const elsewhere = new Set(['$schema', 'sources.<id>.defaultCatalog']);
     const unused = [...keys].filter((key) => !elsewhere.has(key) && !used.has(key));
     expect(unused).toEqual([]);
@@ -137,27 +136,13 @@ describe('docs/configuration.md', () => {
     const connx = readFileSync(new URL('../../docs/connx-names.md', import.meta.url), 'utf8');
     const example = fences(connx).find((f) => f.lang === 'yaml');
     if (example === undefined) throw new Error('the CONNX example is missing');
-    const postgres = (await import('@sqlwarden/adapter-postgres')).adapterPlugin;
-    // An ODBC plugin stands in for the ODBC adapter: the names are the runtime's to check.
-    const odbc = {
-      ...postgres,
-      kind: 'odbc',
-      dialect: 'odbc' as const,
-      schemes: ['odbc'],
-      estimatesCost: false,
-      check: (source: { readonly defaultSchema?: string }) => ({
-        problems: [],
-        defaultSchema: source.defaultSchema ?? 'dbo',
-      }),
-    };
-    const body = example.body.replace(
-      '# ... connection, as the ODBC adapter documents it',
-      'url: odbc://reader@connx/cdd',
-    );
+    // The ODBC adapter checks its connection; the names are the runtime's to check.
     const result = await parseConfig(
-      `${body}\nprincipals:\n  local:\n    roles: [analyst]\n`,
-      noEnvironment(),
-      { adapters: [odbc] },
+      `${example.body}\nprincipals:\n  local:\n    roles: [analyst]\n`,
+      loadEnvironment({
+        env: { CONNX_ODBC: 'DSN=connx;UID=reader;PWD=example-password' },
+        envFile: false,
+      }),
     );
     expect(result.ok ? [] : result.problems).toEqual([]);
     if (!result.ok) return;

@@ -80,7 +80,14 @@ describe.each([
     void host.request({ t: 'fault', conn: 'none', kind: 'hang' }).catch(() => {});
     expect(await codeOf(ok(adapter))).toBe('DB_UNAVAILABLE');
     expect(await eventually(async () => host.lastExit === 'SIGKILL')).toBe(true);
-    expect((await ok(adapter)).rows).toEqual([[1]]);
+    // A new worker must fork and connect within this pool's 800 ms: on a
+    // loaded machine the first try may not, and is DB_UNAVAILABLE; one works.
+    const works = async () =>
+      ok(adapter).then(
+        (result) => result.rows[0]?.[0] === 1,
+        () => false,
+      );
+    expect(await eventually(works, 15_000)).toBe(true);
   });
 });
 

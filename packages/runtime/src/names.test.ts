@@ -42,7 +42,7 @@ beforeAll(async () => {
   const postgres = (await import('@sqlwarden/adapter-postgres')).adapterPlugin;
   const odbc: AdapterPlugin = {
     ...postgres,
-    kind: 'odbc',
+    kind: 'odbcpg',
     dialect: 'odbc',
     schemes: ['odbc'],
     estimatesCost: false,
@@ -53,7 +53,7 @@ beforeAll(async () => {
       {
         sources: {
           connx: {
-            kind: 'odbc',
+            kind: 'odbcpg',
             host: url.hostname,
             port: Number(url.port || 5432),
             database: db,

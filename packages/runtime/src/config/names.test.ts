@@ -15,7 +15,7 @@ beforeAll(async () => {
   const postgres = (await import('@sqlwarden/adapter-postgres')).adapterPlugin;
   odbc = {
     ...postgres,
-    kind: 'odbc',
+    kind: 'odbcpg',
     dialect: 'odbc',
     schemes: ['odbc'],
     estimatesCost: false,
@@ -41,7 +41,7 @@ describe('three-part names on an odbc source', () => {
     const result = await loadConfig(
       configOf(
         {
-          kind: 'odbc',
+          kind: 'odbcpg',
           defaultCatalog: 'daea_mainframe_vsam',
           defaultSchema: 'dbo',
           tables: ['daea_mainframe_vsam.dbo.*', 'sales.dbo.orders'],
@@ -70,20 +70,20 @@ describe('three-part names on an odbc source', () => {
 
   it('accepts three-part patterns without a default catalog (every name then names its catalog)', async () => {
     expect(
-      await problemsOf({ kind: 'odbc', tables: ['daea.dbo.*'] }, ['read:connx:daea.dbo.x']),
+      await problemsOf({ kind: 'odbcpg', tables: ['daea.dbo.*'] }, ['read:connx:daea.dbo.x']),
     ).toEqual([]);
   });
 
   it('keeps two-part patterns on an odbc source that names no catalog', async () => {
     expect(
-      await problemsOf({ kind: 'odbc', tables: ['public.*'] }, ['read:connx:public.orders']),
+      await problemsOf({ kind: 'odbcpg', tables: ['public.*'] }, ['read:connx:public.orders']),
     ).toEqual([]);
   });
 
   it('refuses a two-part pattern beside catalogs, saying what to write', async () => {
     expect(
       await problemsOf({
-        kind: 'odbc',
+        kind: 'odbcpg',
         defaultCatalog: 'daea',
         tables: ['daea.dbo.*', 'dbo.orders'],
         writable: ['dbo.orders'],
@@ -96,7 +96,7 @@ describe('three-part names on an odbc source', () => {
 
   it('refuses grants that can never apply: another catalog, or a two-part grant on catalogs', async () => {
     expect(
-      await problemsOf({ kind: 'odbc', defaultCatalog: 'daea', tables: ['daea.dbo.*'] }, [
+      await problemsOf({ kind: 'odbcpg', defaultCatalog: 'daea', tables: ['daea.dbo.*'] }, [
         'read:connx:other.dbo.*',
         'read:connx:dbo.*',
         'read:connx:daea.*',
@@ -111,7 +111,7 @@ describe('three-part names on an odbc source', () => {
   it('refuses writable tables of another catalog than the served ones', async () => {
     expect(
       await problemsOf({
-        kind: 'odbc',
+        kind: 'odbcpg',
         tables: ['daea.dbo.*'],
         writable: ['other.dbo.orders'],
       }),
@@ -122,7 +122,7 @@ describe('three-part names on an odbc source', () => {
 
   it('refuses malformed three-part patterns', async () => {
     const problems = await problemsOf({
-      kind: 'odbc',
+      kind: 'odbcpg',
       tables: ['daea..orders', 'daea.*.*', 'a.daea.dbo.orders', 'daea.dbo.ord*'],
     });
     expect(problems).toHaveLength(4);

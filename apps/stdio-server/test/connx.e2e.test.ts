@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, failure, ok, type RunningServer, runCli, startServer, textOf } from './harness.js';
+import {
+  call,
+  failure,
+  ok,
+  type RunningServer,
+  runCli,
+  startServer,
+  textOf,
+  urlWithDatabase,
+} from './harness.js';
 
 // `sqlwarden-stdio --connx`: the CONNX reference server's deployment (its
 // variables, .env, its tools), every layer underneath, on the ODBC adapter.
@@ -19,12 +28,6 @@ const DSN = `sqlwarden_connx_${tag}`;
 // A private ODBCSYSINI: the driver, the DSN, and no CommLog files in /tmp.
 const odbcDir = mkdtempSync(join(tmpdir(), 'sqlwarden-connx-e2e-'));
 const workDir = mkdtempSync(join(tmpdir(), 'sqlwarden-connx-cwd-'));
-
-function urlWithDatabase(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
 const pgUrl = new URL(postgresTestUrl());
 

@@ -12,6 +12,7 @@ import {
   startServer,
   type ToolResult,
   tempDir,
+  urlWithDatabase,
 } from './harness.js';
 
 // The cost gate end to end: the built sqlwarden-stdio on the real PostgreSQL
@@ -35,12 +36,6 @@ type Query = keyof typeof SQL;
 interface Estimate {
   readonly cost: number | undefined;
   readonly rows: number;
-}
-
-function urlWithDatabase(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
 }
 
 const engines = [

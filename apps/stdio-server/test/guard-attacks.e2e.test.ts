@@ -13,6 +13,7 @@ import {
   type ToolResult,
   tempDir,
   textOf,
+  urlWithDatabase,
 } from './harness.js';
 
 // The guard after an end-to-end attack: the built sqlwarden-stdio, connected
@@ -34,12 +35,6 @@ const dir = tempDir();
 
 let pgAdmin: pg.Client | undefined;
 let myAdmin: mysql.Connection | undefined;
-
-function urlWithDatabase(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
 beforeAll(async () => {
   // A database of its own: ALTER DATABASE ... SET holds the secret setting.

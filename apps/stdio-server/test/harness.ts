@@ -182,3 +182,10 @@ export function runCli(
     if (!options.act) child.stdin.end();
   });
 }
+
+/** A database URL like `base`, naming another database. */
+export function urlWithDatabase(base: string, database: string): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}

@@ -4,7 +4,7 @@ import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, ok, type RunningServer, startServer, tempDir } from './harness.js';
+import { call, ok, type RunningServer, startServer, tempDir, urlWithDatabase } from './harness.js';
 
 // The schema as MCP resources end to end: the built sqlwarden-stdio over
 // real stdio, on the real PostgreSQL and MariaDB (every kind of source
@@ -13,12 +13,6 @@ import { call, ok, type RunningServer, startServer, tempDir } from './harness.js
 const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
 const DB = `sqlwarden_res_${tag}`;
 const dir = tempDir();
-
-function urlWithDatabase(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
 const engines = [
   {

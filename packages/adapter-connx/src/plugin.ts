@@ -3,6 +3,7 @@
  * runtime imports the package only when a `kind: odbc` source is
  * configured, so no other deployment loads (or builds) the ODBC driver.
  */
+import { sourceSettings } from '@sqlwarden/adapter-kit';
 import type { AdapterPlugin, AdapterSource } from '@sqlwarden/core';
 import { ConfigError } from '@sqlwarden/core';
 import type { OdbcProfile } from './config.js';
@@ -16,11 +17,7 @@ function adapterConfig(source: AdapterSource) {
     ]);
   }
   return {
-    source: source.id,
-    defaultSchema: source.defaultSchema,
-    statementTimeoutMs: source.statementTimeoutMs,
-    pool: source.pool,
-    allowWrites: source.allowWrites,
+    ...sourceSettings(source),
     connection: {
       connectionString: odbc.connectionString,
       ...(odbc.profile !== undefined && { profile: odbc.profile as OdbcProfile }),

@@ -30,7 +30,12 @@ describe('the built package', () => {
   });
 
   it.each([
-    ['ESM', async () => (await import('../dist/index.js')).createConnxAdapter],
+    // The built entries, by URL: the type check runs before the build.
+    [
+      'ESM',
+      async () =>
+        (await import(new URL('../dist/index.js', import.meta.url).href)).createConnxAdapter,
+    ],
     [
       'CommonJS',
       async () => createRequire(import.meta.url)('../dist/index.cjs').createConnxAdapter,

@@ -91,14 +91,18 @@ describe.each([
   });
 });
 
-describe("the native layer's segfault over psqlODBC", () => {
+describe('a worker killed by SIGSEGV, over psqlODBC', () => {
   let target: OdbcTarget;
   beforeAll(async () => {
     target = await postgresTarget();
   });
   afterAll(async () => target.drop());
 
-  it('closing a statement during its execute (SIGSEGV in the worker) fails the calls in flight with DB_UNAVAILABLE; the next call works', async () => {
+  // psqlODBC 13 segfaults when a statement is closed during its execute()
+  // (fault kind close-during-execute, docs/connx.md), but only when the
+  // timing is right: CI could not count on it. The worker here dies of the
+  // same signal at a moment the test chooses, mid-read.
+  it('a worker dying of SIGSEGV mid-read (as the native layer does) fails the calls in flight with DB_UNAVAILABLE; the next call works', async () => {
     const { adapter, host } = target.adapter(
       { pool: { max: 1 }, statementTimeoutMs: 20_000 },
       FAULTS,
@@ -108,23 +112,12 @@ describe("the native layer's segfault over psqlODBC", () => {
       adapter.read({
         sql: `SELECT pg_sleep(20), '${marker}' AS m`,
         params: [],
-        // Room for the crash: it depends on timing (the worker tries up to 20 times).
         limits: { ...LIMITS, timeoutMs: 20_000 },
         signal: new AbortController().signal,
       }),
     );
     expect(await eventually(async () => (await target.running(marker)) === 1)).toBe(true);
-    // A second connection of the worker's own, and the driver's crash on it.
-    const conn = host.connection(() => {});
-    await host.request({
-      t: 'open',
-      conn,
-      connectionString: `${target.connectionString};UseDeclareFetch=1;Fetch=1`,
-      setup: [],
-    });
-    void host
-      .request({ t: 'fault', conn, kind: 'close-during-execute', sql: 'SELECT pg_sleep(0.3)' })
-      .catch(() => {});
+    void host.request({ t: 'fault', conn: 'none', kind: 'segfault' }).catch(() => {});
     expect(await call).toBe('DB_UNAVAILABLE');
     expect(host.lastExit).toBe('SIGSEGV');
     expect(

@@ -64,7 +64,7 @@ export type HostMessage =
       readonly t: 'fault';
       readonly id: number;
       readonly conn: string;
-      readonly kind: 'hang' | 'close-during-execute';
+      readonly kind: 'hang' | 'segfault' | 'close-during-execute';
       readonly sql?: string;
     };
 

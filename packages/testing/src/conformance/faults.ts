@@ -690,7 +690,16 @@ export function describeAdapterFaults(target: FaultSuiteTarget): void {
             [...new Set(unexpected.map((r) => `${r.kind} ${r.code}`))],
             `codes: ${JSON.stringify(codes)}`,
           ).toEqual([]);
-          expect(codes.DB_UNAVAILABLE ?? 0, 'the fault was seen').toBeGreaterThanOrEqual(1);
+          // The adapter met the fault: a call failed on it, or (sessions ended
+          // while idle between calls, which a loaded machine makes likely) the
+          // pool found its connections lost and said so.
+          const idleLost = lines.filter((line) =>
+            line.message.includes('idle database connection lost'),
+          ).length;
+          expect(
+            (codes.DB_UNAVAILABLE ?? 0) + idleLost,
+            `the fault was seen (codes: ${JSON.stringify(codes)})`,
+          ).toBeGreaterThanOrEqual(1);
           const longest = Math.max(...records.map((r) => r.endedAt - r.startedAt));
           expect(longest, 'every call ended by its deadline').toBeLessThanOrEqual(CALL_BOUND_MS);
           fault.check?.(records, struck, back);

@@ -3,5 +3,5 @@ import base from '../../vitest.config.base.ts';
 
 export default mergeConfig(
   base,
-  defineConfig({ test: { setupFiles: ['src/odbc-test-setup.ts'] } }),
+  defineConfig({ test: { globalSetup: ['src/odbc-test-setup.ts'] } }),
 );

@@ -55,9 +55,12 @@ Options:
                     SQLWARDEN_DSN, which keeps a password out of the process list)
   --connx           the CONNX reference server's deployment: an ODBC source from
                     CONNX_DSN, CONNX_USER, CONNX_PASS (CONNX_TIMEOUT seconds to
-                    connect, CONNX_MAX_ROWS), its tools query_connx and
-                    update_connx; reads .env in this directory, as it does
+                    connect, CONNX_MAX_ROWS), its tool query_connx, and
+                    update_connx when CONNX_ALLOW_WRITES=true; reads .env in
+                    this directory, as it does
   --allow PATTERNS  the tables the local principal may read, comma-separated
+  --writable PATTERNS  with --connx and CONNX_ALLOW_WRITES=true: the tables
+                    update_connx may change (default: every --allow table)
   --demo            the embedded demo database (no database to install)
   --principal ID    the principal this session runs as (or SQLWARDEN_PRINCIPAL;
                     default: transports.stdio.principal, or the only one)
@@ -96,6 +99,11 @@ async function main(): Promise<number> {
   ) {
     return fail([
       'sqlwarden-stdio: --rate and --concurrency go with --dsn or --connx; a configuration file sets quotas under quotas:',
+    ]);
+  }
+  if (values.writable !== undefined && values.connx !== true) {
+    return fail([
+      'sqlwarden-stdio: --writable goes with --connx; a configuration file sets writable tables under sources.<id>.writable',
     ]);
   }
   const modes = [
@@ -142,10 +150,21 @@ async function main(): Promise<number> {
     result = await loadConfig(
       connxConfig(profile.patterns, profile.settings, profile.quota),
       loadEnvironment({
-        env: { ...process.env, SQLWARDEN_CONNX_CONNECTION: profile.connection },
+        env: {
+          ...process.env,
+          SQLWARDEN_CONNX_CONNECTION: profile.connection,
+          // The reference server's switch is this deployment's write switch.
+          SQLWARDEN_ALLOW_WRITES: profile.settings.writable === undefined ? 'false' : 'true',
+        },
         envFile: false,
       }),
     );
+    if (profile.settings.writable !== undefined) {
+      logger.warn(
+        { writable: profile.settings.writable },
+        'CONNX_ALLOW_WRITES=true: update_connx may change these tables (one INSERT, UPDATE or DELETE per call, in a transaction)',
+      );
+    }
   } else {
     const dsn = values.dsn ?? base.get('SQLWARDEN_DSN');
     if (dsn === undefined)
@@ -264,6 +283,7 @@ function connxProfile(
   env: Environment,
   values: {
     allow?: string | undefined;
+    writable?: string | undefined;
     rate?: string | undefined;
     concurrency?: string | undefined;
   },
@@ -279,17 +299,32 @@ function connxProfile(
   if (missing.length > 0) {
     return `--connx needs ${missing.join(', ')} (in the environment or ./.env)`;
   }
-  if ((env.get('CONNX_ALLOW_WRITES') ?? 'false').trim().toLowerCase() === 'true') {
-    return 'CONNX_ALLOW_WRITES=true: writes over ODBC are not built yet, so update_connx cannot be served; unset it (reads work without it)';
+  const switchText = (env.get('CONNX_ALLOW_WRITES') ?? 'false').trim().toLowerCase();
+  if (switchText !== 'true' && switchText !== 'false') {
+    return 'CONNX_ALLOW_WRITES must be true or false';
   }
-  const patterns = (values.allow ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
+  const list = (text: string | undefined) =>
+    (text ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+  const patterns = list(values.allow);
   if (patterns.length === 0) {
     return "--allow is needed with --connx, e.g. --allow 'daea_mainframe_vsam.dbo.*'";
   }
-  const settings: { maxRows?: number; connectTimeoutMs?: number } = {};
+  const settings: {
+    maxRows?: number;
+    connectTimeoutMs?: number;
+    writable?: readonly string[];
+  } = {};
+  if (values.writable !== undefined && switchText !== 'true') {
+    return '--writable goes with CONNX_ALLOW_WRITES=true (writes are off without it)';
+  }
+  if (switchText === 'true') {
+    const writable = values.writable === undefined ? patterns : list(values.writable);
+    if (writable.length === 0) return '--writable needs at least one table pattern';
+    settings.writable = writable;
+  }
   const maxRows = env.get('CONNX_MAX_ROWS');
   if (maxRows !== undefined) {
     const n = Number(maxRows);
@@ -339,6 +374,7 @@ function parse() {
       config: { type: 'string' },
       dsn: { type: 'string' },
       allow: { type: 'string' },
+      writable: { type: 'string' },
       connx: { type: 'boolean' },
       demo: { type: 'boolean' },
       principal: { type: 'string' },

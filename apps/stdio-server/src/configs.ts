@@ -80,6 +80,11 @@ export interface ConnxSettings {
   readonly maxRows?: number;
   /** CONNX_TIMEOUT in milliseconds: how long opening a connection may take (default 30 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * CONNX_ALLOW_WRITES=true: the tables update_connx may change (`--writable`,
+   * default every allowed table); absent, the source is read-only.
+   */
+  readonly writable?: readonly string[];
 }
 
 /** A value of an ODBC connection string: braced when it holds a delimiter (`}` doubled inside). */
@@ -95,7 +100,11 @@ export function odbcValue(value: string): string {
  * (${SQLWARDEN_CONNX_CONNECTION}), as a file would; the reference server's
  * tools (`server.toolset: connx`); the local principal reads exactly the
  * allowed tables; unqualified names resolve to the first pattern's catalog
- * and schema. The --dsn quota applies.
+ * and schema. The --dsn quota applies. With CONNX_ALLOW_WRITES=true
+ * (`settings.writable`), the source has those writable tables, the server
+ * is not read-only, and the principal holds update_connx and their write
+ * grants; the runtime's write switch is set from CONNX_ALLOW_WRITES by the
+ * caller.
  */
 export function connxConfig(
   patterns: readonly string[],
@@ -103,10 +112,17 @@ export function connxConfig(
   quota: DsnQuota = DEFAULT_DSN_QUOTA,
 ): Record<string, unknown> {
   const first = parseTablePattern(patterns[0] ?? '', { catalogs: true });
-  const tools = ['list_tables', 'describe_table', 'query_connx'].map(toolCapability);
+  const writable = settings.writable ?? [];
+  const tools = [
+    'list_tables',
+    'describe_table',
+    'query_connx',
+    ...(writable.length > 0 ? ['update_connx'] : []),
+  ].map(toolCapability);
   return {
     server: {
       toolset: 'connx',
+      ...(writable.length > 0 && { readOnly: false }),
       ...(settings.maxRows !== undefined && { limits: { maxRows: settings.maxRows } }),
     },
     quotas: {
@@ -122,12 +138,19 @@ export function connxConfig(
         ...(first?.catalog !== undefined && { defaultCatalog: first.catalog }),
         ...(first !== undefined && { defaultSchema: first.schema }),
         tables: [...patterns],
+        ...(writable.length > 0 && { writable: [...writable] }),
         ...(settings.connectTimeoutMs !== undefined && {
           pool: { connectionTimeoutMs: settings.connectTimeoutMs },
         }),
       },
     },
-    roles: { reader: [...tools, ...patterns.map((p) => `read:connx:${p}`)] },
+    roles: {
+      reader: [
+        ...tools,
+        ...patterns.map((p) => `read:connx:${p}`),
+        ...writable.map((p) => `write:connx:${p}`),
+      ],
+    },
     principals: { local: { roles: ['reader'] } },
     transports: { stdio: { principal: 'local' } },
   };

@@ -181,18 +181,124 @@ describe('sqlwarden-stdio --connx', () => {
   });
 });
 
+describe('sqlwarden-stdio --connx with CONNX_ALLOW_WRITES=true', () => {
+  let server: RunningServer;
+  const payroll = async () => {
+    const db = new pg.Client({ connectionString: urlWithDatabase(postgresTestUrl(), DB) });
+    await db.connect();
+    try {
+      const { rows } = await db.query(
+        'SELECT trim(employee) AS e, salary::text AS s FROM dbo.payroll_vsam ORDER BY 1',
+      );
+      return rows.map((r: { e: string; s: string }) => `${r.e}:${r.s}`);
+    } finally {
+      await db.end();
+    }
+  };
+
+  beforeAll(async () => {
+    server = await startServer(
+      [
+        '--connx',
+        '--allow',
+        `${DB}.dbo.customers_vsam,${DB}.dbo.payroll_vsam`,
+        '--writable',
+        `${DB}.dbo.payroll_vsam`,
+      ],
+      // SQLWARDEN_ALLOW_WRITES is not the switch here: CONNX_ALLOW_WRITES is.
+      connxEnv({ CONNX_ALLOW_WRITES: ' True ', SQLWARDEN_ALLOW_WRITES: 'false' }),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("serves the reference server's update tool, which writes one statement in a transaction through ODBC", async () => {
+    const { tools } = await server.client.listTools();
+    expect(tools.map((t) => t.name)).toContain('update_connx');
+    expect(
+      Object.keys(tools.find((t) => t.name === 'update_connx')?.inputSchema.properties ?? {}),
+    ).toEqual(['operation', 'query']);
+    const inserted = ok<{ affectedRows: number; committed: boolean }>(
+      await call(server, 'update_connx', {
+        operation: 'insert',
+        query: `INSERT INTO ${DB}.dbo.payroll_vsam (employee, salary) VALUES ('E1', 1000.50), ('E2', 2000)`,
+      }),
+    );
+    expect(inserted).toMatchObject({ affectedRows: 2, committed: true });
+    const updated = ok<{ affectedRows: number }>(
+      await call(server, 'update_connx', {
+        operation: 'UPDATE',
+        query: `UPDATE ${DB}.dbo.payroll_vsam SET salary = 2500 WHERE employee = 'E2'`,
+      }),
+    );
+    expect(updated.affectedRows).toBe(1);
+    expect(await payroll()).toEqual(['E1:1000.50', 'E2:2500.00']);
+    // Reads are still read-only on the same source.
+    expect(
+      failure(
+        await call(server, 'query_connx', {
+          query: `DELETE FROM ${DB}.dbo.payroll_vsam WHERE employee = 'E1'`,
+        }),
+      ).code,
+    ).toBe('QUERY_REJECTED');
+  });
+
+  it('refuses a write to a table that is only readable, a batch, an operation that is not the statement, and a write without WHERE', async () => {
+    const cases: Array<[string, string, string]> = [
+      [
+        'UPDATE',
+        `UPDATE ${DB}.dbo.customers_vsam SET customername = 'x' WHERE customerid = 'C001'`,
+        'QUERY_REJECTED',
+      ],
+      [
+        'INSERT',
+        `INSERT INTO ${DB}.dbo.payroll_vsam VALUES ('E9', 1); DROP TABLE ${DB}.dbo.customers_vsam`,
+        'QUERY_REJECTED',
+      ],
+      ['DELETE', `INSERT INTO ${DB}.dbo.payroll_vsam VALUES ('E9', 1)`, 'INVALID_INPUT'],
+      ['DELETE', `DELETE FROM ${DB}.dbo.payroll_vsam`, 'QUERY_REJECTED'],
+      ['DELETE', `DELETE FROM payroll_vsam WHERE employee = 'E1'`, 'QUERY_REJECTED'],
+    ];
+    for (const [operation, query, code] of cases) {
+      expect(failure(await call(server, 'update_connx', { operation, query })).code, query).toBe(
+        code,
+      );
+    }
+    expect(await payroll()).toEqual(['E1:1000.50', 'E2:2500.00']);
+  });
+
+  it('rolls back a write the database refuses: nothing of it stays', async () => {
+    const error = failure(
+      await call(server, 'update_connx', {
+        operation: 'INSERT',
+        query: `INSERT INTO ${DB}.dbo.payroll_vsam (employee, salary) VALUES ('E3', 1), ('E4', 123456789012)`,
+      }),
+    );
+    expect(error.code).toBe('QUERY_FAILED');
+    expect(await payroll()).toEqual(['E1:1000.50', 'E2:2500.00']);
+  });
+});
+
 describe('the --connx settings', () => {
-  it('names every missing CONNX variable, and refuses CONNX_ALLOW_WRITES=true while ODBC writes are not built', async () => {
+  it('names every missing CONNX variable and every bad setting', async () => {
     const missing = await runCli(['--connx', '--allow', `${DB}.dbo.*`], {
       env: { ODBCSYSINI: odbcDir, CONNX_DSN: DSN },
     });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--connx needs CONNX_USER, CONNX_PASS');
     const writes = await runCli(['--connx', '--allow', `${DB}.dbo.*`], {
-      env: connxEnv({ CONNX_ALLOW_WRITES: ' TRUE ' }),
+      env: connxEnv({ CONNX_ALLOW_WRITES: 'yes' }),
     });
     expect(writes.code).toBe(2);
-    expect(writes.stderr).toContain('CONNX_ALLOW_WRITES=true: writes over ODBC are not built yet');
+    expect(writes.stderr).toContain('CONNX_ALLOW_WRITES must be true or false');
+    const writable = await runCli(
+      ['--connx', '--allow', `${DB}.dbo.*`, '--writable', `${DB}.dbo.payroll_vsam`],
+      { env: connxEnv() },
+    );
+    expect(writable.code).toBe(2);
+    expect(writable.stderr).toContain('--writable goes with CONNX_ALLOW_WRITES=true');
     const rows = await runCli(['--connx', '--allow', `${DB}.dbo.*`], {
       env: connxEnv({ CONNX_MAX_ROWS: 'many' }),
     });

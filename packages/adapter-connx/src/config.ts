@@ -66,9 +66,6 @@ export function normalizeConfig(config: ConnxAdapterConfig): NormalizedConfig {
       'connection.fetchSize: MariaDB ODBC loses rows with a fetch size above 1; leave it out',
     );
   }
-  if (config.allowWrites === true) {
-    problems.push('allowWrites: writes over ODBC are not built yet; leave it out or false');
-  }
   if (problems.length > 0)
     throw new ConfigError(`Invalid ODBC source ${String(config.source)}`, problems);
   return {
@@ -153,6 +150,22 @@ export function sessionSetup(profile: OdbcProfile, defaultSchema: string): strin
     default:
       // CONNX and unknown drivers: no portable statement; the account must be
       // read-only, and its default schema the source's (docs/connx.md).
+      return [];
+  }
+}
+
+/**
+ * Statements that make one write transaction writable in the session that
+ * sessionSetup made read-only (run first in the transaction, after
+ * autocommit is turned off). CONNX and unknown drivers: none; their
+ * account's rights decide (docs/connx.md, "Writes").
+ */
+export function writeSetup(profile: OdbcProfile): string[] {
+  switch (profile) {
+    case 'postgres':
+    case 'mariadb':
+      return ['SET TRANSACTION READ WRITE'];
+    default:
       return [];
   }
 }

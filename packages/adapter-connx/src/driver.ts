@@ -27,9 +27,14 @@ import {
   untilAborted,
   type WireFraming,
 } from '@sqlwarden/adapter-kit';
-import { rowBytes } from '@sqlwarden/core';
-import { effectiveConnectionString, type NormalizedConfig, sessionSetup } from './config.js';
-import type { Chunk, WorkerHost } from './host.js';
+import { rowBytes, SqlwardenError } from '@sqlwarden/core';
+import {
+  effectiveConnectionString,
+  type NormalizedConfig,
+  sessionSetup,
+  writeSetup,
+} from './config.js';
+import { type Chunk, OdbcDriverError, type WorkerHost } from './host.js';
 import type { ChunkWant } from './protocol.js';
 
 /** Rows per chunk at most: a chunk is one IPC message. */
@@ -49,10 +54,8 @@ export class StatementCancelledError extends Error {
   readonly code = 'SQLWARDEN_ODBC_CANCELLED';
 }
 
-/** A write reached an ODBC source (refused by the configuration before it can). */
-export class WritesNotBuiltError extends Error {
-  readonly code = 'SQLWARDEN_ODBC_NO_WRITES';
-}
+/** SQLSTATEs of a driver that has no transactions (autocommit cannot be turned off). */
+const NO_TRANSACTIONS: ReadonlySet<string> = new Set(['HYC00', 'S1C00', 'HY092', 'S1092']);
 
 export class OdbcDriver implements Driver<OdbcSession> {
   readonly framing = NO_FRAMES;
@@ -171,20 +174,55 @@ export class OdbcSession implements DriverConnection {
     }
   }
 
-  begin(): Promise<void> {
-    return Promise.reject(new WritesNotBuiltError('writes over ODBC are not built'));
+  /**
+   * Autocommit off, then the profile's statement that makes this one
+   * transaction writable in the read-only session. A driver without
+   * transactions refuses autocommit off (HYC00, S1C00): the write is then
+   * refused, never run in autocommit (its ceiling and dry run need a rollback).
+   */
+  async begin(): Promise<void> {
+    try {
+      await this.#host.request({
+        t: 'begin',
+        conn: this.conn,
+        setup: writeSetup(this.#config.profile),
+      });
+    } catch (error) {
+      if (error instanceof OdbcDriverError && NO_TRANSACTIONS.has(error.state ?? '')) {
+        throw new SqlwardenError(
+          'READ_ONLY',
+          'This ODBC source cannot run a write in a transaction (its driver has none), so sqlwarden writes nothing to it: the affected-row ceiling and the dry run need a rollback. Make the change in the source system instead.',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
-  execute(): Promise<number> {
-    return Promise.reject(new WritesNotBuiltError('writes over ODBC are not built'));
+  async execute(statement: BoundStatement): Promise<number> {
+    const count = await this.#host.request<number>({
+      t: 'execute',
+      conn: this.conn,
+      sql: statement.sql,
+      values: statement.values,
+      timeoutSeconds: Math.ceil(this.#timeoutMs / 1000),
+    });
+    if (!Number.isSafeInteger(count) || count < 0) {
+      // Rolled back by the kit: a ceiling that cannot be checked is not applied blind.
+      throw new SqlwardenError(
+        'QUERY_FAILED',
+        'The ODBC driver did not say how many rows the write changed, so it was rolled back (the affected-row ceiling cannot be checked without it).',
+      );
+    }
+    return count;
   }
 
   commit(): Promise<void> {
-    return Promise.reject(new WritesNotBuiltError('writes over ODBC are not built'));
+    return this.#host.request({ t: 'commit', conn: this.conn });
   }
 
   rollback(): Promise<void> {
-    return Promise.reject(new WritesNotBuiltError('writes over ODBC are not built'));
+    return this.#host.request({ t: 'rollback', conn: this.conn });
   }
 
   /** A catalog call that matches nothing: every ODBC driver answers SQLTables, whatever its SQL. */

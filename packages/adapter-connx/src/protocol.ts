@@ -55,6 +55,28 @@ export type HostMessage =
       readonly fn: 'tables' | 'columns' | 'primaryKeys' | 'foreignKeys';
       readonly args: ReadonlyArray<string | null>;
     }
+  | {
+      /**
+       * A write transaction: autocommit off (SQLSetConnectAttr), then the
+       * profile's statements that make this transaction writable in a
+       * read-only session (`SET TRANSACTION READ WRITE`).
+       */
+      readonly t: 'begin';
+      readonly id: number;
+      readonly conn: string;
+      readonly setup: readonly string[];
+    }
+  | {
+      /** One INSERT, UPDATE or DELETE in the open transaction: answered with the rows it affected. */
+      readonly t: 'execute';
+      readonly id: number;
+      readonly conn: string;
+      readonly sql: string;
+      readonly values: readonly unknown[];
+      readonly timeoutSeconds: number;
+    }
+  /** SQLEndTran, then autocommit on again. */
+  | { readonly t: 'commit' | 'rollback'; readonly id: number; readonly conn: string }
   | { readonly t: 'cancel'; readonly id: number; readonly conn: string }
   /** Answered at once by the worker's event loop: whether it is alive at all. */
   | { readonly t: 'alive'; readonly id: number }

@@ -40,6 +40,9 @@ interface OdbcConnection {
   columns(...args: Array<string | null>): Promise<unknown[]>;
   primaryKeys(...args: Array<string | null>): Promise<unknown[]>;
   foreignKeys(...args: Array<string | null>): Promise<unknown[]>;
+  beginTransaction(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
   cancel(): Promise<void>;
   close(): Promise<void>;
   /** SQL_ATTR_CONNECTION_DEAD, read synchronously (no round trip). */
@@ -236,6 +239,33 @@ async function handle(message: HostMessage): Promise<void> {
         const names = (rows.columns ?? []).map((c) => c.name.toUpperCase());
         return rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])));
       });
+      return;
+    case 'begin':
+      enqueue(message.conn, message.id, async (open) => {
+        await open.connection.beginTransaction();
+        try {
+          for (const statement of message.setup) await open.connection.query(statement);
+        } catch (error) {
+          await open.connection.rollback().catch(() => {});
+          throw error;
+        }
+      });
+      return;
+    case 'execute':
+      enqueue(message.conn, message.id, async (open) => {
+        const options: Record<string, unknown> = {};
+        if (message.timeoutSeconds > 0) options.timeout = message.timeoutSeconds;
+        const result = (await open.connection.query(
+          message.sql,
+          ...queryArgs(message.values, options),
+        )) as { count?: unknown };
+        // SQLRowCount; -1 when the driver cannot say (never for INSERT, UPDATE, DELETE on these drivers).
+        return typeof result.count === 'number' ? result.count : -1;
+      });
+      return;
+    case 'commit':
+    case 'rollback':
+      enqueue(message.conn, message.id, (open) => open.connection[message.t]());
       return;
     case 'alive':
       send({ t: 'ok', id: message.id });

@@ -38,7 +38,7 @@ describe('ODBC source configuration', () => {
       }),
     );
     expect(effectiveConnectionString(config)).toBe(
-      'DRIVER={PostgreSQL Unicode};UID=r;UseDeclareFetch=1;Fetch=50;BoolsAsChar=0',
+      'DRIVER={PostgreSQL Unicode};UID=r;UseDeclareFetch=1;Fetch=50;BoolsAsChar=0;NumericAs=-1',
     );
     expect(sessionSetup('postgres', 'pay"roll')).toEqual([
       'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',

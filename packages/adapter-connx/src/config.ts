@@ -24,6 +24,11 @@ export interface OdbcConnectionOptions {
   readonly profile?: OdbcProfile;
   /** Rows per fetch where the driver's block fetch is sound (postgres, connx, generic). */
   readonly fetchSize?: number;
+  /**
+   * Right-trims fixed-width CHAR values (the CONNX sample wraps every column
+   * in RTRIM); default false: values as the database returns them.
+   */
+  readonly trimChar?: boolean;
 }
 
 /** An ODBC source: the settings every source has (the kit's SourceSettings), and its connection. */
@@ -35,6 +40,7 @@ export interface NormalizedConfig extends NormalizedSource {
   readonly connectionString: () => string;
   readonly profile: OdbcProfile;
   readonly fetchSize: number;
+  readonly trimChar: boolean;
 }
 
 /** Default rows per fetch, per profile. */
@@ -66,6 +72,9 @@ export function normalizeConfig(config: ConnxAdapterConfig): NormalizedConfig {
       'connection.fetchSize: MariaDB ODBC loses rows with a fetch size above 1; leave it out',
     );
   }
+  if (c.trimChar !== undefined && typeof c.trimChar !== 'boolean') {
+    problems.push('connection.trimChar: must be true or false');
+  }
   if (problems.length > 0)
     throw new ConfigError(`Invalid ODBC source ${String(config.source)}`, problems);
   return {
@@ -73,6 +82,7 @@ export function normalizeConfig(config: ConnxAdapterConfig): NormalizedConfig {
     connectionString: typeof cs === 'function' ? cs : () => cs,
     profile,
     fetchSize,
+    trimChar: c.trimChar === true,
   };
 }
 
@@ -109,11 +119,14 @@ export function driverOptions(profile: OdbcProfile, fetchSize: number): Array<[s
   switch (profile) {
     case 'postgres':
       // psqlODBC buffers the whole result unless it reads through a server
-      // cursor, Fetch rows at a time; BoolsAsChar=0 reports booleans as BIT.
+      // cursor, Fetch rows at a time; BoolsAsChar=0 reports booleans as BIT;
+      // NumericAs=-1 sends a numeric without declared precision (sums,
+      // averages, numeric literals) as text, so that it stays exact.
       return [
         ['UseDeclareFetch', '1'],
         ['Fetch', String(fetchSize)],
         ['BoolsAsChar', '0'],
+        ['NumericAs', '-1'],
       ];
     default:
       return [];

@@ -145,6 +145,7 @@ export class OdbcSession implements DriverConnection {
       sql: statement.sql,
       values: statement.values,
       fetchSize: this.#config.fetchSize,
+      trimChar: this.#config.trimChar,
       timeoutSeconds: Math.ceil(this.#timeoutMs / 1000),
       want: want(),
     });

@@ -15,6 +15,7 @@
  *    does not spin.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { SqlwardenError } from '@sqlwarden/core';
 import type { ChunkWant, HostMessage, WireColumn, WireError, WorkerMessage } from './protocol.js';
 
 export const RESTART_BASE_MS = 100;
@@ -43,6 +44,18 @@ export class OdbcDriverError extends Error {
     this.code = this.state;
     this.connectionDead = error.connectionDead === true;
   }
+}
+
+/**
+ * A decimal the driver handed over as a double with more digits than a
+ * double keeps (values.ts): refused rather than sent rounded.
+ */
+export function inexactDecimal(column: string): SqlwardenError {
+  const name = column.length > 64 ? `${column.slice(0, 63)}…` : column;
+  return new SqlwardenError(
+    'QUERY_FAILED',
+    `Column ${JSON.stringify(name)} holds a decimal of more than 15 significant digits, which this ODBC driver hands over as a floating-point number, so it cannot be returned exactly. Cast it to text in the query, e.g. CAST(${name.replace(/[^\w]/g, '') || 'col'} AS VARCHAR(40)), or round it to fewer digits.`,
+  );
 }
 
 /** What distributes without `HostMessage`'s `id`. */
@@ -178,7 +191,10 @@ export class WorkerHost {
     if (pending === undefined) return;
     if (message.t === 'err') {
       this.#pending.delete(message.id);
-      pending.reject(new OdbcDriverError(message.error));
+      const column = message.error.inexactColumn;
+      pending.reject(
+        column === undefined ? new OdbcDriverError(message.error) : inexactDecimal(column),
+      );
     } else if (message.t === 'ok') {
       this.#pending.delete(message.id);
       pending.resolve(message.value);

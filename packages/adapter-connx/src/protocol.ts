@@ -44,6 +44,8 @@ export type HostMessage =
       readonly fetchSize: number;
       /** The statement's time limit in whole seconds for SQL_ATTR_QUERY_TIMEOUT, 0 for none. */
       readonly timeoutSeconds: number;
+      /** Right-trim fixed-width CHAR values. */
+      readonly trimChar: boolean;
       readonly want: ChunkWant;
     }
   | { readonly t: 'more'; readonly id: number; readonly want: ChunkWant }
@@ -112,6 +114,11 @@ export interface WireError {
    * reports a session ended by the server as HY000), it is a lost connection.
    */
   readonly connectionDead?: boolean;
+  /**
+   * A decimal of this result column arrived from the driver as a double
+   * that may have lost digits (values.ts): the read is refused.
+   */
+  readonly inexactColumn?: string;
 }
 
 export type WorkerMessage =

@@ -6,15 +6,20 @@
  *
  *  - BIGINT: its decimal text (odbc gives a BigInt);
  *  - DECIMAL / NUMERIC: their decimal text with the column's scale. odbc
- *    parses the driver's text with atof, so a value of more than 15
- *    significant digits has lost precision before it reaches this code
- *    (docs/connx.md, "Known gaps");
+ *    parses the driver's text with atof: a double keeps 15 significant
+ *    digits, so the shortest text of that double is the value whenever the
+ *    value had no more. A value whose double needs more than 15 digits
+ *    (and is not a whole number below 2^53 in a column without scale) may
+ *    have lost digits: it is refused (InexactDecimalError), never sent
+ *    rounded; the message tells the agent to cast it to text. Drivers that
+ *    can send such columns as text do (psqlODBC: NumericAs, config.ts);
  *  - BIT: true / false (drivers send '1' / '0');
  *  - TIMESTAMP: `YYYY-MM-DD HH:MM:SS[.ffffff]` with the fraction the
  *    driver's text holds; DATE, TIME: the driver's text;
  *  - binary: `\x` and lower-case hex;
  *  - REAL / FLOAT / DOUBLE: numbers, NaN and infinities as their text;
- *  - CHAR: as the database returns it (fixed-width padding kept);
+ *  - CHAR: as the database returns it (fixed-width padding kept), or
+ *    right-trimmed of spaces when the source says `trimChar`;
  *  - anything else: the driver's text.
  */
 
@@ -74,11 +79,49 @@ function bigint(value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : String(value);
 }
 
-function exact(scale: number): Converter {
+/** A decimal column's value that reached the worker as a double with digits it may have lost. */
+export class InexactDecimalError extends Error {
+  readonly column: string;
+  constructor(column: string) {
+    super(`column ${column}: a decimal past 15 significant digits arrived as a double`);
+    this.column = column;
+  }
+}
+
+/**
+ * The double's shortest decimal text, without exponent, and how many
+ * significant digits it has (`1e+21` is `1000000000000000000000`, 1 digit).
+ */
+export function plainDecimal(value: number): { text: string; digits: number } {
+  const [mantissa = '0', exponentText = '0'] = value.toExponential().split('e');
+  const negative = mantissa.startsWith('-');
+  const digitText = mantissa.replace('-', '').replace('.', '');
+  const exponent = Number(exponentText);
+  let text: string;
+  if (exponent >= digitText.length - 1) {
+    text = digitText + '0'.repeat(exponent - (digitText.length - 1));
+  } else if (exponent >= 0) {
+    text = `${digitText.slice(0, exponent + 1)}.${digitText.slice(exponent + 1)}`;
+  } else {
+    text = `0.${'0'.repeat(-exponent - 1)}${digitText}`;
+  }
+  return { text: negative && value !== 0 ? `-${text}` : text, digits: digitText.length };
+}
+
+function exact(column: OdbcColumn): Converter {
+  const scale = column.decimalDigits ?? 0;
   return (value) => {
     if (typeof value === 'string') return value;
     if (typeof value !== 'number' || !Number.isFinite(value)) return String(value);
-    return scale > 0 && scale <= 100 ? value.toFixed(scale) : BigInt(Math.trunc(value)).toString();
+    const { text, digits } = plainDecimal(value);
+    if (digits > 15 && !(scale === 0 && Number.isSafeInteger(value))) {
+      throw new InexactDecimalError(column.name);
+    }
+    if (scale <= 0 || scale > 1000) return text;
+    const dot = text.indexOf('.');
+    const fraction = dot < 0 ? 0 : text.length - dot - 1;
+    if (fraction >= scale) return text;
+    return `${dot < 0 ? `${text}.` : text}${'0'.repeat(scale - fraction)}`;
   };
 }
 
@@ -106,13 +149,18 @@ export function timestamp(value: unknown): unknown {
   return `${match[1]} ${match[2]}${fraction === '' ? '' : `.${fraction}`}`;
 }
 
-export function converterFor(column: OdbcColumn): Converter {
+const trimmed: Converter = (value) => (text(value) as string).replace(/ +$/, '');
+
+export function converterFor(column: OdbcColumn, trimChar = false): Converter {
   switch (column.dataType) {
+    case SQL.CHAR:
+    case SQL.WCHAR:
+      return trimChar ? trimmed : text;
     case SQL.BIGINT:
       return bigint;
     case SQL.DECIMAL:
     case SQL.NUMERIC:
-      return exact(column.decimalDigits ?? 0);
+      return exact(column);
     case SQL.INTEGER:
     case SQL.SMALLINT:
     case SQL.TINYINT:

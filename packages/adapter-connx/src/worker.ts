@@ -20,7 +20,13 @@
 import { rowBytes } from '@sqlwarden/core';
 import odbc from 'odbc';
 import type { ChunkWant, HostMessage, WireColumn, WireError, WorkerMessage } from './protocol.js';
-import { type Converter, converterFor, type OdbcColumn, typeName } from './values.js';
+import {
+  type Converter,
+  converterFor,
+  InexactDecimalError,
+  type OdbcColumn,
+  typeName,
+} from './values.js';
 
 interface OdbcCursor {
   fetch(): Promise<unknown[][] & { columns?: OdbcColumn[] }>;
@@ -83,7 +89,11 @@ function wireError(error: unknown): WireError {
         message: String(d.message ?? ''),
       }))
     : [];
-  return { message: error instanceof Error ? error.message : String(error), diagnostics };
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    diagnostics,
+    ...(error instanceof InexactDecimalError && { inexactColumn: error.column }),
+  };
 }
 
 /** Runs `work` after everything queued on the connection, answering request `id`. */
@@ -141,7 +151,7 @@ async function read(message: Extract<HostMessage, { t: 'read' }>, open: Open): P
           const batch = await cursor.fetch();
           if (batch.columns !== undefined && convert.length === 0) {
             columns = batch.columns.map((c) => ({ name: c.name, type: typeName(c) }));
-            convert = batch.columns.map(converterFor);
+            convert = batch.columns.map((c) => converterFor(c, message.trimChar));
           }
           if (batch.length === 0 || cursor.noData) exhausted = true;
           for (const raw of batch) {

@@ -112,6 +112,7 @@ function createAdapter(
               (c.odbc as NonNullable<typeof c.odbc>).connectionString.reveal(),
             ...(c.odbc.profile !== undefined && { profile: c.odbc.profile }),
             ...(c.odbc.fetchSize !== undefined && { fetchSize: c.odbc.fetchSize }),
+            ...(c.odbc.trimChar !== undefined && { trimChar: c.odbc.trimChar }),
           },
         }),
       },

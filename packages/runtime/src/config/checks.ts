@@ -44,6 +44,7 @@ export interface SourceConnection {
     readonly connectionString: Secret;
     readonly profile?: string;
     readonly fetchSize?: number;
+    readonly trimChar?: boolean;
   };
 }
 
@@ -92,6 +93,7 @@ function checkOdbc(
     connectionString: new Secret(`${at}.odbc.connectionString`, cs),
     ...(source.odbc.profile !== undefined && { profile: source.odbc.profile }),
     ...(source.odbc.fetchSize !== undefined && { fetchSize: source.odbc.fetchSize }),
+    ...(source.odbc.trimChar !== undefined && { trimChar: source.odbc.trimChar }),
   };
 }
 

@@ -151,6 +151,12 @@ const SourceSchema = z.strictObject({
       fetchSize: int(1, 10_000)
         .optional()
         .describe('Rows per ODBC fetch (not for mariadb, which fetches row by row).'),
+      trimChar: z
+        .boolean()
+        .optional()
+        .describe(
+          'Right-trim the spaces of fixed-width CHAR values (what RTRIM around every column does; default false: values as the database returns them).',
+        ),
     })
     .optional()
     .describe(

@@ -35,6 +35,7 @@ import {
   writeSetup,
 } from './config.js';
 import { type Chunk, OdbcDriverError, type WorkerHost } from './host.js';
+import { assertOneStatement } from './one-statement.js';
 import type { ChunkWant } from './protocol.js';
 
 /** Rows per chunk at most: a chunk is one IPC message. */
@@ -131,6 +132,9 @@ export class OdbcSession implements DriverConnection {
   }
 
   async read(statement: BoundStatement, context: ReadContext): Promise<ReadOutcome> {
+    // Drivers run batches: a stacked statement is refused here, before the
+    // driver sees it, whatever let it through (one-statement.ts).
+    assertOneStatement(statement.sql);
     const { budget } = context;
     /** The bytes of the rows kept, as the budget counts them. */
     let used = 0;
@@ -201,6 +205,8 @@ export class OdbcSession implements DriverConnection {
   }
 
   async execute(statement: BoundStatement): Promise<number> {
+    // As in read(): psqlODBC runs `UPDATE ...; DROP TABLE ...` as a batch.
+    assertOneStatement(statement.sql);
     const count = await this.#host.request<number>({
       t: 'execute',
       conn: this.conn,

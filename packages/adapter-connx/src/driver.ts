@@ -224,8 +224,19 @@ export class OdbcSession implements DriverConnection {
     return count;
   }
 
-  commit(): Promise<void> {
-    return this.#host.request({ t: 'commit', conn: this.conn });
+  /**
+   * A commit is only reported once the connection is seen alive after it:
+   * psqlODBC answers SQLEndTran with success, sending nothing, on a
+   * connection the server ended under the write's statement (it forgets
+   * the transaction when it sees the connection end), so a write the
+   * server never committed would be reported committed (the conformance
+   * fault suite caught it on a crash). A catalog call that cannot reach
+   * the server fails as a lost connection, which the kit reports as
+   * OUTCOME_UNKNOWN: honest, as the commit may or may not have happened.
+   */
+  async commit(): Promise<void> {
+    await this.#host.request({ t: 'commit', conn: this.conn });
+    await this.ping();
   }
 
   rollback(): Promise<void> {

@@ -47,6 +47,41 @@ describe('ODBC errors', () => {
     }
     expect(odbcErrors.map(odbcError('42S02'), context).code).toBe('NOT_FOUND');
     expect(odbcErrors.map(odbcError('25006'), context).code).toBe('READ_ONLY');
-    expect(odbcErrors.map(odbcError('22012'), context).message).toContain('SQLSTATE 22012');
+    expect(odbcErrors.map(odbcError('22012'), context).message).toBe(
+      'The statement divides by zero: guard the divisor, for example with NULLIF(x, 0).',
+    );
+    expect(odbcErrors.map(odbcError('22003'), context).message).toContain('SQLSTATE 22003');
+  });
+
+  it('reads the native error number only where MySQL reuses a generic SQLSTATE (MariaDB ODBC)', () => {
+    const mysqlError = (state: string, code: number) =>
+      new OdbcDriverError({
+        message: '[odbc] Error executing the sql statement',
+        diagnostics: [{ state, code, message: `secret_table_name (${code})` }],
+      });
+    expect(odbcErrors.map(mysqlError('23000', 1052), context).message).toBe(
+      'A column name of the statement is ambiguous: qualify it with its table or alias.',
+    );
+    // 23000 without 1052 is an integrity constraint, as its class says.
+    expect(odbcErrors.map(mysqlError('23000', 1062), context).message).toContain('SQLSTATE 23000');
+    expect(odbcErrors.map(mysqlError('42000', 1064), context).message).toBe(
+      'The database could not parse the statement: check its syntax.',
+    );
+    expect(odbcErrors.map(mysqlError('42000', 1055), context).message).toMatch(
+      /^A selected column must appear in GROUP BY/,
+    );
+    expect(odbcErrors.map(odbcError('42702'), context).message).toMatch(/ambiguous/);
+  });
+
+  it('says how many parameters the statement takes when the odbc package refuses the count (no SQLSTATE)', () => {
+    const refused = new OdbcDriverError({ message: '[odbc] parameters', diagnostics: [] });
+    const mapped = odbcErrors.map(refused, {
+      timeoutMs: 1500,
+      sql: 'SELECT ? AS a, ? AS b',
+      paramCount: 1,
+    });
+    expect(mapped.message).toBe(
+      'The statement takes 2 parameters but 1 value was given: give one value for each ?.',
+    );
   });
 });

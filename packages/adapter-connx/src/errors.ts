@@ -1,13 +1,23 @@
 /**
  * ODBC errors to sqlwarden's: by SQLSTATE, the one thing every ODBC driver
- * reports the same way (the driver's text never reaches a client).
+ * reports the same way (the driver's text never reaches a client, so a
+ * message names nothing: no column, table or place of the statement).
+ * Where MySQL reuses a generic SQLSTATE for a specific error (1052, an
+ * ambiguous column, is 23000; 1064 and 1055 are 42000), the native error
+ * number of MariaDB ODBC's diagnostic decides, with that SQLSTATE only.
  */
 import { type ErrorMapper, queryTimeout, statementFailure } from '@sqlwarden/adapter-kit';
 import { OdbcDriverError, WorkerLostError } from './host.js';
+import { placeholderCount } from './one-statement.js';
 
 /** The SQLSTATE of an ODBC error, if it has one. */
 function stateOf(error: unknown): string | undefined {
   return error instanceof OdbcDriverError ? error.state : undefined;
+}
+
+/** The native error number of the first diagnostic, if any. */
+function nativeOf(error: unknown): number | undefined {
+  return error instanceof OdbcDriverError ? error.diagnostics[0]?.code : undefined;
 }
 
 export const odbcErrors: ErrorMapper = {
@@ -32,13 +42,33 @@ export const odbcErrors: ErrorMapper = {
     }
     // A write in the read-only session (the guard lets none through).
     if (state === '25006') return statementFailure.readOnly(error, undefined);
-    if (state === '42601') return statementFailure.syntaxError(error);
+    const native = nativeOf(error);
+    if (state === '42601' || (state === '42000' && native === 1064)) {
+      return statementFailure.syntaxError(error);
+    }
+    if (state === '42702' || (state === '23000' && native === 1052)) {
+      return statementFailure.ambiguousColumn(error, undefined, []);
+    }
+    if (state === '42803' || (state === '42000' && native === 1055)) {
+      return statementFailure.notGrouped(error, undefined);
+    }
+    if (state === '22012') return statementFailure.divisionByZero(error);
     if (state === '42S02' || state === '42P01')
       return statementFailure.unknownTable(error, undefined);
     if (state === '42S22' || state === '42703')
       return statementFailure.unknownColumn(error, undefined);
-    if (state === '07002' || state === '07001')
+    // A count of values that does not match the statement's placeholders:
+    // the driver's COUNT FIELD errors, or the odbc package's own refusal,
+    // which has no SQLSTATE (it checks before the driver is called).
+    const expected = context.sql === undefined ? undefined : placeholderCount(context.sql);
+    const mismatch =
+      state === undefined &&
+      expected !== undefined &&
+      context.paramCount !== undefined &&
+      expected !== context.paramCount;
+    if (state === '07002' || state === '07001' || mismatch)
       return statementFailure.parameterCount(error, {
+        ...(expected !== undefined && { expected }),
         ...(context.paramCount !== undefined && { given: context.paramCount }),
         placeholder: '?',
       });

@@ -12,6 +12,9 @@ describe.each([
       'CREATE TABLE orders (id INTEGER NOT NULL, line INTEGER NOT NULL, note VARCHAR(20), PRIMARY KEY (line, id))',
     );
     await target.admin('CREATE VIEW open_orders AS SELECT id FROM orders');
+    await target.admin(
+      'CREATE TABLE order_notes (id INTEGER PRIMARY KEY, order_line INTEGER NOT NULL, order_id INTEGER NOT NULL, CONSTRAINT order_notes_order_fk FOREIGN KEY (order_line, order_id) REFERENCES orders (line, id))',
+    );
   });
   afterAll(async () => target.drop());
 
@@ -23,6 +26,7 @@ describe.each([
     });
     expect(tables.map((t) => [t.schema, t.name, t.kind])).toEqual([
       [target.name, 'open_orders', 'view'],
+      [target.name, 'order_notes', 'table'],
       [target.name, 'orders', 'table'],
     ]);
   });
@@ -44,6 +48,27 @@ describe.each([
       target.profile === 'postgres' ? ['line', 'id'] : ['id', 'line'],
     );
     expect(table?.columns[2]?.type).toMatch(/varchar/);
+  });
+
+  it('describes foreign keys (SQLForeignKeys): name, columns in key order, the referenced table and columns', async () => {
+    const { adapter } = target.adapter();
+    const notes = await adapter.describeTable({
+      table: { schema: target.name, name: 'order_notes' },
+      signal: new AbortController().signal,
+    });
+    expect(notes?.foreignKeys).toEqual([
+      {
+        name: 'order_notes_order_fk',
+        columns: ['order_line', 'order_id'],
+        references: { schema: target.name, name: 'orders', columns: ['line', 'id'] },
+      },
+    ]);
+    // The referenced table holds no key of its own: the keys pointing at it are not its.
+    const orders = await adapter.describeTable({
+      table: { schema: target.name, name: 'orders' },
+      signal: new AbortController().signal,
+    });
+    expect(orders?.foreignKeys).toEqual([]);
   });
 
   it('answers null for a table that does not exist', async () => {

@@ -17,9 +17,26 @@ import {
 import { expect } from 'vitest';
 import type {
   ConformanceAdapterOptions,
+  ConformanceCapabilities,
   ConformanceNamespace,
   ConformanceTarget,
 } from './target.js';
+
+/** A target's capabilities, each true unless the target says false. */
+export function capabilitiesOf(
+  capabilities: ConformanceCapabilities | undefined,
+): Required<ConformanceCapabilities> {
+  const c = capabilities ?? {};
+  return {
+    errorWords: c.errorWords ?? true,
+    onlyFullGroupBy: c.onlyFullGroupBy ?? true,
+    comments: c.comments ?? true,
+    indexes: c.indexes ?? true,
+    exactDecimals: c.exactDecimals ?? true,
+    zonedTimestamps: c.zonedTimestamps ?? true,
+    socketWatch: c.socketWatch ?? true,
+  };
+}
 
 export const POOL_SIZE = 3;
 export const STATEMENT_TIMEOUT_MS = 10_000;
@@ -108,6 +125,8 @@ export const signal = (): AbortSignal => new AbortController().signal;
 export class ConformanceContext {
   readonly target: ConformanceTarget;
   readonly supportsWrites: boolean;
+  /** What the target's adapter can do (every flag true unless the target says false). */
+  readonly can: Required<ConformanceCapabilities>;
   /** The suite's namespace, with the fixture (set in beforeAll). */
   ns!: ConformanceNamespace;
   /** A second namespace, for the schema filter (set in beforeAll). */
@@ -120,6 +139,7 @@ export class ConformanceContext {
   constructor(target: ConformanceTarget) {
     this.target = target;
     this.supportsWrites = target.supportsWrites ?? true;
+    this.can = capabilitiesOf(target.capabilities);
   }
 
   /** Quotes an identifier in the target's dialect. */

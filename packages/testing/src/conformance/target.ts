@@ -145,6 +145,57 @@ export interface ConformanceExpectations {
   readonly nameDefault: string;
 }
 
+/**
+ * What a target's adapter cannot do, each for a reason the target's file
+ * and docs/conformance.md ("Capabilities") state. Every flag defaults to
+ * true: PostgreSQL and MySQL set none, and every check holds them to the
+ * full contract. A check never skips for a missing capability: it asserts
+ * the weaker contract written beside the flag, which still fails when the
+ * adapter misbehaves. Security checks (injection, read-only, stacked
+ * statements, limits) have no flag.
+ */
+export interface ConformanceCapabilities {
+  /**
+   * The words of database errors: the column, table or place the server
+   * named. Without (ODBC: the mapper has only the SQLSTATE), each error
+   * check still asserts the code, and that the message names nothing of
+   * the statement (no name, no literal, no parameter value).
+   */
+  readonly errorWords?: boolean;
+  /**
+   * The session refuses a selected column that is neither grouped nor
+   * aggregated (MySQL's ONLY_FULL_GROUP_BY). Without, the statement may be
+   * answered; when refused, it is QUERY_FAILED and names nothing.
+   */
+  readonly onlyFullGroupBy?: boolean;
+  /**
+   * Table and column comments in `listTables` and `describeTable`. Without,
+   * every table's and column's comment is null (never another's).
+   */
+  readonly comments?: boolean;
+  /** Indexes in `describeTable`. Without, `indexes` is empty for every table (never a guess). */
+  readonly indexes?: boolean;
+  /**
+   * Decimals of more than 15 significant digits, exactly. Without, such a
+   * value is returned exactly or its read is refused with QUERY_FAILED,
+   * never rounded; every other value of the row is checked as usual.
+   */
+  readonly exactDecimals?: boolean;
+  /**
+   * Timestamps with time zone carry their offset (`+00`). Without (ODBC
+   * has one timestamp type), the value is the same instant written in UTC
+   * without an offset: the contract's text less its `+00`.
+   */
+  readonly zonedTimestamps?: boolean;
+  /**
+   * The adapter watches its connections' sockets (the kit's frame gate),
+   * so a call in flight when the network stalls ends DB_UNAVAILABLE.
+   * Without (ODBC: the driver owns the socket), such a call may end at its
+   * deadline as QUERY_TIMEOUT; every call still ends within its bound.
+   */
+  readonly socketWatch?: boolean;
+}
+
 export interface ConformanceTarget {
   /** Shown in the suite's title, e.g. `PostgreSQL` or `MariaDB`. */
   readonly name: string;
@@ -157,6 +208,8 @@ export interface ConformanceTarget {
    * refused with `READ_ONLY`.
    */
   readonly supportsWrites?: boolean;
+  /** What the adapter cannot do (see ConformanceCapabilities; all true when absent). */
+  readonly capabilities?: ConformanceCapabilities;
   /** Creates a fresh namespace whose name starts with `prefix` (unique per call). */
   createNamespace(prefix: string): Promise<ConformanceNamespace>;
   /** An adapter of this database on that namespace. */

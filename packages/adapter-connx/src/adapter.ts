@@ -41,7 +41,7 @@ function odbcDialect(config: NormalizedConfig, host: WorkerHost): Dialect<OdbcSe
         warnings: sessionIsReadOnly(config)
           ? []
           : [
-              `source ${config.source}: sqlwarden cannot make a ${config.profile} ODBC session read-only; connect with an account that can only read`,
+              `source ${config.source}: sqlwarden cannot make a ${config.profile} ODBC session read-only${config.profile === 'connx' && !config.allowWrites ? ' beyond CONNX READONLY=1' : ''}; connect with an account that can only read (a SELECT-only CDD or role: docs/connx.md#read-only-in-depth)`,
             ],
       }),
     },

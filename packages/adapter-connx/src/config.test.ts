@@ -50,7 +50,7 @@ describe('ODBC source configuration', () => {
     ]);
   });
 
-  it('leaves a CONNX string as it is, fetches row by row by default, and calls a function for the secret', () => {
+  it('adds READONLY=1 to a CONNX string, fetches row by row by default, and calls a function for the secret', () => {
     let calls = 0;
     const config = normalizeConfig(
       base({
@@ -63,9 +63,19 @@ describe('ODBC source configuration', () => {
     );
     expect(config.fetchSize).toBe(1);
     expect(calls).toBe(0);
-    expect(effectiveConnectionString(config)).toBe('DSN=payroll;PWD=s');
+    expect(effectiveConnectionString(config)).toBe('DSN=payroll;PWD=s;READONLY=1');
     expect(calls).toBe(1);
     expect(sessionSetup('connx', 'PAYROLL')).toEqual([]);
+    // The source's own READONLY=0 is replaced; a source that writes opens without it.
+    const reading = normalizeConfig(
+      base({ connectionString: 'DSN=p;readonly=0', profile: 'connx' }),
+    );
+    expect(effectiveConnectionString(reading)).toBe('DSN=p;READONLY=1');
+    const writing = normalizeConfig({
+      ...base({ connectionString: 'DSN=p', profile: 'connx' }),
+      allowWrites: true,
+    });
+    expect(effectiveConnectionString(writing)).toBe('DSN=p');
   });
 
   it('names every problem at once (writes are allowed)', () => {

@@ -115,8 +115,16 @@ export function connectionStringPairs(connectionString: string): Array<[string, 
 }
 
 /** The options the adapter sets for a profile (they replace the same keys of the source's string). */
-export function driverOptions(profile: OdbcProfile, fetchSize: number): Array<[string, string]> {
+export function driverOptions(
+  profile: OdbcProfile,
+  fetchSize: number,
+  allowWrites = false,
+): Array<[string, string]> {
   switch (profile) {
+    case 'connx':
+      // CONNX's own read-only connection (its documentation's READONLY key),
+      // unless the source writes. Not verified on a CONNX installation.
+      return allowWrites ? [] : [['READONLY', '1']];
     case 'postgres':
       // psqlODBC buffers the whole result unless it reads through a server
       // cursor, Fetch rows at a time; BoolsAsChar=0 reports booleans as BIT;
@@ -135,7 +143,7 @@ export function driverOptions(profile: OdbcProfile, fetchSize: number): Array<[s
 
 /** The connection string the worker opens: the source's, with the profile's options in place. */
 export function effectiveConnectionString(config: NormalizedConfig): string {
-  const ours = driverOptions(config.profile, config.fetchSize);
+  const ours = driverOptions(config.profile, config.fetchSize, config.allowWrites);
   const overridden = new Set(ours.map(([k]) => k.toLowerCase()));
   const pairs = connectionStringPairs(config.connectionString()).filter(
     ([k]) => !overridden.has(k.toLowerCase()),

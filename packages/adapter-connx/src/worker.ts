@@ -17,7 +17,7 @@
  * The worker never logs: SQL text, values and driver messages go only back
  * to the host, whose error mapper words what a client sees.
  */
-import { rowBytes } from '@sqlwarden/core';
+import { rowBytes } from '@sqlwarden/core/row-bytes';
 import odbc from 'odbc';
 import type { ChunkWant, HostMessage, WireColumn, WireError, WorkerMessage } from './protocol.js';
 import {

@@ -68,6 +68,7 @@ export function connxAdapter(
   const normalized = normalizeConfig(config);
   const host = new WorkerHost({
     workerPath: options.workerPath ?? defaultWorkerPath(),
+    memoryMb: normalized.workerMemoryMb,
     ...(options.workerEnv !== undefined && { env: options.workerEnv }),
   });
   const adapter = new DialectAdapter<OdbcSession>({

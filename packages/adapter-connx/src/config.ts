@@ -8,6 +8,7 @@ import {
   type SourceSettings,
 } from '@sqlwarden/adapter-kit';
 import { ConfigError } from '@sqlwarden/core';
+import { DEFAULT_WORKER_MEMORY_MB } from './host.js';
 import type { OdbcProfile } from './protocol.js';
 
 export type { OdbcProfile } from './protocol.js';
@@ -29,6 +30,12 @@ export interface OdbcConnectionOptions {
    * in RTRIM); default false: values as the database returns them.
    */
   readonly trimChar?: boolean;
+  /**
+   * The worker process's memory limit in MB (resident set; default 512):
+   * past it the worker is killed and the calls in flight fail. A driver
+   * that buffers whole results (MariaDB ODBC) needs it.
+   */
+  readonly workerMemoryMb?: number;
 }
 
 /** An ODBC source: the settings every source has (the kit's SourceSettings), and its connection. */
@@ -41,6 +48,7 @@ export interface NormalizedConfig extends NormalizedSource {
   readonly profile: OdbcProfile;
   readonly fetchSize: number;
   readonly trimChar: boolean;
+  readonly workerMemoryMb: number;
 }
 
 /** Default rows per fetch, per profile. */
@@ -72,6 +80,10 @@ export function normalizeConfig(config: ConnxAdapterConfig): NormalizedConfig {
       'connection.fetchSize: MariaDB ODBC loses rows with a fetch size above 1; leave it out',
     );
   }
+  const workerMemoryMb = c.workerMemoryMb ?? DEFAULT_WORKER_MEMORY_MB;
+  if (!Number.isSafeInteger(workerMemoryMb) || workerMemoryMb < 64 || workerMemoryMb > 65_536) {
+    problems.push('connection.workerMemoryMb: must be a whole number of MB from 64 to 65536');
+  }
   if (c.trimChar !== undefined && typeof c.trimChar !== 'boolean') {
     problems.push('connection.trimChar: must be true or false');
   }
@@ -83,6 +95,7 @@ export function normalizeConfig(config: ConnxAdapterConfig): NormalizedConfig {
     profile,
     fetchSize,
     trimChar: c.trimChar === true,
+    workerMemoryMb,
   };
 }
 

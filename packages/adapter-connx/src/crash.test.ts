@@ -196,3 +196,34 @@ describe("the native layer's hang over MariaDB ODBC", () => {
     expect(host.started).toBe(2);
   });
 });
+
+describe('a worker past its memory limit, over MariaDB ODBC (it reads whole results into memory)', () => {
+  let target: OdbcTarget;
+  beforeAll(async () => {
+    target = await mariadbTarget();
+    await target.admin('CREATE TABLE wide (id INT PRIMARY KEY, body VARCHAR(1000) NOT NULL)');
+    await target.admin("INSERT INTO wide SELECT seq, REPEAT('x', 1000) FROM seq_1_to_200000");
+  }, 60_000);
+  afterAll(async () => target.drop());
+
+  it('is killed during the read; the call fails saying why, the next call runs on a new worker', async () => {
+    const { adapter, host } = target.adapter({ connection: { workerMemoryMb: 128 } });
+    const read = (sql: string) =>
+      adapter.read({
+        sql,
+        params: [],
+        limits: { maxRows: 10, maxBytes: 1_000_000, timeoutMs: 30_000 },
+        signal: new AbortController().signal,
+      });
+    // Ten rows are all the call may receive; the driver still reads all 200,000 (200 MB).
+    const error = await read('SELECT id, body FROM wide').then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(error?.code).toBe('QUERY_FAILED');
+    expect(error?.message).toContain('went past its memory limit (128 MB)');
+    expect(host.lastExit).toBe('memory limit');
+    expect((await read('SELECT id FROM wide WHERE id = 7')).rows).toEqual([[7]]);
+    expect(host.started).toBe(2);
+  }, 60_000);
+});

@@ -9,18 +9,29 @@
  *    (the kit discards them). The next request starts a new worker.
  *  - A worker that hangs does not answer a cancel; the connection's
  *    `destroy` then kills it (`kill`), which is the exit above.
+ *  - A worker past its memory limit (its resident set, read from /proc
+ *    every MEMORY_POLL_MS while a request is in flight, on Linux) is
+ *    killed: a driver that reads whole results into memory (MariaDB ODBC)
+ *    ends its worker, never the machine. The calls in flight fail with a
+ *    message that says so (QUERY_FAILED: retrying would do the same).
  *  - Restarts back off: the n-th exit within RESTART_WINDOW_MS of the
  *    previous one waits min(RESTART_BASE_MS * 2^(n-1), RESTART_MAX_MS)
  *    before a new worker is forked, so a driver that crashes on start
  *    does not spin.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { SqlwardenError } from '@sqlwarden/core';
 import type { ChunkWant, HostMessage, WireColumn, WireError, WorkerMessage } from './protocol.js';
 
 export const RESTART_BASE_MS = 100;
 export const RESTART_MAX_MS = 5000;
 export const RESTART_WINDOW_MS = 30_000;
+/** How often the worker's resident set is read while a request is in flight. */
+export const MEMORY_POLL_MS = 100;
+/** The worker's default memory limit (resident set). */
+export const DEFAULT_WORKER_MEMORY_MB = 512;
+
 /** How long the worker's event loop may take to answer `alive`. */
 export const ALIVE_MS = 1000;
 
@@ -84,6 +95,27 @@ export interface WorkerHostOptions {
   readonly workerPath: string;
   /** Extra environment for the worker (tests: SQLWARDEN_ODBC_WORKER_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The worker's resident-set limit in MB (default DEFAULT_WORKER_MEMORY_MB). */
+  readonly memoryMb?: number;
+}
+
+/** The resident set of a process in bytes (Linux), undefined where /proc cannot say. */
+function residentBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The calls in flight when the worker was stopped for its memory. */
+export function workerOverMemory(limitMb: number): SqlwardenError {
+  return new SqlwardenError(
+    'QUERY_FAILED',
+    `The ODBC driver's process for this source went past its memory limit (${limitMb} MB) and was stopped, failing the statements in flight: the driver reads whole results into memory. Narrow the statement (a WHERE clause, fewer columns), or ask the operator to make the driver stream its results (docs/connx.md).`,
+  );
 }
 
 export class WorkerHost {
@@ -99,8 +131,9 @@ export class WorkerHost {
   #closed = false;
   /** Workers forked so far (tests read it to see a restart). */
   started = 0;
-  /** How the last worker ended (`SIGSEGV`, `SIGKILL`, `exit code 1`), if one did. */
+  /** How the last worker ended (`SIGSEGV`, `SIGKILL`, `exit code 1`, `memory limit`), if one did. */
   lastExit: string | undefined;
+  #memoryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: WorkerHostOptions) {
     this.#options = options;
@@ -156,11 +189,35 @@ export class WorkerHost {
       child.on('error', () => {});
       child.once('exit', (code, signal) => this.#ended(child, code, signal));
       this.#child = child;
+      this.#watchMemory(child);
       return child;
     })().finally(() => {
       this.#starting = undefined;
     });
     return this.#starting;
+  }
+
+  /** Kills the worker once its resident set passes the limit, while requests are in flight. */
+  #watchMemory(child: ChildProcess): void {
+    const limitMb = this.#options.memoryMb ?? DEFAULT_WORKER_MEMORY_MB;
+    const pid = child.pid;
+    if (pid === undefined) return;
+    clearInterval(this.#memoryTimer);
+    this.#memoryTimer = setInterval(() => {
+      if (this.#child !== child) {
+        clearInterval(this.#memoryTimer);
+        return;
+      }
+      if (this.#pending.size === 0) return;
+      const bytes = residentBytes(pid);
+      if (bytes !== undefined && bytes > limitMb * 1024 * 1024) {
+        this.#retire(child, 'memory limit', workerOverMemory(limitMb));
+        try {
+          child.kill('SIGKILL');
+        } catch {}
+      }
+    }, MEMORY_POLL_MS);
+    this.#memoryTimer.unref();
   }
 
   #ended(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -172,15 +229,16 @@ export class WorkerHost {
    * its connections are told, and the next request forks another. Once
    * per worker: a killed worker's own exit later changes nothing.
    */
-  #retire(child: ChildProcess, how: string): void {
+  #retire(child: ChildProcess, how: string, reason?: Error): void {
     if (this.#child !== child) return;
     this.#child = undefined;
+    clearInterval(this.#memoryTimer);
     this.#exits.push(Date.now());
     this.lastExit = how;
     const error = new WorkerLostError(`the ODBC worker ended (${how})`);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const p of pending) p.reject(error);
+    for (const p of pending) p.reject(reason ?? error);
     const connections = [...this.#connections.values()];
     this.#connections.clear();
     for (const lost of connections) lost(error);
@@ -289,6 +347,7 @@ export class WorkerHost {
   /** Ends the worker: asks it to exit (closing its IPC channel), kills it if it lingers. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#memoryTimer);
     const child = this.#child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

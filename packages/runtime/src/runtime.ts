@@ -113,6 +113,7 @@ function createAdapter(
             ...(c.odbc.profile !== undefined && { profile: c.odbc.profile }),
             ...(c.odbc.fetchSize !== undefined && { fetchSize: c.odbc.fetchSize }),
             ...(c.odbc.trimChar !== undefined && { trimChar: c.odbc.trimChar }),
+            ...(c.odbc.workerMemoryMb !== undefined && { workerMemoryMb: c.odbc.workerMemoryMb }),
           },
         }),
       },

@@ -45,6 +45,7 @@ export interface SourceConnection {
     readonly profile?: string;
     readonly fetchSize?: number;
     readonly trimChar?: boolean;
+    readonly workerMemoryMb?: number;
   };
 }
 
@@ -94,6 +95,9 @@ function checkOdbc(
     ...(source.odbc.profile !== undefined && { profile: source.odbc.profile }),
     ...(source.odbc.fetchSize !== undefined && { fetchSize: source.odbc.fetchSize }),
     ...(source.odbc.trimChar !== undefined && { trimChar: source.odbc.trimChar }),
+    ...(source.odbc.workerMemoryMb !== undefined && {
+      workerMemoryMb: source.odbc.workerMemoryMb,
+    }),
   };
 }
 

@@ -157,6 +157,11 @@ const SourceSchema = z.strictObject({
         .describe(
           'Right-trim the spaces of fixed-width CHAR values (what RTRIM around every column does; default false: values as the database returns them).',
         ),
+      workerMemoryMb: int(64, 65_536)
+        .optional()
+        .describe(
+          "The ODBC worker process's memory limit in MB (default 512): past it the worker is stopped and the statements in flight fail. For drivers that read whole results into memory.",
+        ),
     })
     .optional()
     .describe(

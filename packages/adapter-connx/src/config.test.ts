@@ -44,7 +44,8 @@ describe('ODBC source configuration', () => {
       'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
       'SET search_path TO "pay""roll"',
     ]);
-    expect(sessionSetup('mariadb', 'pay`roll')).toEqual([
+    expect(sessionSetup('mariadb', 'pay`roll', 5000)).toEqual([
+      "SET SESSION sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES,ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', autocommit = 1, max_statement_time = 5.000",
       'SET SESSION TRANSACTION READ ONLY',
       'USE `pay``roll`',
     ]);

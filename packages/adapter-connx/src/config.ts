@@ -165,11 +165,28 @@ export function effectiveConnectionString(config: NormalizedConfig): string {
 }
 
 /**
+ * MariaDB's sql_mode on an ODBC source: the strings and quotes the guard's
+ * odbc dialect reads (ANSI: `"` quotes a name, a backslash is a character,
+ * and the guard refuses backslashes anyway), ONLY_FULL_GROUP_BY as on the
+ * mysql adapter (a non-grouped column is an error, not an arbitrary row's
+ * value), strict and explicit otherwise.
+ */
+export const MARIADB_ODBC_SQL_MODE =
+  'ANSI_QUOTES,NO_BACKSLASH_ESCAPES,ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
+/**
  * Statements of sqlwarden's own run on each new connection: the session
  * made read-only, and unqualified names resolving in `defaultSchema` (what
- * the guard assumes).
+ * the guard assumes). On MariaDB also the sql_mode above, UTC, autocommit,
+ * and the source's statement time limit on the server (`max_statement_time`:
+ * MariaDB ODBC ignores SQL_ATTR_QUERY_TIMEOUT; the kit's deadline cancels
+ * shorter limits).
  */
-export function sessionSetup(profile: OdbcProfile, defaultSchema: string): string[] {
+export function sessionSetup(
+  profile: OdbcProfile,
+  defaultSchema: string,
+  statementTimeoutMs = 0,
+): string[] {
   switch (profile) {
     case 'postgres':
       return [
@@ -178,6 +195,14 @@ export function sessionSetup(profile: OdbcProfile, defaultSchema: string): strin
       ];
     case 'mariadb':
       return [
+        [
+          `SET SESSION sql_mode = '${MARIADB_ODBC_SQL_MODE}'`,
+          "time_zone = '+00:00'",
+          'autocommit = 1',
+          ...(statementTimeoutMs > 0
+            ? [`max_statement_time = ${(Math.ceil(statementTimeoutMs) / 1000).toFixed(3)}`]
+            : []),
+        ].join(', '),
         'SET SESSION TRANSACTION READ ONLY',
         `USE \`${defaultSchema.replaceAll('`', '``')}\``,
       ];

@@ -426,7 +426,6 @@ const mariadbOdbc: ConformanceTarget = {
   supportsWrites: true,
   capabilities: {
     errorWords: false,
-    onlyFullGroupBy: false,
     indexes: false,
     exactDecimals: false,
     zonedTimestamps: false,

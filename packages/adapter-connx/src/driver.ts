@@ -86,7 +86,11 @@ export class OdbcDriver implements Driver<OdbcSession> {
       t: 'open',
       conn,
       connectionString: effectiveConnectionString(this.#config),
-      setup: sessionSetup(this.#config.profile, this.#config.defaultSchema),
+      setup: sessionSetup(
+        this.#config.profile,
+        this.#config.defaultSchema,
+        this.#config.statementTimeoutMs,
+      ),
     });
     try {
       await untilAborted(opened, options.signal);

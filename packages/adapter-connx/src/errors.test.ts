@@ -37,6 +37,16 @@ describe('ODBC errors', () => {
       expect(mapped.code).toBe('QUERY_TIMEOUT');
       expect(mapped.message).toContain('1500 ms');
     }
+    // MariaDB's max_statement_time (1969; MariaDB ODBC says HY018, the server 70100);
+    // an operator's KILL QUERY (1317) is not the statement's time limit.
+    const native = (state: string, code: number) =>
+      new OdbcDriverError({
+        message: '[odbc] Error executing the sql statement',
+        diagnostics: [{ state, code, message: 'Query execution was interrupted' }],
+      });
+    expect(odbcErrors.map(native('HY018', 1969), context).code).toBe('QUERY_TIMEOUT');
+    expect(odbcErrors.map(native('70100', 1969), context).code).toBe('QUERY_TIMEOUT');
+    expect(odbcErrors.map(native('70100', 1317), context).code).toBe('QUERY_FAILED');
   });
 
   it("words the rest by SQLSTATE, never with the driver's text", () => {

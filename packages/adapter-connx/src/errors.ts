@@ -37,12 +37,21 @@ export const odbcErrors: ErrorMapper = {
     // The statement's own time limit (SQL_ATTR_QUERY_TIMEOUT): HYT00, or the
     // cancel it sends (HY008; PostgreSQL's 57014 with psqlODBC). A cancel of
     // the kit's never reaches here (mapDriverError reads its stop first).
-    if (state === 'HYT00' || state === 'HY008' || state === '57014') {
+    const native = nativeOf(error);
+    // ...and MariaDB's max_statement_time, which the mariadb profile sets to
+    // the source's limit: native 1969, which MariaDB ODBC reports under
+    // HY018 (the server's SQLSTATE is 70100, which 1317, an operator's KILL
+    // QUERY, shares).
+    if (
+      state === 'HYT00' ||
+      state === 'HY008' ||
+      state === '57014' ||
+      ((state === '70100' || state === 'HY018') && native === 1969)
+    ) {
       return queryTimeout(context.timeoutMs, error);
     }
     // A write in the read-only session (the guard lets none through).
     if (state === '25006') return statementFailure.readOnly(error, undefined);
-    const native = nativeOf(error);
     if (state === '42601' || (state === '42000' && native === 1064)) {
       return statementFailure.syntaxError(error);
     }

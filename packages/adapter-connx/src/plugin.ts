@@ -9,7 +9,8 @@ import { ConfigError } from '@sqlwarden/core';
 import type { OdbcProfile } from './config.js';
 import { createConnxAdapter } from './index.js';
 
-function adapterConfig(source: AdapterSource) {
+/** The adapter's configuration of a source as the runtime hands it over (every odbc key passed on). */
+export function adapterConfig(source: AdapterSource) {
   const odbc = source.connection.odbc;
   if (odbc === undefined) {
     throw new ConfigError(`Invalid ODBC source ${source.id}`, [
@@ -22,6 +23,8 @@ function adapterConfig(source: AdapterSource) {
       connectionString: odbc.connectionString,
       ...(odbc.profile !== undefined && { profile: odbc.profile as OdbcProfile }),
       ...(odbc.fetchSize !== undefined && { fetchSize: odbc.fetchSize }),
+      ...(odbc.trimChar !== undefined && { trimChar: odbc.trimChar }),
+      ...(odbc.workerMemoryMb !== undefined && { workerMemoryMb: odbc.workerMemoryMb }),
     },
   };
 }

@@ -70,13 +70,44 @@ function send(message: WorkerMessage): void {
   process.send?.(message);
 }
 
-/** A failed operation's error, saying whether its connection is dead now (it has settled). */
-function failure(error: unknown, open: Open): WireError {
+/**
+ * Whether an error says nothing about the statement itself: no SQLSTATE
+ * (psqlODBC's SQL_INVALID_HANDLE on a fetch after the server ended the
+ * session), or a driver-level one (`HY...`, `S1...`, `07...`: "Null
+ * statement result" on the same), except the time limit and the cancel.
+ */
+function driverLevel(wire: WireError): boolean {
+  const state = wire.diagnostics[0]?.state ?? '';
+  if (state === 'HYT00' || state === 'HY008') return false;
+  return state === '' || state.startsWith('HY') || state.startsWith('S1') || state.startsWith('07');
+}
+
+/**
+ * A failed operation's error, saying whether its connection is dead now
+ * (it has settled): the driver's SQL_ATTR_CONNECTION_DEAD, and, for an
+ * error that says nothing about the statement, whether the connection still
+ * answers a catalog call (a driver that saw the server end the session
+ * mid-fetch may report neither 08 nor a dead connection). Runs in the
+ * connection's queue: the probe is the connection's next operation.
+ */
+async function failure(error: unknown, open: Open): Promise<WireError> {
   const wire = wireError(error);
   let dead = false;
   try {
     dead = !open.connection.connected;
   } catch {}
+  // SQL_INVALID_HANDLE (the odbc package's words, without a diagnostic):
+  // the driver no longer knows its own handle, which happens on psqlODBC
+  // when the server ended the session under a fetch. Never the statement's
+  // fault, and nothing to reuse: the connection goes.
+  if (!dead && /SQL_INVALID_HANDLE/.test(wire.message)) dead = true;
+  if (!dead && driverLevel(wire)) {
+    try {
+      await open.connection.tables(null, null, 'sqlwarden_probe_no_such_table', null);
+    } catch {
+      dead = true;
+    }
+  }
   return dead ? { ...wire, connectionDead: true } : wire;
 }
 
@@ -113,7 +144,7 @@ function enqueue(conn: string, id: number, work: (open: Open) => Promise<unknown
   const run = open.queue.then(() => work(open));
   open.queue = run.then(
     (value) => send({ t: 'ok', id, value }),
-    (error) => send({ t: 'err', id, error: failure(error, open) }),
+    async (error) => send({ t: 'err', id, error: await failure(error, open) }),
   );
 }
 
@@ -205,7 +236,7 @@ function enqueueRead(message: Extract<HostMessage, { t: 'read' }>): void {
   const run = open.queue.then(() => read(message, open));
   open.queue = run.then(
     () => {},
-    (error) => send({ t: 'err', id: message.id, error: failure(error, open) }),
+    async (error) => send({ t: 'err', id: message.id, error: await failure(error, open) }),
   );
 }
 

@@ -250,6 +250,10 @@ export interface AdapterSource {
       readonly profile?: string;
       /** Rows per fetch where the driver's block fetch is sound. */
       readonly fetchSize?: number;
+      /** Right-trim fixed-width CHAR values. */
+      readonly trimChar?: boolean;
+      /** The worker process's memory limit in MB. */
+      readonly workerMemoryMb?: number;
     };
   };
 }

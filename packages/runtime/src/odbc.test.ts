@@ -117,8 +117,8 @@ describe('an ODBC source served through psqlODBC', () => {
     admin = new pg.Client({ connectionString: postgresTestUrl() });
     await admin.connect();
     await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.query(`CREATE TABLE ${schema}.parts (id int PRIMARY KEY, name text)`);
-    await admin.query(`INSERT INTO ${schema}.parts VALUES (1, 'bolt'), (2, 'nut')`);
+    await admin.query(`CREATE TABLE ${schema}.parts (id int PRIMARY KEY, name text, code char(6))`);
+    await admin.query(`INSERT INTO ${schema}.parts VALUES (1, 'bolt', 'B1'), (2, 'nut', 'N22')`);
   });
 
   afterAll(async () => {
@@ -136,7 +136,7 @@ describe('an ODBC source served through psqlODBC', () => {
 sources:
   legacy:
     kind: odbc
-    odbc: { connectionString: "\${ODBC_CONNECTION}", profile: postgres }
+    odbc: { connectionString: "\${ODBC_CONNECTION}", profile: postgres, trimChar: true, workerMemoryMb: 256 }
     defaultSchema: ${schema}
     tables: [${schema}.*]
 principals:
@@ -163,14 +163,15 @@ principals:
       });
       expect(tables.map((t) => t.name)).toEqual(['parts']);
       const result = await adapter.read({
-        sql: `SELECT id, name FROM ${schema}.parts ORDER BY id`,
+        sql: `SELECT id, name, code FROM ${schema}.parts ORDER BY id`,
         params: [],
         limits: { maxRows: 10, maxBytes: 10_000, timeoutMs: 5000 },
         signal: new AbortController().signal,
       });
+      // trimChar from the file reached the adapter: char(6) without its padding.
       expect(result.rows).toEqual([
-        [1, 'bolt'],
-        [2, 'nut'],
+        [1, 'bolt', 'B1'],
+        [2, 'nut', 'N22'],
       ]);
     } finally {
       await runtime.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adapterConfig } from './plugin.js';
+import { adapterConfig, adapterPlugin } from './plugin.js';
 
 describe('the ODBC plugin', () => {
   it('passes every odbc key of a source on to the adapter', () => {
@@ -26,5 +26,21 @@ describe('the ODBC plugin', () => {
       trimChar: true,
       workerMemoryMb: 256,
     });
+  });
+
+  it('asks for three-part names where the driver resolves shorter ones itself', () => {
+    const source = (profile?: string) =>
+      ({
+        id: 'legacy',
+        connection: {
+          odbc: { connectionString: () => 'DSN=x', ...(profile !== undefined && { profile }) },
+        },
+      }) as Parameters<typeof adapterConfig>[0];
+    const qualified = adapterPlugin.qualifiedNamesOnly;
+    expect(qualified?.(source('connx'))).toBe(true);
+    expect(qualified?.(source('generic'))).toBe(true);
+    expect(qualified?.(source())).toBe(true);
+    expect(qualified?.(source('postgres'))).toBe(false);
+    expect(qualified?.(source('mariadb'))).toBe(false);
   });
 });

@@ -47,6 +47,11 @@ export const adapterPlugin: AdapterPlugin = {
     }
     return { problems, defaultSchema: source.defaultSchema ?? '' };
   },
+  // The postgres and mariadb profiles pin the session's schema (and the
+  // database is the catalog); CONNX and unknown drivers resolve shorter
+  // names themselves, across catalogs.
+  qualifiedNamesOnly: (source) =>
+    !['postgres', 'mariadb'].includes(source.connection.odbc?.profile ?? 'generic'),
   create: (source, options) =>
     createConnxAdapter(adapterConfig(source), {
       ...(options.logger !== undefined && { logger: options.logger }),

@@ -289,4 +289,11 @@ export interface AdapterPlugin {
   readonly estimatesCost: boolean;
   /** The adapter of one source; throws ConfigError for what `check` could not see. */
   create(source: AdapterSource, options: { readonly logger?: OperatorLogger }): DatabaseAdapter;
+  /**
+   * Whether statements on this source must name every table in full
+   * (`catalog.schema.table`): its driver resolves shorter names itself,
+   * across catalogs (CONNX), so the guard's resolution would not be the
+   * server's. Absent: false.
+   */
+  qualifiedNamesOnly?(source: AdapterSource): boolean;
 }

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  type AdapterSource,
   type AnyTool,
   type BoundaryDeps,
   ConfigError,
@@ -80,46 +81,38 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** The source's adapter, from its kind's plugin; secrets stay in their Secrets until a connection opens. */
-function createAdapter(
-  source: NormalizedSource,
-  config: NormalizedConfig,
-  logger: Logger,
-): DatabaseAdapter {
+/** A source as its kind's plugin sees it; secrets stay in their Secrets until a connection opens. */
+function adapterSource(source: NormalizedSource, config: NormalizedConfig): AdapterSource {
   const c = source.connection;
   const { url, password } = c;
-  return source.adapter.create(
-    {
-      id: source.id,
-      defaultSchema: source.defaultSchema,
-      statementTimeoutMs: Math.min(
-        source.limits.timeoutMs ?? config.server.limits.timeoutMs,
-        config.server.limits.timeoutMs,
-      ),
-      allowWrites: writesPossible(source, config),
-      pool: source.pool,
-      connection: {
-        ...(url !== undefined && { url: () => url.reveal() }),
-        ...(c.host !== undefined && { host: c.host }),
-        ...(c.port !== undefined && { port: c.port }),
-        ...(c.database !== undefined && { database: c.database }),
-        ...(c.user !== undefined && { user: c.user }),
-        ...(password !== undefined && { password: () => password.reveal() }),
-        ...(c.ssl !== undefined && { ssl: c.ssl }),
-        ...(c.odbc !== undefined && {
-          odbc: {
-            connectionString: () =>
-              (c.odbc as NonNullable<typeof c.odbc>).connectionString.reveal(),
-            ...(c.odbc.profile !== undefined && { profile: c.odbc.profile }),
-            ...(c.odbc.fetchSize !== undefined && { fetchSize: c.odbc.fetchSize }),
-            ...(c.odbc.trimChar !== undefined && { trimChar: c.odbc.trimChar }),
-            ...(c.odbc.workerMemoryMb !== undefined && { workerMemoryMb: c.odbc.workerMemoryMb }),
-          },
-        }),
-      },
+  return {
+    id: source.id,
+    defaultSchema: source.defaultSchema,
+    statementTimeoutMs: Math.min(
+      source.limits.timeoutMs ?? config.server.limits.timeoutMs,
+      config.server.limits.timeoutMs,
+    ),
+    allowWrites: writesPossible(source, config),
+    pool: source.pool,
+    connection: {
+      ...(url !== undefined && { url: () => url.reveal() }),
+      ...(c.host !== undefined && { host: c.host }),
+      ...(c.port !== undefined && { port: c.port }),
+      ...(c.database !== undefined && { database: c.database }),
+      ...(c.user !== undefined && { user: c.user }),
+      ...(password !== undefined && { password: () => password.reveal() }),
+      ...(c.ssl !== undefined && { ssl: c.ssl }),
+      ...(c.odbc !== undefined && {
+        odbc: {
+          connectionString: () => (c.odbc as NonNullable<typeof c.odbc>).connectionString.reveal(),
+          ...(c.odbc.profile !== undefined && { profile: c.odbc.profile }),
+          ...(c.odbc.fetchSize !== undefined && { fetchSize: c.odbc.fetchSize }),
+          ...(c.odbc.trimChar !== undefined && { trimChar: c.odbc.trimChar }),
+          ...(c.odbc.workerMemoryMb !== undefined && { workerMemoryMb: c.odbc.workerMemoryMb }),
+        },
+      }),
     },
-    { logger },
-  );
+  };
 }
 
 /**
@@ -150,6 +143,7 @@ class Source {
     readonly adapter: DatabaseAdapter,
     readonly logger: Logger,
     principals: NormalizedConfig['principals'],
+    qualifiedNamesOnly: boolean,
   ) {
     const id = config.id;
     this.binding = {
@@ -163,10 +157,9 @@ class Source {
       // The postgres and mariadb ODBC profiles pin the session's schema (and
       // the database is the catalog); CONNX and unknown drivers resolve
       // shorter names themselves: there, only catalog.schema.table is sent.
-      ...(config.kind === 'odbc' &&
-        !['postgres', 'mariadb'].includes(config.connection.odbc?.profile ?? 'generic') && {
-          qualifiedNamesOnly: true,
-        }),
+      // The kind's plugin says whether its driver resolves shorter names
+      // itself (CONNX, across catalogs): then only catalog.schema.table is sent.
+      ...(qualifiedNamesOnly && { qualifiedNamesOnly: true }),
       limits: config.limits,
       // A principal's own ceiling for this source replaces the source's (not merged).
       costCeiling: (principalId) =>
@@ -257,9 +250,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const catalogTimeoutMs = options.catalogTimeoutMs ?? 5000;
   await loadSqlGuard();
 
-  const sources = config.sources.map(
-    (s) => new Source(s, createAdapter(s, config, logger), logger, config.principals),
-  );
+  const sources = config.sources.map((s) => {
+    const plugged = adapterSource(s, config);
+    return new Source(
+      s,
+      s.adapter.create(plugged, { logger }),
+      logger,
+      config.principals,
+      s.adapter.qualifiedNamesOnly?.(plugged) === true,
+    );
+  });
   await Promise.all(
     sources.map(async (source) => {
       const loaded = await source.load(catalogTimeoutMs);

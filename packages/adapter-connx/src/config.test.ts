@@ -40,8 +40,10 @@ describe('ODBC source configuration', () => {
     expect(effectiveConnectionString(config)).toBe(
       'DRIVER={PostgreSQL Unicode};UID=r;UseDeclareFetch=1;Fetch=50;BoolsAsChar=0;NumericAs=-1',
     );
-    expect(sessionSetup('postgres', 'pay"roll')).toEqual([
+    expect(sessionSetup('postgres', 'pay"roll', 5000)).toEqual([
       'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+      'SET statement_timeout = 5000',
+      "SELECT set_config('client_connection_check_interval', '1000', false) FROM pg_settings WHERE name = 'client_connection_check_interval'",
       'SET search_path TO "pay""roll"',
     ]);
     expect(sessionSetup('mariadb', 'pay`roll', 5000)).toEqual([

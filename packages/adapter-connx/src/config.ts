@@ -177,10 +177,11 @@ export const MARIADB_ODBC_SQL_MODE =
 /**
  * Statements of sqlwarden's own run on each new connection: the session
  * made read-only, and unqualified names resolving in `defaultSchema` (what
- * the guard assumes). On MariaDB also the sql_mode above, UTC, autocommit,
- * and the source's statement time limit on the server (`max_statement_time`:
- * MariaDB ODBC ignores SQL_ATTR_QUERY_TIMEOUT; the kit's deadline cancels
- * shorter limits).
+ * the guard assumes), and the source's statement time limit on the server
+ * itself (`statement_timeout`, `max_statement_time`): a statement whose
+ * worker died has nobody left to cancel it, and MariaDB ODBC ignores
+ * SQL_ATTR_QUERY_TIMEOUT (the kit's deadline cancels shorter limits). On
+ * MariaDB also the sql_mode above, UTC and autocommit.
  */
 export function sessionSetup(
   profile: OdbcProfile,
@@ -191,6 +192,16 @@ export function sessionSetup(
     case 'postgres':
       return [
         'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+        // The source's limit on the server itself: a statement whose worker
+        // died (nobody left to cancel it) still ends there.
+        ...(statementTimeoutMs > 0
+          ? [`SET statement_timeout = ${Math.ceil(statementTimeoutMs)}`]
+          : []),
+        // PostgreSQL 14+: a backend whose client went away (a worker killed
+        // mid-fetch, when psqlODBC's own per-statement timeout is no longer
+        // set) ends its statement within a second; older servers have no
+        // such setting, and the statement matches no row there.
+        "SELECT set_config('client_connection_check_interval', '1000', false) FROM pg_settings WHERE name = 'client_connection_check_interval'",
         `SET search_path TO "${defaultSchema.replaceAll('"', '""')}"`,
       ];
     case 'mariadb':

@@ -51,6 +51,12 @@ describe.each([
     process.kill(pid, 'SIGKILL');
     expect(await call).toBe('DB_UNAVAILABLE');
     expect(host.lastExit).toBe('SIGKILL');
+    // Nobody is left to cancel it: the server ends it at the source's time
+    // limit (the session's statement_timeout / max_statement_time), not hours later.
+    expect(
+      await eventually(async () => (await target.running(marker)) === 0, 15_000),
+      'the statement left the server within its time limit',
+    ).toBe(true);
     expect((await ok(adapter)).rows).toEqual([[1]]);
     expect(host.started).toBe(2);
     expect(host.pid).not.toBe(pid);
@@ -120,6 +126,12 @@ describe('a worker killed by SIGSEGV, over psqlODBC', () => {
     void host.request({ t: 'fault', conn: 'none', kind: 'segfault' }).catch(() => {});
     expect(await call).toBe('DB_UNAVAILABLE');
     expect(host.lastExit).toBe('SIGSEGV');
+    // Its 20 s limit is far off: the server sees its client gone
+    // (client_connection_check_interval) and ends the statement itself.
+    expect(
+      await eventually(async () => (await target.running(marker)) === 0, 5000),
+      'the statement left the server once its client was gone',
+    ).toBe(true);
     expect(
       (
         await adapter.read({

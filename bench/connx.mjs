@@ -14,7 +14,8 @@
 //      beside them sqlwarden --dsn on the same database (the PostgreSQL
 //      adapter, `public.customers`): what the boundary costs on any source,
 //      so that the ODBC path's own share shows.
-//   2. `SELECT * FROM <db>.public.orders` (1M rows): how long until the
+//   2. `SELECT * FROM <db>.public.orders` (1M rows), on a fresh server (run
+//      before 1): how long until the
 //      answer (sqlwarden stops at CONNX_MAX_ROWS, 1000 by default) and the
 //      peak RSS of the server plus its ODBC worker (both polled every 20 ms),
 //      on a DSN set as docs/connx.md advises for psqlODBC (UseDeclareFetch=1,
@@ -262,7 +263,17 @@ async function sqlwardenPoint(driver, calls, callers, tool = 'query_connx', sql 
   const start = performance.now();
   await Promise.all(Array.from({ length: callers }, () => run(calls)));
   const ms = performance.now() - start;
-  if (firstFailure !== undefined) console.log(`  ${tool}: first failure: ${firstFailure}`);
+  if (firstFailure !== undefined) {
+    console.log(`  ${tool}: first failure: ${firstFailure}`);
+    // What the server's operator log said (warnings and errors, never SQL).
+    for (const line of driver
+      .stderrTail()
+      .split('\n')
+      .filter((l) => /"level":(40|50|60)/.test(l))
+      .slice(-3)) {
+      console.log(`  server log: ${line.slice(0, 400)}`);
+    }
+  }
   return { callsPerSecond: (calls / ms) * 1000, failed };
 }
 
@@ -298,6 +309,9 @@ async function main() {
   try {
     const server = await startServer(env, 'bench_cursor', user);
     servers.push(server);
+    // The 1M-row read first, on the fresh server: its RSS is then the
+    // server's and the worker's for that call, not the point queries' heap.
+    const cursorAll = await sqlwardenAll(server);
 
     const dsn = await startDsnServer(env);
     servers.push(dsn);
@@ -319,8 +333,7 @@ async function main() {
       );
     }
 
-    console.log(`\n2. ${ALL_SQL} (1M rows)`);
-    const cursorAll = await sqlwardenAll(server);
+    console.log(`\n2. ${ALL_SQL} (1M rows), each on a fresh server`);
     const bare = await startServer(env, 'bench_bare', user);
     servers.push(bare);
     const bareAll = await sqlwardenAll(bare);

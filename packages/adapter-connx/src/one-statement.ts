@@ -27,22 +27,20 @@ import {
   dialectText,
   isDigit,
   isLetter,
-  type TokenScanner,
+  mysqlText,
+  postgresText,
 } from '@sqlwarden/adapter-kit';
 import { SqlwardenError } from '@sqlwarden/core';
 
 const QUOTE = 39; // '
 const DQUOTE = 34; // "
 const DOLLAR = 36; // $
-const BACKTICK = 96;
 const SEMICOLON = ';';
-
-const isWordPart = (c: number) => isLetter(c) || isDigit(c) || c === DOLLAR;
 
 /** ANSI SQL: '..' with '' inside, ".." names, -- and (not nested) block comments. */
 const ANSI = dialectText({
   isWordStart: isLetter,
-  isWordPart,
+  isWordPart: (c) => isLetter(c) || isDigit(c) || c === DOLLAR,
   token(scanner, at) {
     const c = scanner.code(at);
     const next = scanner.code(at + 1);
@@ -54,66 +52,8 @@ const ANSI = dialectText({
   },
 });
 
-/** `$tag$ ... $tag$` (the tag may be empty), or a lone `$` / `$1`. */
-function dollar(scanner: TokenScanner, at: number): number {
-  let j = at + 1;
-  if (isDigit(scanner.code(j))) {
-    while (j < scanner.length && isDigit(scanner.code(j))) j++;
-    return scanner.push('param', at, j);
-  }
-  if (isLetter(scanner.code(j))) {
-    j++;
-    while (j < scanner.length && isWordPart(scanner.code(j)) && scanner.code(j) !== DOLLAR) j++;
-  }
-  if (scanner.code(j) !== DOLLAR) return scanner.push('symbol', at, at + 1, '$');
-  const tag = scanner.sql.slice(at, j + 1);
-  const close = scanner.sql.indexOf(tag, j + 1);
-  return close < 0
-    ? scanner.push('literal', at, scanner.length, '', true)
-    : scanner.push('literal', at, close + tag.length);
-}
-
-/** PostgreSQL: ANSI, plus dollar quotes, E'..' with backslash escapes, nested comments. */
-const POSTGRES = dialectText({
-  isWordStart: isLetter,
-  isWordPart,
-  token(scanner, at) {
-    const c = scanner.code(at);
-    const next = scanner.code(at + 1);
-    if (c === 45 && next === 45) return scanner.lineComment(at);
-    if (c === 47 && next === 42) return scanner.blockComment(at, true);
-    if (c === QUOTE) return scanner.literal(at, at, false);
-    if (c === DQUOTE) return scanner.quotedName(at);
-    if (c === DOLLAR) return dollar(scanner, at);
-    return undefined;
-  },
-  prefixed(scanner, word, start, end) {
-    if (scanner.code(end) === QUOTE && word.toLowerCase() === 'e') {
-      return scanner.literal(start, end, true);
-    }
-    return undefined;
-  },
-});
-
-/** MySQL / MariaDB: '..' and ".." strings with backslash escapes, `..` names, #, "-- ", /* *\/. */
-const MYSQL = dialectText({
-  isWordStart: isWordPart,
-  isWordPart,
-  token(scanner, at) {
-    const c = scanner.code(at);
-    const next = scanner.code(at + 1);
-    if (c === 35) return scanner.lineComment(at);
-    if (c === 45 && next === 45 && (at + 2 >= scanner.length || scanner.code(at + 2) <= 32)) {
-      return scanner.lineComment(at);
-    }
-    if (c === 47 && next === 42) return scanner.blockComment(at, false);
-    if (c === QUOTE || c === DQUOTE) return scanner.literal(at, at, true);
-    if (c === BACKTICK) return scanner.quotedName(at);
-    return undefined;
-  },
-});
-
-const READINGS: readonly DialectText[] = [ANSI, POSTGRES, MYSQL];
+/** ANSI's, PostgreSQL's and MySQL's readings (the kit owns the last two). */
+const READINGS: readonly DialectText[] = [ANSI, postgresText, mysqlText];
 
 /**
  * Where a reading of `sql` finds a `;` that may end a statement: outside
@@ -161,7 +101,13 @@ export function placeholderCount(sql: string): number | undefined {
   const counts = new Set(
     READINGS.map(
       (reading) =>
-        reading.tokens(sql).filter((token) => token.kind === 'symbol' && token.name === '?').length,
+        reading
+          .tokens(sql)
+          .filter(
+            (token) =>
+              (token.kind === 'symbol' && token.name === '?') ||
+              (token.kind === 'param' && sql[token.start] === '?'),
+          ).length,
     ),
   );
   return counts.size === 1 ? [...counts][0] : undefined;

@@ -39,6 +39,7 @@ export {
 } from './failures.js';
 export type { DialectText, Lexicon } from './lexer.js';
 export { dialectText, isDigit, isLetter, TokenScanner } from './lexer.js';
+export { mysqlText, postgresText } from './sql-texts.js';
 export type {
   ClauseWord,
   CombinationWord,

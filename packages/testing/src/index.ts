@@ -81,6 +81,12 @@ export {
   type FaultSuiteTarget,
   faultSettings,
 } from './conformance/faults.js';
+export {
+  MARIADB_FIXTURE,
+  mariadbHeavyQuery,
+  POSTGRES_FIXTURE,
+  postgresHeavyQuery,
+} from './conformance/fixtures.js';
 export { describeAdapterConformance } from './conformance/index.js';
 export {
   CONFORMANCE_JSON,

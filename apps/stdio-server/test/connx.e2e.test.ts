@@ -6,6 +6,7 @@ import { postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  auditLineAfter,
   call,
   failure,
   ok,
@@ -169,12 +170,8 @@ describe('sqlwarden-stdio --connx', () => {
     await call(server, 'query_connx', {
       query: `SELECT customerid FROM ${DB}.dbo.customers_vsam WHERE customerstate = 'VA'`,
     });
-    // Audit lines are written at the end of the event-loop turn: wait for this call's.
-    const until = Date.now() + 5000;
-    while (server.auditLines().length <= before && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const line = server.auditLines()[before];
+    // This call's line (the previous test's refusal may land after `before` was read).
+    const line = await auditLineAfter(server, before, (l) => l.tool === 'query_connx');
     expect(line?.msg).toMatch(/^Query OK fp=[0-9a-f]{12} rows=2$/);
     expect(server.stderr()).not.toContain("'VA'");
     expect(server.stderr()).not.toContain('not-a-real-password');

@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  auditLineAfter,
   call,
   failure,
   ok,
@@ -143,12 +144,8 @@ ${gates.tools ?? ''}`,
   );
 }
 
-async function auditOf(server: RunningServer, before: number) {
-  const until = Date.now() + 5000;
-  while (server.auditLines().length <= before && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return server.auditLines()[before] as {
+async function auditOf(server: RunningServer, before: number, tool: string) {
+  return (await auditLineAfter(server, before, (line) => line.tool === tool)) as {
     decision: string;
     code?: string;
     tool?: string;
@@ -161,7 +158,7 @@ async function auditOf(server: RunningServer, before: number) {
 async function audited(server: RunningServer, tool: string, args: Record<string, unknown>) {
   const before = server.auditLines().length;
   const result: ToolResult = await call(server, tool, args);
-  return { result, audit: await auditOf(server, before) };
+  return { result, audit: await auditOf(server, before, tool) };
 }
 
 afterAll(() => dir.cleanup());

@@ -66,6 +66,26 @@ export async function startServer(
   };
 }
 
+/**
+ * The first audit line written after the first `before` lines that
+ * `matches`, waiting up to 5 s for it. Audit lines are written at the end
+ * of the event-loop turn, after the answer: the line of an earlier call can
+ * still land after `before` was read, so a call's line is found by what it
+ * is, not by its position.
+ */
+export async function auditLineAfter(
+  server: RunningServer,
+  before: number,
+  matches: (line: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown> | undefined> {
+  const find = () => server.auditLines().slice(before).find(matches);
+  const until = Date.now() + 5000;
+  while (find() === undefined && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return find();
+}
+
 /** A temporary directory for config files, removed by `cleanup`. */
 export function tempDir(): {
   path: string;

@@ -4,7 +4,15 @@ import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, ok, type RunningServer, startServer, tempDir, urlWithDatabase } from './harness.js';
+import {
+  auditLineAfter,
+  call,
+  ok,
+  type RunningServer,
+  startServer,
+  tempDir,
+  urlWithDatabase,
+} from './harness.js';
 
 // The schema as MCP resources end to end: the built sqlwarden-stdio over
 // real stdio, on the real PostgreSQL and MariaDB (every kind of source
@@ -110,13 +118,13 @@ principals:
   );
 }
 
-/** The audit line written after `before` lines (the server writes it as it answers). */
-async function auditAfter(server: RunningServer, before: number) {
-  const until = Date.now() + 5000;
-  while (server.auditLines().length <= before && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return server.auditLines()[before];
+/** The describe_table audit line with this decision written after `before` lines (a resource read is one). */
+function auditAfter(server: RunningServer, before: number, decision: 'allow' | 'deny') {
+  return auditLineAfter(
+    server,
+    before,
+    (line) => line.tool === 'describe_table' && line.decision === decision,
+  );
 }
 
 async function rejection(pending: Promise<unknown>): Promise<McpError> {
@@ -173,7 +181,7 @@ describe.each(engines)('resources on $kind', (engine) => {
       primaryKey: ['CUST_NO'],
     });
     expect(table.columns.map((c: { name: string }) => c.name)).toEqual(['CUST_NO', 'NAME']);
-    expect(await auditAfter(server, before)).toMatchObject({
+    expect(await auditAfter(server, before, 'allow')).toMatchObject({
       tool: 'describe_table',
       principalId: 'alice',
       transport: 'stdio',
@@ -187,7 +195,7 @@ describe.each(engines)('resources on $kind', (engine) => {
     const refused = await rejection(
       server.client.readResource({ uri: `schema://main/${engine.schema}.salaries` }),
     );
-    expect(await auditAfter(server, before)).toMatchObject({
+    expect(await auditAfter(server, before, 'deny')).toMatchObject({
       tool: 'describe_table',
       decision: 'deny',
       code: 'FORBIDDEN',

@@ -29,7 +29,6 @@ export function capabilitiesOf(
   const c = capabilities ?? {};
   return {
     errorWords: c.errorWords ?? true,
-    onlyFullGroupBy: c.onlyFullGroupBy ?? true,
     comments: c.comments ?? true,
     indexes: c.indexes ?? true,
     exactDecimals: c.exactDecimals ?? true,

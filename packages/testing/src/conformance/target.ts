@@ -163,12 +163,6 @@ export interface ConformanceCapabilities {
    */
   readonly errorWords?: boolean;
   /**
-   * The session refuses a selected column that is neither grouped nor
-   * aggregated (MySQL's ONLY_FULL_GROUP_BY). Without, the statement may be
-   * answered; when refused, it is QUERY_FAILED and names nothing.
-   */
-  readonly onlyFullGroupBy?: boolean;
-  /**
    * Table and column comments in `listTables` and `describeTable`. Without,
    * every table's and column's comment is null (never another's).
    */

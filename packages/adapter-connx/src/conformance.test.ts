@@ -3,7 +3,6 @@ import {
   type ConformanceTarget,
   createTestSchema,
   createThrowawayMariadb,
-  createThrowawayPostgres,
   describeAdapterConformance,
   type FaultServer,
   faultSettings,
@@ -11,11 +10,11 @@ import {
   mariadbHeavyQuery,
   mysqlTestUrl,
   POSTGRES_FIXTURE,
+  postgresFaultServer,
   postgresHeavyQuery,
   postgresTestUrl,
 } from '@sqlwarden/testing';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { createConnxAdapter } from './index.js';
 
 // The adapter conformance suite (docs/conformance.md) against the ODBC
@@ -74,73 +73,28 @@ function psqlodbcString(options: {
   });
 }
 
-async function pgFaultServer(): Promise<FaultServer> {
-  // Commits acknowledged before a crash must survive it: the suite counts them.
-  const cluster = await createThrowawayPostgres({ durableCommits: true });
-  const url = (database: string) => {
-    const parsed = new URL(cluster.url);
-    parsed.pathname = `/${database}`;
-    return parsed.toString();
-  };
-  /** One statement on a connection of its own (an admin connection does not survive the faults). */
-  const run = async (database: string, text: string, values?: unknown[]) => {
-    const client = new pg.Client({ connectionString: url(database) });
-    client.on('error', () => {});
-    await client.connect();
-    try {
-      const result = await client.query({
-        text,
-        ...(values !== undefined && { values }),
-        rowMode: 'array',
-      });
-      return result.rows as unknown[][];
-    } finally {
-      await client.end();
-    }
-  };
-  await run('postgres', `CREATE DATABASE ${FAULT_DATABASE}`);
-  const count = async (sql: string, applicationName: string) =>
-    Number((await run('postgres', sql, [applicationName]))[0]?.[0]);
-  return {
-    host: '127.0.0.1',
-    port: cluster.port,
-    exec: (sql) => run(FAULT_DATABASE, sql),
-    createAdapter: (options) =>
-      createConnxAdapter(
-        {
-          source: 'faults',
-          connection: {
-            connectionString: psqlodbcString({
-              host: options.host,
-              port: options.port,
-              database: FAULT_DATABASE,
-              user: 'postgres',
-              password: '',
-              applicationName: options.applicationName,
-            }),
-            profile: 'postgres',
-          },
-          defaultSchema: 'public',
-          ...faultSettings(options),
+function pgFaultServer(): Promise<FaultServer> {
+  return postgresFaultServer((options, database) =>
+    createConnxAdapter(
+      {
+        source: 'faults',
+        connection: {
+          connectionString: psqlodbcString({
+            host: options.host,
+            port: options.port,
+            database,
+            user: 'postgres',
+            password: '',
+            applicationName: options.applicationName,
+          }),
+          profile: 'postgres',
         },
-        { logger: options.logger },
-      ),
-    restart: (mode) => cluster.restart(mode === 'graceful' ? 'fast' : 'immediate'),
-    terminateSessions: (applicationName) =>
-      count(
-        'SELECT count(*) FROM (SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = $1) AS k WHERE done',
-        applicationName,
-      ),
-    sessions: (applicationName) =>
-      count('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1', applicationName),
-    dropDatabase: async () => {
-      await run('postgres', `DROP DATABASE ${FAULT_DATABASE} WITH (FORCE)`);
-    },
-    createDatabase: async () => {
-      await run('postgres', `CREATE DATABASE ${FAULT_DATABASE}`);
-    },
-    destroy: async () => cluster.destroy(),
-  };
+        defaultSchema: 'public',
+        ...faultSettings(options),
+      },
+      { logger: options.logger },
+    ),
+  );
 }
 
 /**

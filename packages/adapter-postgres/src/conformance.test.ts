@@ -2,15 +2,14 @@ import {
   type ConformanceNamespace,
   type ConformanceTarget,
   createTestSchema,
-  createThrowawayPostgres,
   describeAdapterConformance,
   type FaultServer,
   faultSettings,
   POSTGRES_FIXTURE,
+  postgresFaultServer,
   postgresHeavyQuery,
   postgresTestUrl,
 } from '@sqlwarden/testing';
-import pg from 'pg';
 import { createPostgresAdapter } from './index.js';
 import { quoteIdent } from './session.js';
 
@@ -19,72 +18,18 @@ import { quoteIdent } from './session.js';
 // dropped afterwards. Its fault suite runs on a cluster of its own
 // (createThrowawayPostgres), which it restarts: the shared server never is.
 
-/** The database the fault suite's adapter reads, on the throwaway cluster. */
-const FAULT_DATABASE = 'faults';
-
-async function faultServer(): Promise<FaultServer> {
-  // Commits acknowledged before a crash must survive it: the suite counts them.
-  const cluster = await createThrowawayPostgres({ durableCommits: true });
-  const url = (database: string) => {
-    const parsed = new URL(cluster.url);
-    parsed.pathname = `/${database}`;
-    return parsed.toString();
-  };
-  /** One statement on a connection of its own (an admin connection does not survive the faults). */
-  const run = async (database: string, text: string, values?: unknown[]) => {
-    const client = new pg.Client({ connectionString: url(database) });
-    client.on('error', () => {});
-    await client.connect();
-    try {
-      const result = await client.query({
-        text,
-        ...(values !== undefined && { values }),
-        rowMode: 'array',
-      });
-      return result.rows as unknown[][];
-    } finally {
-      await client.end();
-    }
-  };
-  await run('postgres', `CREATE DATABASE ${FAULT_DATABASE}`);
-  const count = async (sql: string, applicationName: string) =>
-    Number((await run('postgres', sql, [applicationName]))[0]?.[0]);
-  return {
-    host: '127.0.0.1',
-    port: cluster.port,
-    exec: (sql) => run(FAULT_DATABASE, sql),
-    createAdapter: (options) =>
-      createPostgresAdapter(
-        {
-          source: 'faults',
-          connection: {
-            host: options.host,
-            port: options.port,
-            user: 'postgres',
-            database: FAULT_DATABASE,
-          },
-          defaultSchema: 'public',
-          ...faultSettings(options),
-        },
-        { logger: options.logger },
-      ),
-    restart: (mode) => cluster.restart(mode === 'graceful' ? 'fast' : 'immediate'),
-    terminateSessions: (applicationName) =>
-      count(
-        // The select list runs after WHERE (an AND could call pg_terminate_backend on any row first).
-        'SELECT count(*) FROM (SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = $1) AS k WHERE done',
-        applicationName,
-      ),
-    sessions: (applicationName) =>
-      count('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1', applicationName),
-    dropDatabase: async () => {
-      await run('postgres', `DROP DATABASE ${FAULT_DATABASE} WITH (FORCE)`);
-    },
-    createDatabase: async () => {
-      await run('postgres', `CREATE DATABASE ${FAULT_DATABASE}`);
-    },
-    destroy: async () => cluster.destroy(),
-  };
+function faultServer(): Promise<FaultServer> {
+  return postgresFaultServer((options, database) =>
+    createPostgresAdapter(
+      {
+        source: 'faults',
+        connection: { host: options.host, port: options.port, user: 'postgres', database },
+        defaultSchema: 'public',
+        ...faultSettings(options),
+      },
+      { logger: options.logger },
+    ),
+  );
 }
 
 /** Our sessions' active statements whose text holds the marker (the admin session excluded). */

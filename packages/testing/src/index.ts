@@ -88,6 +88,7 @@ export {
   postgresHeavyQuery,
 } from './conformance/fixtures.js';
 export { describeAdapterConformance } from './conformance/index.js';
+export { POSTGRES_FAULT_DATABASE, postgresFaultServer } from './conformance/postgres-faults.js';
 export {
   CONFORMANCE_JSON,
   CONFORMANCE_TEXT,

@@ -122,30 +122,21 @@ if (process.argv[2] === '--raw') {
   process.exit(0);
 }
 
-const { McpDriver } = await import('./driver.mjs');
+const { McpDriver, readRssKb } = await import('./driver.mjs');
 const { seedPostgres } = await import('./seed.mjs');
 
 /** RSS (kB) of a pid, 0 once it is gone. */
-function rssKb(pid) {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
+const rssKb = (pid) => readRssKb(pid)?.rssKb ?? 0;
 
-/** The pids whose parent is `pid` (the server's ODBC worker). */
+/** The pids whose parent is `pid` (the server's ODBC worker): the kernel's list of its threads' children. */
 function childrenOf(pid) {
   const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) found.push(Number(entry));
-    } catch {}
-  }
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (text !== '') found.push(...text.split(' ').map(Number));
+    }
+  } catch {}
   return found;
 }
 

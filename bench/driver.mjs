@@ -178,7 +178,7 @@ export function nodeVersionOf(nodeBinary) {
 }
 
 /** Reads VmRSS and VmHWM (kB) of a pid; null once the process is gone. */
-function readRssKb(pid) {
+export function readRssKb(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);

@@ -2,25 +2,19 @@
 // below runs in this test process (the "server"), which must outlive it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BOTH_DRIVERS,
   codeOf,
   eventually,
   mariadbTarget,
   type OdbcTarget,
   postgresTarget,
+  SLOW,
 } from './test-support.js';
 
 const FAULTS = { workerEnv: { SQLWARDEN_ODBC_WORKER_FAULTS: '1' } };
 const LIMITS = { maxRows: 100, maxBytes: 1_000_000, timeoutMs: 5000 };
 
-const SLOW = {
-  postgres: (marker: string) => `SELECT pg_sleep(20), '${marker}' AS m`,
-  mariadb: (marker: string) => `SELECT BENCHMARK(5000000000, MD5('${marker}'))`,
-};
-
-describe.each([
-  ['psqlODBC', postgresTarget],
-  ['MariaDB ODBC', mariadbTarget],
-])('a worker that crashes or hangs, over %s', (_name, makeTarget) => {
+describe.each(BOTH_DRIVERS)('a worker that crashes or hangs, over %s', (_name, makeTarget) => {
   let target: OdbcTarget;
   beforeAll(async () => {
     target = await makeTarget();

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mariadbTarget, type OdbcTarget, postgresTarget } from './test-support.js';
+import { BOTH_DRIVERS, type OdbcTarget } from './test-support.js';
 
-describe.each([
-  ['psqlODBC', postgresTarget],
-  ['MariaDB ODBC', mariadbTarget],
-])('the catalog over %s', (_name, makeTarget) => {
+describe.each(BOTH_DRIVERS)('the catalog over %s', (_name, makeTarget) => {
   let target: OdbcTarget;
   beforeAll(async () => {
     target = await makeTarget();

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mariadbTarget, type OdbcTarget, postgresTarget } from './test-support.js';
+import { BOTH_DRIVERS, type OdbcTarget } from './test-support.js';
 
 const LIMITS = { maxRows: 1000, maxBytes: 1_000_000, timeoutMs: 5000 };
 
-describe.each([
-  ['psqlODBC', postgresTarget],
-  ['MariaDB ODBC', mariadbTarget],
-])('reads over %s', (_name, makeTarget) => {
+describe.each(BOTH_DRIVERS)('reads over %s', (_name, makeTarget) => {
   let target: OdbcTarget;
   beforeAll(async () => {
     target = await makeTarget();
@@ -34,10 +31,7 @@ describe.each([
   });
 });
 
-describe.each([
-  ['psqlODBC', postgresTarget],
-  ['MariaDB ODBC', mariadbTarget],
-])('limits over %s', (_name, makeTarget) => {
+describe.each(BOTH_DRIVERS)('limits over %s', (_name, makeTarget) => {
   let target: OdbcTarget;
   beforeAll(async () => {
     target = await makeTarget();

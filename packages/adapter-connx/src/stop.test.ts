@@ -1,22 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  codeOf,
-  eventually,
-  mariadbTarget,
-  type OdbcTarget,
-  postgresTarget,
-} from './test-support.js';
+import { BOTH_DRIVERS, codeOf, eventually, type OdbcTarget, SLOW } from './test-support.js';
 
-// A statement that runs long on each server and errors when it is cancelled.
-const SLOW = {
-  postgres: (marker: string) => `SELECT pg_sleep(20), '${marker}' AS m`,
-  mariadb: (marker: string) => `SELECT BENCHMARK(5000000000, MD5('${marker}'))`,
-};
-
-describe.each([
-  ['psqlODBC', postgresTarget],
-  ['MariaDB ODBC', mariadbTarget],
-])('stopping a statement over %s', (_name, makeTarget) => {
+describe.each(BOTH_DRIVERS)('stopping a statement over %s', (_name, makeTarget) => {
   let target: OdbcTarget;
   beforeAll(async () => {
     target = await makeTarget();
@@ -65,10 +50,7 @@ describe.each([
   });
 });
 
-describe.each([
-  ['psqlODBC', postgresTarget],
-  ['MariaDB ODBC', mariadbTarget],
-])('sessions ended by the server, over %s', (_name, makeTarget) => {
+describe.each(BOTH_DRIVERS)('sessions ended by the server, over %s', (_name, makeTarget) => {
   let target: OdbcTarget;
   beforeAll(async () => {
     target = await makeTarget();

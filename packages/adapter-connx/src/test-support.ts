@@ -135,3 +135,15 @@ export async function mariadbTarget(): Promise<OdbcTarget> {
     },
   );
 }
+
+/** Both stand-in drivers, for `describe.each(BOTH_DRIVERS)`: a title and how to make the target. */
+export const BOTH_DRIVERS: ReadonlyArray<readonly [string, () => Promise<OdbcTarget>]> = [
+  ['psqlODBC', postgresTarget],
+  ['MariaDB ODBC', mariadbTarget],
+];
+
+/** A statement that runs long on each server (no sleep on MariaDB: BENCHMARK) and errors when cancelled. */
+export const SLOW: Readonly<Record<OdbcTarget['profile'], (marker: string) => string>> = {
+  postgres: (marker) => `SELECT pg_sleep(20), '${marker}' AS m`,
+  mariadb: (marker) => `SELECT BENCHMARK(5000000000, MD5('${marker}'))`,
+};

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeOf, mariadbTarget, type OdbcTarget, postgresTarget } from './test-support.js';
+import { BOTH_DRIVERS, codeOf, type OdbcTarget } from './test-support.js';
 
 /** One write request with the defaults a tool would give it. */
 function request(sql: string, params: unknown[] = [], overrides: Record<string, unknown> = {}) {
@@ -14,10 +14,7 @@ function request(sql: string, params: unknown[] = [], overrides: Record<string, 
   };
 }
 
-describe.each([
-  ['psqlODBC', postgresTarget],
-  ['MariaDB ODBC', mariadbTarget],
-])('writes over %s', (_name, makeTarget) => {
+describe.each(BOTH_DRIVERS)('writes over %s', (_name, makeTarget) => {
   let target: OdbcTarget;
   const labels = async () =>
     (await target.admin('SELECT id, label FROM items ORDER BY id')).map((row) => {

@@ -3,18 +3,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postgresTestUrl } from '@sqlwarden/testing';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditLineAfter,
   call,
   failure,
   ok,
+  onTestPostgres,
   type RunningServer,
   runCli,
   startServer,
   textOf,
-  urlWithDatabase,
 } from './harness.js';
 
 // `sqlwarden-stdio --connx`: the CONNX reference server's deployment (its
@@ -33,17 +32,9 @@ const workDir = mkdtempSync(join(tmpdir(), 'sqlwarden-connx-cwd-'));
 const pgUrl = new URL(postgresTestUrl());
 
 beforeAll(async () => {
-  const root = new pg.Client({ connectionString: postgresTestUrl() });
-  await root.connect();
-  try {
-    await root.query(`CREATE DATABASE ${DB}`);
-  } finally {
-    await root.end();
-  }
-  const db = new pg.Client({ connectionString: urlWithDatabase(postgresTestUrl(), DB) });
-  await db.connect();
-  try {
-    await db.query(`
+  await onTestPostgres(`CREATE DATABASE ${DB}`);
+  await onTestPostgres(
+    `
       CREATE SCHEMA dbo;
       CREATE TABLE dbo.customers_vsam (
         customerid char(10) PRIMARY KEY, customername char(30), customerstate char(2),
@@ -52,10 +43,9 @@ beforeAll(async () => {
         ('C001', 'Ada Lovelace', 'VA', 'Richmond', '804-555-0101'),
         ('C002', 'Grace Hopper', 'VA', 'Norfolk', ''),
         ('C003', 'Edsger Dijkstra', 'TX', 'Austin', '512-555-0199');
-      CREATE TABLE dbo.payroll_vsam (employee char(10), salary numeric(10,2));`);
-  } finally {
-    await db.end();
-  }
+      CREATE TABLE dbo.payroll_vsam (employee char(10), salary numeric(10,2));`,
+    DB,
+  );
   writeFileSync(
     join(odbcDir, 'odbcinst.ini'),
     '[PostgreSQL Unicode]\nDriver=psqlodbcw.so\nCommLog=0\nDebug=0\n',
@@ -67,13 +57,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  const root = new pg.Client({ connectionString: postgresTestUrl() });
-  await root.connect();
-  try {
-    await root.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  } finally {
-    await root.end();
-  }
+  await onTestPostgres(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   rmSync(odbcDir, { recursive: true, force: true });
   rmSync(workDir, { recursive: true, force: true });
 }, 60_000);
@@ -180,18 +164,13 @@ describe('sqlwarden-stdio --connx', () => {
 
 describe('sqlwarden-stdio --connx with CONNX_ALLOW_WRITES=true', () => {
   let server: RunningServer;
-  const payroll = async () => {
-    const db = new pg.Client({ connectionString: urlWithDatabase(postgresTestUrl(), DB) });
-    await db.connect();
-    try {
-      const { rows } = await db.query(
+  const payroll = async () =>
+    (
+      await onTestPostgres(
         'SELECT trim(employee) AS e, salary::text AS s FROM dbo.payroll_vsam ORDER BY 1',
-      );
-      return rows.map((r: { e: string; s: string }) => `${r.e}:${r.s}`);
-    } finally {
-      await db.end();
-    }
-  };
+        DB,
+      )
+    ).map((r) => `${r.e}:${r.s}`);
 
   beforeAll(async () => {
     server = await startServer(

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditLineAfter,
   call,
   failure,
   ok,
+  onTestMysql,
+  onTestPostgres,
   type RunningServer,
   runCli,
   startServer,
@@ -46,34 +46,19 @@ const engines = [
     tables: 'public.*',
     defaultSchema: 'public',
     async setUp() {
-      const root = new pg.Client({ connectionString: postgresTestUrl() });
-      await root.connect();
-      try {
-        await root.query(`CREATE DATABASE ${DB}`);
-      } finally {
-        await root.end();
-      }
-      const db = new pg.Client({ connectionString: urlWithDatabase(postgresTestUrl(), DB) });
-      await db.connect();
-      try {
-        await db.query(`
+      await onTestPostgres(`CREATE DATABASE ${DB}`);
+      await onTestPostgres(
+        `
           CREATE TABLE big (id int PRIMARY KEY, v int NOT NULL);
           INSERT INTO big SELECT g, g % 100 FROM generate_series(1, ${ROWS}) g;
           CREATE TABLE small (id int PRIMARY KEY);
           INSERT INTO small SELECT g FROM generate_series(1, 10) g;
-          ANALYZE big; ANALYZE small;`);
-      } finally {
-        await db.end();
-      }
+          ANALYZE big; ANALYZE small;`,
+        DB,
+      );
     },
     async tearDown() {
-      const root = new pg.Client({ connectionString: postgresTestUrl() });
-      await root.connect();
-      try {
-        await root.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-      } finally {
-        await root.end();
-      }
+      await onTestPostgres(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
     },
   },
   {
@@ -82,26 +67,18 @@ const engines = [
     tables: `${DB}.*`,
     defaultSchema: DB,
     async setUp() {
-      const db = await mysql.createConnection({ uri: mysqlTestUrl(), multipleStatements: true });
-      try {
-        await db.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4`);
-        await db.query(`
+      await onTestMysql(
+        `CREATE DATABASE ${DB} CHARACTER SET utf8mb4`,
+        `
           CREATE TABLE ${DB}.big (id int PRIMARY KEY, v int NOT NULL);
           INSERT INTO ${DB}.big SELECT seq, seq % 100 FROM seq_1_to_${ROWS};
           CREATE TABLE ${DB}.small (id int PRIMARY KEY);
           INSERT INTO ${DB}.small SELECT seq FROM seq_1_to_10;
-          ANALYZE TABLE ${DB}.big, ${DB}.small;`);
-      } finally {
-        await db.end();
-      }
+          ANALYZE TABLE ${DB}.big, ${DB}.small;`,
+      );
     },
     async tearDown() {
-      const db = await mysql.createConnection({ uri: mysqlTestUrl() });
-      try {
-        await db.query(`DROP DATABASE IF EXISTS ${DB}`);
-      } finally {
-        await db.end();
-      }
+      await onTestMysql(`DROP DATABASE IF EXISTS ${DB}`);
     },
   },
 ];

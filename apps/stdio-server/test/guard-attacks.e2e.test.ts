@@ -7,6 +7,7 @@ import {
   call,
   failure,
   ok,
+  onTestPostgres,
   type RunningServer,
   runCli,
   startServer,
@@ -38,14 +39,8 @@ let myAdmin: mysql.Connection | undefined;
 
 beforeAll(async () => {
   // A database of its own: ALTER DATABASE ... SET holds the secret setting.
-  const root = new pg.Client({ connectionString: postgresTestUrl() });
-  await root.connect();
-  try {
-    await root.query(`CREATE DATABASE ${DB}`);
-    await root.query(`ALTER DATABASE ${DB} SET app.jwt_secret = '${JWT}'`);
-  } finally {
-    await root.end();
-  }
+  await onTestPostgres(`CREATE DATABASE ${DB}`);
+  await onTestPostgres(`ALTER DATABASE ${DB} SET app.jwt_secret = '${JWT}'`);
   pgAdmin = new pg.Client({ connectionString: urlWithDatabase(postgresTestUrl(), DB) });
   await pgAdmin.connect();
   await pgAdmin.query(`
@@ -71,13 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pgAdmin?.end();
-  const root = new pg.Client({ connectionString: postgresTestUrl() });
-  await root.connect();
-  try {
-    await root.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  } finally {
-    await root.end();
-  }
+  await onTestPostgres(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await myAdmin?.query(`DROP DATABASE IF EXISTS ${DB}`);
   await myAdmin?.end();
   dir.cleanup();

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { expect } from 'vitest';
 
 // The end-to-end tests start the built sqlwarden-stdio (dist/cli.js, as a
@@ -208,4 +211,37 @@ export function urlWithDatabase(base: string, database: string): string {
   const url = new URL(base);
   url.pathname = `/${database}`;
   return url.toString();
+}
+
+/**
+ * Runs one text (several statements may be separated by `;`) on the test
+ * PostgreSQL, in `database` (default: the test URL's), on a connection of
+ * its own: set-up and tear-down of a test's own database. Its rows.
+ */
+export async function onTestPostgres(
+  sql: string,
+  database?: string,
+): Promise<Array<Record<string, unknown>>> {
+  const url =
+    database === undefined ? postgresTestUrl() : urlWithDatabase(postgresTestUrl(), database);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query(sql);
+    return (Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows) as Array<
+      Record<string, unknown>
+    >;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs texts in order on the test MariaDB (statements may be separated by `;`), on a connection of their own. */
+export async function onTestMysql(...texts: string[]): Promise<void> {
+  const db = await mysql.createConnection({ uri: mysqlTestUrl(), multipleStatements: true });
+  try {
+    for (const text of texts) await db.query(text);
+  } finally {
+    await db.end();
+  }
 }

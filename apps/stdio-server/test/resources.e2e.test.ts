@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditLineAfter,
   call,
   ok,
+  onTestMysql,
+  onTestPostgres,
   type RunningServer,
   startServer,
   tempDir,
@@ -28,31 +28,16 @@ const engines = [
     url: () => urlWithDatabase(postgresTestUrl(), DB),
     schema: 'public',
     async setUp() {
-      const root = new pg.Client({ connectionString: postgresTestUrl() });
-      await root.connect();
-      try {
-        await root.query(`CREATE DATABASE ${DB}`);
-      } finally {
-        await root.end();
-      }
-      const db = new pg.Client({ connectionString: urlWithDatabase(postgresTestUrl(), DB) });
-      await db.connect();
-      try {
-        await db.query(`
+      await onTestPostgres(`CREATE DATABASE ${DB}`);
+      await onTestPostgres(
+        `
           CREATE TABLE "CUSTOMERS_VSAM" ("CUST_NO" int PRIMARY KEY, "NAME" text NOT NULL);
-          CREATE TABLE salaries (id int PRIMARY KEY, amount int);`);
-      } finally {
-        await db.end();
-      }
+          CREATE TABLE salaries (id int PRIMARY KEY, amount int);`,
+        DB,
+      );
     },
     async tearDown() {
-      const root = new pg.Client({ connectionString: postgresTestUrl() });
-      await root.connect();
-      try {
-        await root.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-      } finally {
-        await root.end();
-      }
+      await onTestPostgres(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
     },
   },
   {
@@ -60,23 +45,15 @@ const engines = [
     url: () => urlWithDatabase(mysqlTestUrl(), DB),
     schema: DB,
     async setUp() {
-      const db = await mysql.createConnection({ uri: mysqlTestUrl(), multipleStatements: true });
-      try {
-        await db.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4`);
-        await db.query(`
+      await onTestMysql(
+        `CREATE DATABASE ${DB} CHARACTER SET utf8mb4`,
+        `
           CREATE TABLE ${DB}.CUSTOMERS_VSAM (CUST_NO int PRIMARY KEY, NAME varchar(100) NOT NULL);
-          CREATE TABLE ${DB}.salaries (id int PRIMARY KEY, amount int);`);
-      } finally {
-        await db.end();
-      }
+          CREATE TABLE ${DB}.salaries (id int PRIMARY KEY, amount int);`,
+      );
     },
     async tearDown() {
-      const db = await mysql.createConnection({ uri: mysqlTestUrl() });
-      try {
-        await db.query(`DROP DATABASE IF EXISTS ${DB}`);
-      } finally {
-        await db.end();
-      }
+      await onTestMysql(`DROP DATABASE IF EXISTS ${DB}`);
     },
   },
 ];

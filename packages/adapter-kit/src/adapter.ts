@@ -163,7 +163,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
       acquireTimeoutMs: pool.connectionTimeoutMs,
       openTimeoutMs: pool.connectionTimeoutMs,
       onIdleError: (error) =>
-        warnOperator(this.#logger, this.source, 'idle database connection lost', error),
+        warnOperator(this.#logger, this.source, 'database connection lost between calls', error),
     });
   }
 

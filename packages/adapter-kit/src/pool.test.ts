@@ -121,6 +121,27 @@ describe('ConnectionPool', () => {
     made.release(b);
     expect(b.destroyed).toBe(true);
     expect(made.size).toBe(0);
+    // An end without an error says nothing new.
+    expect(idleErrors).toHaveLength(1);
+  });
+
+  it('says so when a leased connection is lost between calls and given back healthy, not when its call failed on it', async () => {
+    const lostBetween: unknown[] = [];
+    const { made, opened } = pool({ onIdleError: (error) => lostBetween.push(error) });
+    const a = await made.acquire();
+    const b = await made.acquire();
+    const terminated = new Error('terminating connection due to administrator command');
+    opened[0]?.lost(terminated);
+    opened[0]?.lost(undefined);
+    made.release(a);
+    expect(a.destroyed).toBe(true);
+    expect(lostBetween).toEqual([terminated]);
+    // The call failed on it and discards it: the call's own error is the report.
+    opened[1]?.lost(new Error('reset'));
+    made.discard(b);
+    expect(b.destroyed).toBe(true);
+    expect(lostBetween).toEqual([terminated]);
+    expect(made.size).toBe(0);
   });
 
   it('marks a connection lost while it opened as broken: it is not reused', async () => {

@@ -40,6 +40,8 @@ interface Entry<C> {
   readonly connection: C;
   state: 'idle' | 'leased' | 'gone';
   broken: boolean;
+  /** Why a leased connection was lost, kept to tell the operator when it comes back unused by a failure. */
+  lostError: unknown;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -96,7 +98,11 @@ export interface PoolOptions<C extends PoolResource> {
   readonly acquireTimeoutMs: number;
   /** How long one connection may take to open, session set-up included. */
   readonly openTimeoutMs: number;
-  /** Told when an idle connection is lost with an error (the next acquire replaces it). */
+  /**
+   * Told when a connection is lost with an error between calls: while idle,
+   * or while leased to a call that then gives it back as healthy (`release`,
+   * not `discard`: the call did not fail on it). The next acquire replaces it.
+   */
   readonly onIdleError?: (error: unknown) => void;
 }
 
@@ -161,6 +167,9 @@ export class ConnectionPool<C extends PoolResource> {
     if (entry === undefined || entry.state !== 'leased') return;
     if (entry.broken || this.#closed) {
       this.discard(connection);
+      // The call succeeded and the connection died after it: nobody else will say so.
+      if (entry.broken && entry.lostError !== undefined)
+        this.#options.onIdleError?.(entry.lostError);
       return;
     }
     entry.state = 'idle';
@@ -223,9 +232,11 @@ export class ConnectionPool<C extends PoolResource> {
     // The entry's state exists before the connection does: `lost` may come at any time.
     let entry: Entry<C> | undefined;
     let lostEarly = false;
+    let earlyError: unknown;
     const lost = (error: unknown) => {
       if (entry === undefined) {
         lostEarly = true;
+        earlyError ??= error;
         return;
       }
       if (entry.state === 'idle') {
@@ -235,11 +246,18 @@ export class ConnectionPool<C extends PoolResource> {
         this.#dispatch();
       } else if (entry.state === 'leased') {
         entry.broken = true;
+        entry.lostError ??= error;
       }
     };
     openBounded(this.#options, lost).then(
       (connection) => {
-        entry = { connection, state: 'leased', broken: lostEarly, idleTimer: undefined };
+        entry = {
+          connection,
+          state: 'leased',
+          broken: lostEarly,
+          lostError: earlyError,
+          idleTimer: undefined,
+        };
         this.#entries.set(connection, entry);
         if (this.#closed) {
           this.discard(connection);

@@ -16,14 +16,14 @@
  *    when the turn ends (setImmediate). No response waits longer than the
  *    turn it was finished in.
  *
- * Messages are validated with the SDK's own JSON-RPC schema.
+ * Messages are validated with the SDK's own JSON-RPC parser.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  ErrorCode,
+  ProtocolErrorCode as ErrorCode,
   type JSONRPCMessage,
-  JSONRPCMessageSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+  parseJSONRPCMessage,
+  type Transport,
+} from '@modelcontextprotocol/server';
 
 /** The longest message (one line) the server reads; a longer one is answered -32600. */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
@@ -167,8 +167,10 @@ export class StdioLineTransport implements Transport {
       );
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(json);
-    if (!parsed.success) {
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(json);
+    } catch {
       const id = (json as { id?: unknown } | null)?.id;
       void this.send(
         errorResponse(
@@ -179,7 +181,7 @@ export class StdioLineTransport implements Transport {
       );
       return;
     }
-    this.onmessage?.(parsed.data);
+    this.onmessage?.(message);
   }
 
   async start(): Promise<void> {

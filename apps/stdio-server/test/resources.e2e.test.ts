@@ -181,7 +181,7 @@ describe.each(engines)('resources on $kind', (engine) => {
     const missing = await rejection(
       server.client.readResource({ uri: `schema://main/${engine.schema}.no_such_table` }),
     );
-    expect(refused.code).toBe(-32002);
+    expect(refused.code).toBe(-32602);
     expect(missing.code).toBe(refused.code);
     expect(missing.message).toBe(refused.message);
     expect(refused.message).toMatch(/Resource not found/);

@@ -7,6 +7,7 @@ it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
     'BUILT_IN_ADAPTERS',
     'ConfigSchema',
+    'MCP_METHODS',
     'VERSION',
     'adapterCatalog',
     'assertConfig',

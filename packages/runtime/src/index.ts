@@ -11,9 +11,10 @@ export type {
   NormalizedSource,
 } from './config/load.js';
 export { assertConfig, loadConfig, loadConfigFile, parseConfig } from './config/load.js';
-export type { ParsedConfig, RawConfig } from './config/schema.js';
+export type { HttpTransportConfig, ParsedConfig, RawConfig } from './config/schema.js';
 export { ConfigSchema } from './config/schema.js';
 export { kindOfUrl, supportedSchemes } from './config/url.js';
-export { createMcpServer, describeTool, VERSION, visibleTools } from './mcp.js';
-export type { Runtime, RuntimeOptions } from './runtime.js';
+export type { McpServerOptions } from './mcp.js';
+export { createMcpServer, describeTool, MCP_METHODS, VERSION, visibleTools } from './mcp.js';
+export type { Runtime, RuntimeOptions, SessionGrants } from './runtime.js';
 export { createRuntime } from './runtime.js';

@@ -6,7 +6,7 @@
  * arguments itself and answer unknown tools its own way, outside the
  * boundary.
  *
- * Errors (MCP 2025-11-25): input-validation failures and every business
+ * Errors (MCP 2025-11-25 and 2026-07-28): input-validation failures and every business
  * failure are tool results with isError, so a model can correct itself.
  * An unknown tool is a protocol error, JSON-RPC -32602 (InvalidParams), as
  * the spec says; the call still passes the boundary first, so it is audited
@@ -18,17 +18,13 @@
  * boundary.
  */
 import { randomUUID } from 'node:crypto';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema,
   type CallToolResult,
-  ErrorCode,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
   type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import {
   type AnyTool,
   annotationsFor,
@@ -55,6 +51,25 @@ const INSTRUCTIONS = [
   'a refused statement names the rule it broke.',
   'The same schema is also served as resources (schema://<source> and schema://<source>/<schema>.<table>).',
 ].join(' ');
+
+/**
+ * Every request method a server of createMcpServer answers: its own and the
+ * SDK's (the handshake, ping, discovery, subscriptions). Any other is "Method
+ * not found"; over HTTP, a 2026-07-28 request for one is answered 404 before
+ * the SDK (the fallback handler that takes tools/call would otherwise answer
+ * it in-band, on 200).
+ */
+export const MCP_METHODS: readonly string[] = Object.freeze([
+  'initialize',
+  'ping',
+  'server/discover',
+  'subscriptions/listen',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+]);
 
 const descriptors = new WeakMap<AnyTool, Tool>();
 
@@ -106,9 +121,14 @@ export async function visibleTools(runtime: Runtime, session: SessionContext): P
   return visible;
 }
 
+const CallParamsSchema = z.looseObject({
+  name: z.string(),
+  arguments: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** tools/call's params, or -32602 naming what is wrong (never echoing a value). */
-function callParams(params: unknown): z.output<typeof CallToolRequestSchema>['params'] {
-  const parsed = CallToolRequestSchema.shape.params.safeParse(params);
+function callParams(params: unknown): z.output<typeof CallParamsSchema> {
+  const parsed = CallParamsSchema.safeParse(params);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const path = ['params', ...(issue?.path ?? [])].join('.');
@@ -118,7 +138,21 @@ function callParams(params: unknown): z.output<typeof CallToolRequestSchema>['pa
       : path === 'params.name'
         ? 'must be the name of a tool (a string)'
         : 'is not valid';
-  throw new McpError(ErrorCode.InvalidParams, `Invalid tools/call request: ${path} ${what}.`);
+  throw new ProtocolError(
+    ProtocolErrorCode.InvalidParams,
+    `Invalid tools/call request: ${path} ${what}.`,
+  );
+}
+
+export interface McpServerOptions {
+  /**
+   * The client must have sent initialize on this server before anything
+   * else (MCP 2025-11-25 on a connection: stdio). Off for a 2026-07-28
+   * request (stateless: version and client in every request's _meta) and for
+   * a 2025-11-25 request over stateless HTTP (a fresh server per request,
+   * the version in the MCP-Protocol-Version header).
+   */
+  readonly handshake?: boolean;
 }
 
 /**
@@ -126,16 +160,27 @@ function callParams(params: unknown): z.output<typeof CallToolRequestSchema>['pa
  * sends initialize first; until the server has answered it, only pings).
  * Without this, a tools/call sent first ran and answered rows.
  */
-function assertInitialized(server: Server) {
-  if (server.getClientVersion() === undefined) {
-    throw new McpError(
-      ErrorCode.InvalidRequest,
+function assertInitialized(server: Server, handshake: boolean) {
+  if (handshake && server.getClientVersion() === undefined) {
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
       'The session is not initialized: send initialize (and notifications/initialized) first.',
     );
   }
 }
 
-export function createMcpServer(runtime: Runtime, session: SessionContext): Server {
+/**
+ * One MCP server for a session, on SDK v2: the same instance answers a
+ * 2025-11-25 client (initialize, then requests) and a 2026-07-28 one
+ * (stateless requests, server/discover), the SDK shaping each era's
+ * envelope (resultType, ttlMs, cacheScope, serverInfo in _meta).
+ */
+export function createMcpServer(
+  runtime: Runtime,
+  session: SessionContext,
+  options: McpServerOptions = {},
+): Server {
+  const handshake = options.handshake ?? true;
   const server = new Server(
     { name: runtime.config.server.name, title: 'sqlwarden', version: VERSION },
     {
@@ -146,16 +191,16 @@ export function createMcpServer(runtime: Runtime, session: SessionContext): Serv
       instructions: INSTRUCTIONS,
     },
   );
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    assertInitialized(server);
+  server.setRequestHandler('tools/list', async () => {
+    assertInitialized(server, handshake);
     return { tools: (await visibleTools(runtime, session)).map(describeTool) };
   });
-  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
-    assertInitialized(server);
-    return { resources: await listResources(runtime, session, extra.signal) };
+  server.setRequestHandler('resources/list', async (_request, ctx) => {
+    assertInitialized(server, handshake);
+    return { resources: await listResources(runtime, session, ctx.mcpReq.signal) };
   });
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
-    assertInitialized(server);
+  server.setRequestHandler('resources/templates/list', async () => {
+    assertInitialized(server, handshake);
     return { resourceTemplates: await listResourceTemplates(runtime, session) };
   });
   // tools/call and resources/read are answered by the server's public
@@ -165,16 +210,16 @@ export function createMcpServer(runtime: Runtime, session: SessionContext): Serv
   // answer -32603 with zod's dump, and the SDK does not parse the call and
   // its result again with zod to check what the boundary already did. No
   // SDK internals are reached into.
-  server.fallbackRequestHandler = async (request, extra) => {
+  server.fallbackRequestHandler = async (request, ctx) => {
     if (request.method === 'resources/read') {
-      assertInitialized(server);
+      assertInitialized(server, handshake);
       const { uri } = readParams(request.params);
-      return readResource(runtime, session, uri, extra.signal);
+      return readResource(runtime, session, uri, ctx.mcpReq.signal);
     }
     if (request.method !== 'tools/call') {
-      throw new McpError(ErrorCode.MethodNotFound, 'Method not found');
+      throw new ProtocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
     }
-    assertInitialized(server);
+    assertInitialized(server, handshake);
     const params = callParams(request.params);
     const result = await executeToolBoundary(
       {
@@ -182,7 +227,7 @@ export function createMcpServer(runtime: Runtime, session: SessionContext): Serv
         context: session,
         tool: params.name,
         input: params.arguments ?? {},
-        signal: extra.signal,
+        signal: ctx.mcpReq.signal,
       },
       runtime.deps,
     );
@@ -190,8 +235,8 @@ export function createMcpServer(runtime: Runtime, session: SessionContext): Serv
       ? (result.structuredContent as { error?: { code?: string } }).error
       : undefined;
     if (error?.code === 'UNKNOWN_TOOL') {
-      throw new McpError(
-        ErrorCode.InvalidParams,
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
         'Unknown tool: call tools/list to see the tools you can use.',
       );
     }

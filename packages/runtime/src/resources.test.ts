@@ -227,9 +227,9 @@ describe('resources', () => {
     );
     expect(audit.lines().at(-1)).toMatchObject({ tool: 'describe_table', code: 'NOT_FOUND' });
     for (const error of [denied, missing, unserved]) {
-      expect(error.code).toBe(-32002);
+      expect(error.code).toBe(-32602);
       expect(error.message).toBe(
-        'MCP error -32002: Resource not found: no resource at that URI among those you may read; call resources/list.',
+        'MCP error -32602: Resource not found: no resource at that URI among those you may read; call resources/list.',
       );
       expect(error.data).toEqual({ uri: expect.stringMatching(/^schema:\/\/main\//) });
     }
@@ -281,10 +281,10 @@ describe('resources', () => {
     await clientSide.close();
   });
 
-  it('answers a URI of no served form with -32002, audited as a refused lookup', async () => {
+  it('answers a URI of no served form with -32602, audited as a refused lookup', async () => {
     const client = await connect(runtime, 'alice');
     const error = await rejection(client.readResource({ uri: 'file:///etc/passwd' }));
-    expect(error.code).toBe(-32002);
+    expect(error.code).toBe(-32602);
     expect(error.data).toEqual({ uri: 'file:///etc/passwd' });
     expect(audit.lines().at(-1)).toMatchObject({
       principalId: 'alice',
@@ -301,7 +301,7 @@ describe('resources', () => {
     const error = await rejection(
       client.readResource({ uri: `schema://main/${schema.name}.orders` }),
     );
-    expect(error.code).toBe(-32002);
+    expect(error.code).toBe(-32602);
     expect(audit.lines().at(-1)).toMatchObject({
       tool: 'describe_table',
       principalId: 'bob',
@@ -414,7 +414,7 @@ describe('entities', () => {
   it('refuses entities://all to a principal without tool:describe_entities', async () => {
     const client = await connect(runtime, 'bob');
     const error = await rejection(client.readResource({ uri: 'entities://all' }));
-    expect(error.code).toBe(-32002);
+    expect(error.code).toBe(-32602);
     await client.close();
   });
 });

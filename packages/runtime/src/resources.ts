@@ -15,20 +15,20 @@
  * Names are percent-encoded, dots included, so the one literal dot of a
  * table URI separates schema and table whatever the names hold.
  *
- * Errors (MCP 2025-11-25): a URI that is unknown, malformed, names a table
- * that does not exist or one the principal may not read is the same
- * -32002 "Resource not found", so the answer never tells whether a refused
+ * Errors (MCP 2026-07-28, which SDK v2 applies to every era): a URI that is
+ * unknown, malformed, names a table that does not exist or one the principal
+ * may not read is the same -32602 "Resource not found", so the answer never tells whether a refused
  * table exists. Other refusals (quotas, limits, a database down) are
  * -32010 with the sqlwarden code in data; INTERNAL is -32603. Every one of
  * them was audited by the boundary first.
  */
 import { randomUUID } from 'node:crypto';
 import {
-  ErrorCode,
+  ProtocolErrorCode,
   type ReadResourceResult,
   type Resource,
-  type ResourceTemplate,
-} from '@modelcontextprotocol/sdk/types.js';
+  type ResourceTemplateType as ResourceTemplate,
+} from '@modelcontextprotocol/server';
 import { executeToolBoundary, type SessionContext, toolCapability } from '@sqlwarden/core';
 import { BUILT_IN_TOOLS } from '@sqlwarden/tools';
 import { z } from 'zod';
@@ -51,8 +51,12 @@ export class ResourceError extends Error {
   }
 }
 
-/** MCP 2025-11-25, resources: "Resource not found". */
-export const RESOURCE_NOT_FOUND = -32002;
+/**
+ * "Resource not found": -32602 (Invalid Params) as MCP 2026-07-28 requires;
+ * SDK v2 sends it on 2025-11-25 connections too (whose spec said -32002,
+ * which clients are told to accept along with -32602).
+ */
+export const RESOURCE_NOT_FOUND = -32602;
 /** A read the boundary refused for another reason than access (quota, limits, database): its code is in data. */
 export const RESOURCE_REFUSED = -32010;
 
@@ -161,7 +165,7 @@ function refusal(error: ErrorFields | undefined, uri: string): ResourceError {
     ...(error?.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
   };
   return new ResourceError(
-    code === 'INTERNAL' ? ErrorCode.InternalError : RESOURCE_REFUSED,
+    code === 'INTERNAL' ? ProtocolErrorCode.InternalError : RESOURCE_REFUSED,
     message,
     data,
   );
@@ -192,7 +196,7 @@ export function readParams(params: unknown): { uri: string } {
   const parsed = z.object({ uri: z.string().min(1).max(4096) }).safeParse(params);
   if (parsed.success) return parsed.data;
   throw new ResourceError(
-    ErrorCode.InvalidParams,
+    ProtocolErrorCode.InvalidParams,
     'Invalid resources/read request: params.uri must be the URI of a resource (a string); call resources/list.',
   );
 }

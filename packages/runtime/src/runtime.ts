@@ -57,6 +57,14 @@ import { MIN_STRONG_PASSWORD_LENGTH } from './config/checks.js';
 import type { NormalizedConfig, NormalizedSource } from './config/load.js';
 import { isLoopbackHost } from './config/url.js';
 
+/** What a verified credential adds to its principal's session. */
+export interface SessionGrants {
+  /** Roles granted by the credential's scopes (added to the principal's own). */
+  readonly roles?: readonly string[];
+  /** Epoch ms after which the session is refused (the token's expiry). */
+  readonly expiresAt?: number;
+}
+
 export interface RuntimeOptions {
   readonly config: NormalizedConfig;
   /** The operator logger (default: pino on stderr at the configured level). */
@@ -76,8 +84,11 @@ export interface Runtime {
   readonly logger: Logger;
   readonly audit: PinoAuditSink;
   readonly sources: readonly SourceBinding[];
-  /** A fresh session context for a principal on a transport. */
-  session(transport: Transport, principalId: string): SessionContext;
+  /**
+   * A fresh session context for a principal on a transport; `grants` adds
+   * what a verified credential carries (roles from its scopes, its expiry).
+   */
+  session(transport: Transport, principalId: string, grants?: SessionGrants): SessionContext;
   close(): Promise<void>;
 }
 
@@ -302,17 +313,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     audit,
     sources: sources.map((s) => s.binding),
-    session(transport, principalId) {
+    session(transport, principalId, grants) {
       const principal = config.principals[principalId];
       if (principal === undefined) throw new Error(`Unknown principal ${principalId}`);
+      const roles = new Set([...principal.roles, ...(grants?.roles ?? [])]);
       // Deeply frozen: nothing can widen it, and the boundary validates it once.
       return Object.freeze({
         sessionId: randomUUID(),
         principalId: principal.id,
         capabilities: Object.freeze([...principal.capabilities]),
-        roles: Object.freeze([...principal.roles]),
+        roles: Object.freeze([...roles]),
         transport,
         readOnly: config.server.readOnly || principal.readOnly,
+        ...(grants?.expiresAt !== undefined && { expiresAt: grants.expiresAt }),
       });
     },
     close() {

@@ -410,6 +410,7 @@ export function checkReferences(
   if (stdio !== undefined && !defined(config.principals, 'principals', stdio, broken)) {
     problems.push(`transports.stdio.principal: ${stdio} is not defined under principals`);
   }
+  checkHttpReferences(config, broken, problems);
   const defaultSource = config.server?.defaultSource;
   if (defaultSource !== undefined && !defined(config.sources, 'sources', defaultSource, broken)) {
     problems.push(`server.defaultSource: ${defaultSource} is not defined under sources`);
@@ -590,4 +591,61 @@ export function checkLimits(config: ParsedConfig, server: ExecutionLimits, probl
       }
     }
   }
+}
+
+/** transports.http: the principals tokens and claims map to exist, and the roles scopes grant. */
+function checkHttpReferences(
+  config: ParsedConfig,
+  broken: ReadonlySet<string>,
+  problems: string[],
+): void {
+  const http = config.transports?.http;
+  if (http === undefined) return;
+  const at = 'transports.http.auth';
+  const principal = (key: string, id: string) => {
+    if (!defined(config.principals, 'principals', id, broken)) {
+      problems.push(`${key}: ${id} is not defined under principals`);
+    }
+  };
+  const seen = new Set<string>();
+  for (const [i, token] of (http.auth?.tokens ?? []).entries()) {
+    principal(`${at}.tokens[${i}].principal`, token.principal);
+    if (seen.has(token.sha256)) {
+      problems.push(`${at}.tokens[${i}].sha256: the same token is listed twice`);
+    }
+    seen.add(token.sha256);
+  }
+  const oauth = http.auth?.oauth;
+  if (oauth !== undefined) {
+    for (const [claim, id] of Object.entries(oauth.principals ?? {})) {
+      principal(`${at}.oauth.principals.${claim}`, id);
+    }
+    if (oauth.defaultPrincipal !== undefined) {
+      principal(`${at}.oauth.defaultPrincipal`, oauth.defaultPrincipal);
+    }
+    if (oauth.defaultPrincipal === undefined && Object.keys(oauth.principals ?? {}).length === 0) {
+      problems.push(
+        `${at}.oauth: map callers to principals: principals (claim value: principal) or defaultPrincipal`,
+      );
+    }
+    for (const [scope, roles] of Object.entries(oauth.scopes ?? {})) {
+      for (const [i, role] of roles.entries()) {
+        if (!Object.hasOwn(config.roles ?? {}, role)) {
+          problems.push(
+            `${at}.oauth.scopes.${scope}[${i}]: role ${role} is not defined under roles`,
+          );
+        }
+      }
+    }
+    if (oauth.issuer.startsWith('http:') && !isLoopbackUrl(oauth.issuer)) {
+      problems.push(
+        `${at}.oauth.issuer: an issuer must be https (http only on 127.0.0.1 or localhost)`,
+      );
+    }
+  }
+}
+
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
 }

@@ -35,7 +35,12 @@ import {
   serverLimits,
 } from './checks.js';
 import { type Interpolated, interpolate, keyOf } from './interpolate.js';
-import { ConfigSchema, type DeclaredToolConfig, type ParsedConfig } from './schema.js';
+import {
+  ConfigSchema,
+  type DeclaredToolConfig,
+  type HttpTransportConfig,
+  type ParsedConfig,
+} from './schema.js';
 
 export { WRITES_SWITCH } from './checks.js';
 
@@ -91,6 +96,8 @@ export interface NormalizedConfig {
   readonly roles: Readonly<Record<string, readonly string[]>>;
   readonly principals: Readonly<Record<string, NormalizedPrincipal>>;
   readonly stdioPrincipal?: string;
+  /** transports.http as written (sqlwarden-http applies its defaults, docs/http.md). */
+  readonly http?: HttpTransportConfig;
   readonly quotas: QuotaPolicy;
   /** Tools declared in the configuration, in file order. */
   readonly tools: readonly NormalizedTool[];
@@ -162,6 +169,7 @@ function normalize(
     roles: config.roles ?? {},
     principals,
     ...(stdioPrincipal !== undefined && { stdioPrincipal }),
+    ...(config.transports?.http !== undefined && { http: config.transports.http }),
     quotas: config.quotas ?? {},
     tools: Object.entries(config.tools ?? {}).map(([name, tool]) => ({
       ...tool,

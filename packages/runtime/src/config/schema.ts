@@ -316,6 +316,123 @@ const EntitySchema = z.strictObject({
     .describe('Per column name: a note on what it means.'),
 });
 
+const scopeName = z
+  .string()
+  .regex(
+    /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/,
+    'a scope: printable ASCII without spaces, quotes or backslashes',
+  );
+
+/** sqlwarden-http (apps/http-server, docs/http.md): where it listens and who may call it. */
+const HttpTransportSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The address to listen on (default 127.0.0.1). Any other needs auth.'),
+    port: z.number().int().min(0).max(65535).optional().describe('Default 8080; 0 picks one.'),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]{0,200}$/, 'a path such as /mcp')
+      .optional()
+      .describe('The MCP endpoint (default /mcp).'),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "The endpoint's canonical URL as clients reach it (behind a proxy): the resource tokens must name (aud) and the Protected Resource Metadata's resource. Default: http(s)://host:port/path.",
+      ),
+    allowedOrigins: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Origins (scheme://host[:port]) a browser may call from; default: loopback origins only. A request with another Origin is 403.',
+      ),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Host header values accepted (DNS rebinding); default: loopback names when bound to loopback, else the publicUrl host.',
+      ),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .optional()
+      .describe('The largest request body (default 1 MiB); a larger one is 413.'),
+    headersTimeoutMs: z.number().int().min(100).max(120_000).optional(),
+    requestTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+    shutdownGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .optional()
+      .describe('How long a shutdown waits for calls in flight (default 10000).'),
+    tls: z
+      .strictObject({ keyFile: z.string().min(1), certFile: z.string().min(1) })
+      .optional()
+      .describe('Serve HTTPS with this key and certificate (PEM files).'),
+    auth: z
+      .strictObject({
+        tokens: z
+          .array(
+            z.strictObject({
+              principal: id,
+              sha256: z
+                .string()
+                .regex(/^[0-9a-f]{64}$/, 'the SHA-256 of the token: 64 lower-case hex digits'),
+              scopes: z.array(scopeName).optional(),
+            }),
+          )
+          .optional()
+          .describe(
+            'Static bearer tokens, each stored as its SHA-256 (`sqlwarden-http --hash-token` prints it) and mapped to a principal.',
+          ),
+        oauth: z
+          .strictObject({
+            issuer: z.url(),
+            jwksUri: z.url().optional(),
+            audience: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('The aud tokens must carry; default publicUrl (RFC 8707).'),
+            algorithms: z
+              .array(
+                z.enum([
+                  'RS256',
+                  'RS384',
+                  'RS512',
+                  'PS256',
+                  'PS384',
+                  'PS512',
+                  'ES256',
+                  'ES384',
+                  'ES512',
+                  'EdDSA',
+                ]),
+              )
+              .min(1)
+              .optional(),
+            clockToleranceSec: z.number().int().min(0).max(300).optional(),
+            principalClaim: z.string().min(1).max(64).optional(),
+            principals: z.record(z.string().min(1), id).optional(),
+            defaultPrincipal: id.optional(),
+            scopes: z.record(scopeName, z.array(z.string())).optional(),
+            requiredScopes: z.array(scopeName).optional(),
+          })
+          .optional()
+          .describe(
+            'An OAuth 2.1 authorization server whose JWT access tokens this server accepts.',
+          ),
+      })
+      .optional(),
+  })
+  .describe('sqlwarden-http: the Streamable HTTP transport.');
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -357,6 +474,7 @@ export const ConfigSchema = z
         stdio: z
           .strictObject({ principal: id.describe('The principal a stdio session runs as.') })
           .optional(),
+        http: HttpTransportSchema.optional(),
       })
       .optional(),
     tools: z
@@ -393,6 +511,8 @@ export const ConfigSchema = z
       .optional(),
   })
   .describe('sqlwarden configuration');
+
+export type HttpTransportConfig = z.output<typeof HttpTransportSchema>;
 
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;

@@ -1,0 +1,514 @@
+/**
+ * sqlwarden over Streamable HTTP (docs/http.md): one endpoint, stateless,
+ * MCP 2026-07-28 and 2025-11-25 from the same handler (SDK v2's
+ * createMcpHandler), every call through the runtime's boundary as on stdio.
+ *
+ * A request passes, in order: the route (the endpoint, /healthz, /readyz,
+ * the Protected Resource Metadata), the Host allow-list (DNS rebinding),
+ * the Origin allow-list, the bearer credential (a static token's hash or an
+ * OAuth JWT: the only source of the principal), the body limit (413), JSON
+ * (a malformed body is a JSON-RPC -32700), the step-up check (a tools/call
+ * the credential's scopes do not reach but another scope would: 403
+ * insufficient_scope naming it), and only then the MCP handler, with a
+ * session built from the verified caller. Nothing the client chose (a
+ * header, an argument) names a principal.
+ *
+ * Shutdown stops accepting, answers 503 to new requests, waits for the
+ * calls in flight (shutdownGraceMs), then closes the connections; the
+ * runtime's pools close after that (cli.ts).
+ */
+import { readFileSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import {
+  type AuthInfo,
+  createMcpHandler,
+  PROTOCOL_VERSION_META_KEY,
+} from '@modelcontextprotocol/server';
+import { type SessionContext, toolCapability } from '@sqlwarden/core';
+import {
+  createMcpServer,
+  type HttpTransportConfig,
+  MCP_METHODS,
+  type Runtime,
+} from '@sqlwarden/runtime';
+import { serializeError } from '@sqlwarden/security';
+import type { Authentication, Authenticator, Caller } from './auth.js';
+
+/** transports.http with every default applied. */
+export interface HttpSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  /** The canonical URL of the endpoint (the resource, RFC 8707/9728); undefined until listening when port is 0. */
+  readonly publicUrl: string | undefined;
+  readonly allowedOrigins: readonly string[] | undefined;
+  readonly allowedHosts: readonly string[] | undefined;
+  readonly bodyLimitBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly tls: { readonly key: Buffer; readonly cert: Buffer } | undefined;
+  /** Scope → roles (OAuth), for step-up answers. */
+  readonly scopeRoles: Readonly<Record<string, readonly string[]>>;
+}
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_PATH = '/mcp';
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const METADATA_PATH = '/.well-known/oauth-protected-resource';
+const MODERN = '2026-07-28';
+const SERVED = new Set(MCP_METHODS);
+
+/** The settings of transports.http (and the command line's host and port), defaults applied. */
+export function httpSettings(
+  config: HttpTransportConfig | undefined,
+  overrides: { host?: string | undefined; port?: number | undefined } = {},
+): HttpSettings {
+  const tls = config?.tls;
+  return {
+    host: overrides.host ?? config?.host ?? '127.0.0.1',
+    port: overrides.port ?? config?.port ?? DEFAULT_PORT,
+    path: config?.path ?? DEFAULT_PATH,
+    publicUrl: config?.publicUrl,
+    allowedOrigins: config?.allowedOrigins,
+    allowedHosts: config?.allowedHosts,
+    bodyLimitBytes: config?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    headersTimeoutMs: config?.headersTimeoutMs ?? 10_000,
+    requestTimeoutMs: config?.requestTimeoutMs ?? 120_000,
+    shutdownGraceMs: config?.shutdownGraceMs ?? 10_000,
+    tls:
+      tls === undefined
+        ? undefined
+        : { key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) },
+    scopeRoles: config?.auth?.oauth?.scopes ?? {},
+  };
+}
+
+/** Whether an address is a loopback one (the only binds allowed without auth). */
+export function isLoopback(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    host === '::1' ||
+    host === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+export interface HttpServerOptions {
+  readonly runtime: Runtime;
+  readonly settings: HttpSettings;
+  /** Verifies credentials; built with the resource metadata URL `metadataUrl(settings)` gives. */
+  readonly authenticator: (resourceMetadataUrl: string, resource: string) => Authenticator;
+  /** Authorization servers named in the Protected Resource Metadata. */
+  readonly authorizationServers: readonly string[];
+  readonly logger: {
+    info(object: object, message: string): void;
+    warn(object: object, message: string): void;
+    error(object: object, message: string): void;
+  };
+}
+
+export interface RunningHttpServer {
+  /** The endpoint's URL as clients reach it. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, drains calls in flight up to the grace, closes connections. */
+  close(): Promise<void>;
+}
+
+interface Served {
+  readonly session: SessionContext;
+}
+
+type CallerAuth = AuthInfo & { extra: Served };
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** A JSON-RPC error outside the MCP handler (the body never reached it). */
+function rpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  id: unknown = null,
+) {
+  json(res, status, { jsonrpc: '2.0', id, error: { code, message } });
+}
+
+class BodyTooLarge extends Error {}
+
+/** The request body, refused past `limit` bytes without reading the rest into memory. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of req) {
+    const bytes = chunk as Buffer;
+    length += bytes.length;
+    if (length > limit) throw new BodyTooLarge();
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, length);
+}
+
+function hostOf(value: string): string {
+  // Host header: name[:port] or [v6]:port.
+  const bracket = /^(\[[^\]]+\])(?::\d+)?$/.exec(value);
+  if (bracket !== null) return (bracket[1] as string).toLowerCase();
+  return (value.split(':')[0] as string).toLowerCase();
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { runtime, settings, logger } = options;
+  let draining = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  // Filled once listening (the port may be chosen by the system).
+  let publicUrl = settings.publicUrl ?? '';
+  let metadataUrl = '';
+  let authenticator: Authenticator | undefined;
+  let allowedHosts: Set<string>;
+  let allowedOrigin: (origin: string) => boolean;
+
+  const handler = createMcpHandler(
+    (ctx) => {
+      const served = (ctx.authInfo as CallerAuth | undefined)?.extra;
+      // Every request reaching the handler was authenticated (below).
+      if (served === undefined) throw new Error('unauthenticated request reached the MCP handler');
+      return createMcpServer(runtime, served.session, { handshake: false });
+    },
+    {
+      onerror: (error) =>
+        logger.warn({ error: serializeError(error) }, 'MCP request refused by the protocol layer'),
+    },
+  );
+  const mcp = toNodeHandler(handler, {
+    maxRequestBodySize: settings.bodyLimitBytes,
+    onerror: (error) => logger.warn({ error: serializeError(error) }, 'MCP response failed'),
+  });
+
+  const ready = async (): Promise<{ ok: boolean; sources: Record<string, boolean> }> => {
+    const results = await Promise.all(
+      runtime.sources.map(async (source) => {
+        try {
+          const health = await Promise.race([
+            source.adapter.health(),
+            new Promise<{ ok: false }>((resolve) =>
+              setTimeout(() => resolve({ ok: false }), 5000).unref(),
+            ),
+          ]);
+          return [source.id, health.ok] as const;
+        } catch {
+          return [source.id, false] as const;
+        }
+      }),
+    );
+    const sources = Object.fromEntries(results);
+    return { ok: !draining && results.every(([, ok]) => ok), sources };
+  };
+
+  const sessionOf = (caller: Caller): SessionContext =>
+    runtime.session('http', caller.principal, {
+      roles: caller.roles,
+      ...(caller.expiresAt !== undefined && { expiresAt: caller.expiresAt }),
+    });
+
+  /** Scopes that would let this caller call `tool`, when its own do not: the step-up answer. */
+  const stepUp = async (caller: Caller, session: SessionContext, tool: string) => {
+    if (runtime.registry.get(tool) === undefined) return undefined;
+    const required = [toolCapability(tool)];
+    const decision = await runtime.deps.authorizer.authorize({ session, tool, required });
+    if (decision.ok) return undefined;
+    const needed: string[] = [];
+    for (const [scope, roles] of Object.entries(settings.scopeRoles)) {
+      if (caller.scopes.includes(scope)) continue;
+      const widened = { ...session, roles: [...session.roles, ...roles] };
+      const would = await runtime.deps.authorizer.authorize({ session: widened, tool, required });
+      if (would.ok) needed.push(scope);
+    }
+    return needed.length === 0 ? undefined : [...caller.scopes, needed[0] as string];
+  };
+
+  const refuse = (res: ServerResponse, failure: Extract<Authentication, { ok: false }>) => {
+    const challenge = (authenticator as Authenticator).challenge(failure);
+    json(
+      res,
+      failure.status,
+      {
+        error: failure.error ?? 'unauthorized',
+        error_description: failure.description,
+      },
+      { 'www-authenticate': challenge },
+    );
+  };
+
+  const serveMcp = async (req: IncomingMessage, res: ServerResponse) => {
+    const auth = await (authenticator as Authenticator).authenticate(req.headers.authorization);
+    if (!auth.ok) return refuse(res, auth);
+    const { caller } = auth;
+    if (req.method !== 'POST') {
+      // Stateless: no server-initiated stream (GET) and no session to end (DELETE).
+      res.setHeader('allow', 'POST');
+      return rpcError(
+        res,
+        405,
+        -32000,
+        'Method not allowed: send each JSON-RPC request as a POST.',
+      );
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, settings.bodyLimitBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        res.setHeader('connection', 'close');
+        return rpcError(
+          res,
+          413,
+          -32600,
+          `The request body is over the limit of ${settings.bodyLimitBytes} bytes; send less (large values do not belong in a tool call).`,
+        );
+      }
+      throw error;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return rpcError(res, 400, -32700, 'Parse error: the request body is not valid JSON.');
+    }
+    const message = parsed as {
+      id?: unknown;
+      method?: unknown;
+      params?: { name?: unknown; _meta?: Record<string, unknown> };
+    } | null;
+    if (
+      message !== null &&
+      typeof message === 'object' &&
+      typeof message.method === 'string' &&
+      message.id !== undefined &&
+      !SERVED.has(message.method) &&
+      (req.headers['mcp-protocol-version'] === MODERN ||
+        message.params?._meta?.[PROTOCOL_VERSION_META_KEY] === MODERN)
+    ) {
+      // MCP 2026-07-28 over HTTP: a method the server does not serve is 404.
+      return rpcError(res, 404, -32601, 'Method not found', message.id);
+    }
+    const session = sessionOf(caller);
+    if (
+      message !== null &&
+      typeof message === 'object' &&
+      message.method === 'tools/call' &&
+      typeof message.params?.name === 'string'
+    ) {
+      const scope = await stepUp(caller, session, message.params.name);
+      if (scope !== undefined) {
+        return refuse(res, {
+          ok: false,
+          status: 403,
+          error: 'insufficient_scope',
+          description: `calling ${message.params.name} needs the scope ${scope[scope.length - 1]}: ask the authorization server for a token with it`,
+          scope,
+        });
+      }
+    }
+    const authInfo: CallerAuth = {
+      // Never the credential itself: its fingerprint.
+      token: caller.fingerprint,
+      clientId: caller.principal,
+      scopes: [...caller.scopes],
+      ...(caller.expiresAt !== undefined && { expiresAt: Math.floor(caller.expiresAt / 1000) }),
+      extra: { session },
+    };
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
+    await mcp(req, res, parsed);
+  };
+
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return json(res, 200, { status: 'ok' });
+    }
+    if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const state = await ready();
+      return json(res, state.ok ? 200 : 503, {
+        status: state.ok ? 'ready' : draining ? 'shutting down' : 'not ready',
+        sources: state.sources,
+      });
+    }
+    const host = req.headers.host;
+    if (host === undefined || !allowedHosts.has(hostOf(host))) {
+      return json(res, 403, {
+        error: 'forbidden',
+        error_description:
+          'This Host is not served here (transports.http.allowedHosts; DNS rebinding protection).',
+      });
+    }
+    if (path === METADATA_PATH || path === `${METADATA_PATH}${settings.path}`) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET');
+        return json(res, 405, { error: 'method_not_allowed' });
+      }
+      return json(res, 200, {
+        resource: publicUrl,
+        authorization_servers: options.authorizationServers,
+        bearer_methods_supported: ['header'],
+        ...(Object.keys(settings.scopeRoles).length > 0 && {
+          scopes_supported: Object.keys(settings.scopeRoles),
+        }),
+        resource_name: runtime.config.server.name,
+      });
+    }
+    if (path !== settings.path) {
+      return json(res, 404, {
+        error: 'not_found',
+        error_description: `Nothing here: the MCP endpoint is ${settings.path}.`,
+      });
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigin(origin)) {
+      return json(res, 403, {
+        error: 'forbidden',
+        error_description:
+          'Requests from this Origin are refused (transports.http.allowedOrigins).',
+      });
+    }
+    if (draining) {
+      res.setHeader('connection', 'close');
+      return json(
+        res,
+        503,
+        {
+          error: 'shutting_down',
+          error_description: 'The server is shutting down: retry on another.',
+        },
+        { 'retry-after': '1' },
+      );
+    }
+    inFlight++;
+    try {
+      await serveMcp(req, res);
+    } finally {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    }
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    onRequest(req, res).catch((error: unknown) => {
+      logger.error({ error: serializeError(error) }, 'HTTP request failed');
+      if (!res.headersSent) {
+        rpcError(res, 500, -32603, 'Internal error: the request could not be answered.');
+      } else {
+        res.destroy();
+      }
+    });
+  };
+  const server: Server =
+    settings.tls === undefined
+      ? createHttpServer(listener)
+      : createHttpsServer({ key: settings.tls.key, cert: settings.tls.cert }, listener);
+  server.headersTimeout = settings.headersTimeoutMs;
+  server.requestTimeout = settings.requestTimeoutMs;
+  server.keepAliveTimeout = 5000;
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const scheme = settings.tls === undefined ? 'http' : 'https';
+  const shownHost = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const local = `${scheme}://${shownHost}:${port}${settings.path}`;
+  publicUrl = settings.publicUrl ?? local;
+  const resource = new URL(publicUrl);
+  metadataUrl = `${resource.origin}${METADATA_PATH}${resource.pathname === '/' ? '' : resource.pathname}`;
+  authenticator = options.authenticator(metadataUrl, publicUrl);
+  allowedHosts = new Set(
+    (
+      settings.allowedHosts ?? [
+        ...(isLoopback(settings.host) ? LOOPBACK_HOSTS : [settings.host]),
+        resource.hostname,
+      ]
+    ).map((h) => hostOf(h)),
+  );
+  const origins = new Set(
+    (settings.allowedOrigins ?? [resource.origin]).map((o) => o.toLowerCase()),
+  );
+  // By default a page on a loopback origin (any port: local software) may call too.
+  const loopbackOrigins = settings.allowedOrigins === undefined;
+  allowedOrigin = (origin) => {
+    if (origins.has(origin.toLowerCase())) return true;
+    if (!loopbackOrigins) return false;
+    try {
+      const url = new URL(origin);
+      return (
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        LOOPBACK_HOSTS.includes(url.hostname.toLowerCase())
+      );
+    } catch {
+      return false;
+    }
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: publicUrl,
+    port,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          await new Promise<void>((resolve) => {
+            drained = resolve;
+            setTimeout(resolve, settings.shutdownGraceMs).unref();
+          });
+        }
+        if (inFlight > 0) {
+          logger.warn({ inFlight }, 'shutdown grace over: closing calls still in flight');
+        }
+        server.closeAllConnections();
+        await stopped;
+        authenticator?.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Client as V2Client,
+  StreamableHTTPClientTransport as V2Transport,
+} from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { postgresTestUrl } from '@sqlwarden/testing';
+import pg from 'pg';
+
+// The end-to-end tests start the built sqlwarden-http (bin, as an operator
+// would) and talk to it over real HTTP with the SDK's v1 client (MCP
+// 2025-11-25) and v2 client (MCP 2026-07-28).
+
+export const BIN = fileURLToPath(new URL('../bin/sqlwarden-http.js', import.meta.url));
+
+export interface RunningHttp {
+  /** The MCP endpoint. */
+  readonly url: string;
+  /** The generated token, when the server made one. */
+  readonly token: string | undefined;
+  readonly process: ChildProcess;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** The audit lines on stderr, parsed. */
+  auditLines(): Record<string, unknown>[];
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A minimal environment: the server must not depend on the test runner's. */
+function baseEnv(extra: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...extra };
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the bin to its end (a refused start, --hash-token): its exit code and output. */
+export function runHttpCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
+): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: baseEnv(options.env ?? {}),
+      cwd: options.cwd ?? tmpdir(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** Starts sqlwarden-http and waits until it is ready (or fails with what it said). */
+export async function startHttp(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<RunningHttp> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: baseEnv(options.env ?? {}),
+    cwd: options.cwd ?? tmpdir(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const ready = new Promise<{ url: string }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`sqlwarden-http did not start in 60 s:\n${stderr}`)),
+      60_000,
+    );
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      for (const line of stderr.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const parsed = JSON.parse(line) as { msg?: string; url?: string };
+        if (parsed.msg === 'sqlwarden-http ready' && parsed.url !== undefined) {
+          // The generated token's lines follow the ready line in the same write burst.
+          setTimeout(() => {
+            clearTimeout(timer);
+            resolve({ url: parsed.url as string });
+          }, 50);
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`sqlwarden-http exited with ${code}:\n${stderr}`));
+    });
+  });
+  const { url } = await ready;
+  const token = /^token: (\S+)$/m.exec(stderr)?.[1];
+  return {
+    url,
+    token,
+    process: child,
+    stderr: () => stderr,
+    auditLines: () =>
+      stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.kind === 'audit'),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A client of the SDK v1 (MCP 2025-11-25: initialize, then stateless requests). */
+export async function v1Client(url: string, token: string | undefined): Promise<V1Client> {
+  const client = new V1Client({ name: 'sqlwarden-e2e-v1', version: '1.0.0' });
+  await client.connect(
+    new V1Transport(new URL(url), {
+      requestInit: {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      },
+    }),
+  );
+  return client;
+}
+
+/** A client of the SDK v2 speaking MCP 2026-07-28 (stateless, no initialize). */
+export async function v2Client(url: string, token: string | undefined): Promise<V2Client> {
+  const client = new V2Client(
+    { name: 'sqlwarden-e2e-v2', version: '2.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await client.connect(
+    new V2Transport(new URL(url), {
+      requestInit: {
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      },
+    }),
+  );
+  return client;
+}
+
+/** A raw JSON-RPC POST to the endpoint: status, headers and the parsed body (JSON or one SSE message). */
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  const data = /^data: (.*)$/m.exec(text)?.[1];
+  try {
+    parsed = JSON.parse(data ?? text);
+  } catch {
+    // not JSON: the text itself
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** A temporary directory, removed by `remove`. */
+export function tempDir(): {
+  path: string;
+  write(name: string, text: string): string;
+  remove(): void;
+} {
+  const path = mkdtempSync(join(tmpdir(), 'sqlwarden-http-'));
+  return {
+    path,
+    write(name, text) {
+      const file = join(path, name);
+      writeFileSync(file, text);
+      return file;
+    },
+    remove: () => rmSync(path, { recursive: true, force: true }),
+  };
+}
+
+/** Runs SQL on the test PostgreSQL (set-up and tear-down), on a connection of its own. */
+export async function onTestPostgres(sql: string): Promise<Array<Record<string, unknown>>> {
+  const client = new pg.Client({ connectionString: postgresTestUrl() });
+  await client.connect();
+  try {
+    const result = await client.query(sql);
+    return (Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows) as Array<
+      Record<string, unknown>
+    >;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The structured content of a tool result, or what went wrong. */
+export function structured(result: unknown): Record<string, unknown> {
+  const r = result as { structuredContent?: Record<string, unknown>; isError?: boolean };
+  if (r.structuredContent === undefined)
+    throw new Error(`no structured content: ${JSON.stringify(result)}`);
+  return r.structuredContent;
+}

@@ -34,6 +34,8 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   'principals.<id>.costGate': '<source>',
   entities: '<name>',
   'entities.<name>.columns': '<column>',
+  'transports.http.auth.oauth.principals': '<claim>',
+  'transports.http.auth.oauth.scopes': '<scope>',
 };
 
 /** Every key path of the schema, e.g. `sources.<id>.pool.max`. */
@@ -115,6 +117,7 @@ describe('docs/configuration.md', () => {
         WAREHOUSE_CLIENT_CERT: '-----BEGIN CERTIFICATE-----',
         WAREHOUSE_CLIENT_KEY: '-----BEGIN PRIVATE KEY-----',
         LEGACY_ODBC: 'DSN=legacy;UID=sqlwarden_reader;PWD=example-password',
+        REPORTING_TOKEN_SHA256: 'a'.repeat(64),
       },
       envFile: false,
     });

@@ -16,6 +16,10 @@
 //        and a query_read with rows (twice: installing, then installed),
 //        and so does `--allow 'schema.*'` with SQLWARDEN_DSN set, on the
 //        test PostgreSQL (SQLWARDEN_TEST_PG_URL) in a schema of its own;
+//      - `npx --yes --registry <verdaccio> @sqlwarden/http-server --demo
+//        --port 0` prints its URL and generated token, answers tools/list
+//        and a query_read over HTTP with that token (the SDK's Streamable
+//        HTTP client), refuses a call without it (401), and exits 0 on SIGTERM;
 //      - `npm install @sqlwarden/sql-guard` in an ESM project (import) and a
 //        CommonJS one (require): loadSqlGuard(), then checkRead() accepts a
 //        read and refuses a stacked statement;
@@ -56,6 +60,7 @@ import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pg from 'pg';
 import { isInternal } from './rules.mjs';
 
@@ -425,6 +430,98 @@ async function npxServer(url, { label, args, env = {}, sql, rowCount }) {
   }
 }
 
+/**
+ * The README's `npx @sqlwarden/http-server --demo --port N` in an empty
+ * folder: its URL and generated token from stderr, tools/list and a
+ * query_read over HTTP with the token, a 401 without it, exit 0 on SIGTERM.
+ */
+async function npxHttpServer(url) {
+  const cwd = emptyProject('npx-http-server');
+  const started = Date.now();
+  const child = spawn(
+    'npx',
+    ['--yes', '--registry', url, '@sqlwarden/http-server', '--demo', '--port', '0'],
+    { cwd, env: { ...npmEnv(), SQLWARDEN_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  children.add(child);
+  let stderr = '';
+  // 'close': stderr is shared with the server npx started, so it closes once the server is gone too.
+  const exited = new Promise((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? signal)),
+  );
+  try {
+    const { endpoint, token } = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no url and token in 600 s')), 600_000);
+      child.stderr.on('data', (chunk) => {
+        stderr = (stderr + chunk).slice(-8000);
+        const endpoint = /^url: (\S+)$/m.exec(stderr)?.[1];
+        const token = /^token: (\S+)$/m.exec(stderr)?.[1];
+        if (endpoint !== undefined && token !== undefined) {
+          clearTimeout(timer);
+          resolve({ endpoint, token });
+        }
+      });
+      void exited.then((code) => reject(new Error(`exited with ${code} before it was ready`)));
+    });
+    const refused = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    check(refused.status === 401, `a call without the token answered ${refused.status}, not 401`);
+    const client = new Client({ name: 'sqlwarden-registry-check', version: '0.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(endpoint), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name).sort();
+      check(names.includes('query_read'), `tools/list answered ${names.join(', ')}`);
+      const result = await client.callTool({
+        name: 'query_read',
+        arguments: { sql: DEMO_READ.sql },
+      });
+      check(
+        result.isError !== true && result.structuredContent?.rowCount === DEMO_READ.rowCount,
+        `query_read answered ${JSON.stringify(result.content)}`,
+      );
+      say(
+        `  npx @sqlwarden/http-server --demo --port 0: ${endpoint}, 401 without the token; tools/list ${names.join(', ')}; query_read ${DEMO_READ.rowCount} rows; first answer after ${Date.now() - started} ms`,
+      );
+    } finally {
+      await client.close();
+    }
+    // SIGTERM to the server itself, as a service manager sends it (npm exec
+    // does not pass a SIGTERM of its own on): npx ends with the server's code.
+    const servers = processesUnder(TMP).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sqlwarden-http');
+      } catch {
+        return false;
+      }
+    });
+    check(servers.length > 0, 'no sqlwarden-http process found under npx');
+    for (const pid of servers) process.kill(pid, 'SIGTERM');
+    const code = await exited;
+    check(code === 0, `sqlwarden-http (through npx) exited with ${code} on SIGTERM`);
+    check(
+      stderr.includes('shutting down: draining calls in flight'),
+      'sqlwarden-http did not say it was shutting down',
+    );
+  } catch (error) {
+    throw new CheckFailed(
+      `npx @sqlwarden/http-server --demo: ${error.message}\nserver stderr:\n${stderr.replace(/^token: .*$/m, 'token: <redacted>')}`,
+    );
+  } finally {
+    children.delete(child);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
 const DEMO_READ = {
   args: ['--demo'],
   sql: 'SELECT name, price FROM shop.products ORDER BY price DESC LIMIT 3',
@@ -667,6 +764,7 @@ async function main() {
   await npxServer(url, { label: 'first run: installs', ...DEMO_READ });
   await npxServer(url, { label: 'second run: installed', ...DEMO_READ });
   await npxWithDsn(url);
+  await npxHttpServer(url);
   await sqlGuardFrom('esm', url);
   await sqlGuardFrom('cjs', url);
   await postgresPathBuildsNothing(url);

@@ -28,12 +28,18 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 // or its flags change. `dsn` is the benchmark database URL, `allow` the
 // engine's allow pattern ('public.*' on PostgreSQL, '<database>.*' on MySQL).
 // (SQLWARDEN_CLI=/path/to/cli.js overrides the script path.)
+// --dsn applies a default quota (10 calls/s, 4 at once) since the hardening
+// issue; the benchmark measures the server, not that quota: lift it.
 const SQLWARDEN_ARGV = (dsn, allow) => [
   process.env.SQLWARDEN_CLI || join(BENCH_DIR, '..', 'apps', 'stdio-server', 'dist', 'cli.js'),
   '--dsn',
   dsn,
   '--allow',
   allow,
+  '--rate',
+  '100000',
+  '--concurrency',
+  '10000',
 ];
 // ---------------------------------------------------------------------------
 

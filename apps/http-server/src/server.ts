@@ -432,15 +432,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       }
     });
   };
+  // Node checks header and request timeouts every connectionsCheckingInterval
+  // (30 s by default): often enough that a slow client is cut near its limit.
+  const timeouts = {
+    headersTimeout: settings.headersTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, settings.headersTimeoutMs / 4)),
+  };
   const server: Server =
     settings.tls === undefined
-      ? createHttpServer(listener)
-      : createHttpsServer({ key: settings.tls.key, cert: settings.tls.cert }, listener);
-  server.headersTimeout = settings.headersTimeoutMs;
-  server.requestTimeout = settings.requestTimeoutMs;
+      ? createHttpServer(timeouts, listener)
+      : createHttpsServer(
+          { ...timeouts, key: settings.tls.key, cert: settings.tls.cert },
+          listener,
+        );
   server.keepAliveTimeout = 5000;
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  // A request the HTTP parser refused, or one too slow: a status line, no body, no detail.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
 

@@ -16,8 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { VERSION } from '@sqlwarden/runtime';
-import { serializeError } from '@sqlwarden/security';
-import { LAUNCH_OPTIONS, LAUNCH_USAGE, launch } from '@sqlwarden/stdio-server/launch';
+import { LAUNCH_OPTIONS, LAUNCH_USAGE, launch, runMain } from '@sqlwarden/stdio-server/launch';
 import { createAuthenticator, generateToken, hashToken } from './auth.js';
 import { httpSettings, isLoopback, startHttpServer } from './server.js';
 
@@ -179,28 +178,4 @@ function parse() {
   });
 }
 
-process.on('unhandledRejection', (error) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: 50, msg: 'unhandled rejection', err: serializeError(error) })}\n`,
-  );
-});
-
-// The last line of defence: an exception no call caught is logged and the
-// server goes on serving the other calls.
-process.on('uncaughtException', (error) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: 60, msg: 'uncaught exception; the server goes on', err: serializeError(error) })}\n`,
-  );
-});
-
-main().then(
-  (code) => {
-    if (code >= 0) process.exit(code);
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `${JSON.stringify({ level: 60, msg: 'sqlwarden-http failed to start', err: serializeError(error) })}\n`,
-    );
-    process.exit(1);
-  },
-);
+runMain('sqlwarden-http', main);

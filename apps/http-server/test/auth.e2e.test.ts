@@ -87,7 +87,7 @@ afterAll(async () => {
   await issuer?.stop();
   await other?.stop();
   await onTestPostgres(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  dir.remove();
+  dir.cleanup();
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Client as V2Client,
@@ -9,8 +7,8 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { postgresTestUrl } from '@sqlwarden/testing';
-import pg from 'pg';
+
+export { onTestPostgres, tempDir } from '@sqlwarden/testing';
 
 // The end-to-end tests start the built sqlwarden-http (bin, as an operator
 // would) and talk to it over real HTTP with the SDK's v1 client (MCP
@@ -184,38 +182,6 @@ export async function post(
     // not JSON: the text itself
   }
   return { status: response.status, headers: response.headers, body: parsed };
-}
-
-/** A temporary directory, removed by `remove`. */
-export function tempDir(): {
-  path: string;
-  write(name: string, text: string): string;
-  remove(): void;
-} {
-  const path = mkdtempSync(join(tmpdir(), 'sqlwarden-http-'));
-  return {
-    path,
-    write(name, text) {
-      const file = join(path, name);
-      writeFileSync(file, text);
-      return file;
-    },
-    remove: () => rmSync(path, { recursive: true, force: true }),
-  };
-}
-
-/** Runs SQL on the test PostgreSQL (set-up and tear-down), on a connection of its own. */
-export async function onTestPostgres(sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = new pg.Client({ connectionString: postgresTestUrl() });
-  await client.connect();
-  try {
-    const result = await client.query(sql);
-    return (Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows) as Array<
-      Record<string, unknown>
-    >;
-  } finally {
-    await client.end();
-  }
 }
 
 /** The structured content of a tool result, or what went wrong. */

@@ -59,7 +59,7 @@ principals:
 afterAll(async () => {
   await server?.stop();
   await onTestPostgres(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  dir.remove();
+  dir.cleanup();
 });
 
 describe('sqlwarden-http without auth configured', () => {

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { createTestCertificates } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttp, runHttpCli, startHttp, tempDir } from './harness.js';
 
@@ -16,31 +15,11 @@ let slow: RunningHttp;
 let ca: Buffer;
 
 beforeAll(async () => {
-  // A self-signed certificate for 127.0.0.1, made here with openssl.
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir.path, 'tls.key'),
-      '-out',
-      join(dir.path, 'tls.crt'),
-    ],
-    { stdio: 'ignore' },
-  );
-  ca = readFileSync(join(dir.path, 'tls.crt'));
+  // A CA and a certificate for localhost, from the shared test support.
+  const certificates = createTestCertificates();
+  dir.write('tls.key', certificates.key);
+  dir.write('tls.crt', certificates.cert);
+  ca = Buffer.from(certificates.ca);
   const config = (http: string) =>
     dir.write(
       `sqlwarden-${Math.random().toString(36).slice(2)}.yaml`,
@@ -76,7 +55,7 @@ ${http}`,
 afterAll(async () => {
   await tls?.stop();
   await slow?.stop();
-  dir.remove();
+  dir.cleanup();
 });
 
 function httpsGet(
@@ -84,7 +63,8 @@ function httpsGet(
   options: { ca?: Buffer; headers?: Record<string, string> },
 ): Promise<{ status: number | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ...options, method: 'GET' }, (res) => {
+    // The certificate names localhost; the server listens on 127.0.0.1.
+    const req = httpsRequest(url, { ...options, servername: 'localhost', method: 'GET' }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => {
         body += chunk.toString('utf8');

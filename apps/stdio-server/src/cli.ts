@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer, VERSION } from '@sqlwarden/runtime';
 import { serializeError } from '@sqlwarden/security';
-import { LAUNCH_OPTIONS, LAUNCH_USAGE, launch } from './launch.js';
+import { LAUNCH_OPTIONS, LAUNCH_USAGE, launch, runMain } from './launch.js';
 import { StdioLineTransport } from './transport.js';
 
 const USAGE = `Usage:
@@ -102,30 +102,4 @@ function parse() {
   return parseArgs({ options: LAUNCH_OPTIONS, strict: true, allowPositionals: false });
 }
 
-process.on('unhandledRejection', (error) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: 50, msg: 'unhandled rejection', err: serializeError(error) })}\n`,
-  );
-});
-
-// The last line of defence: an exception no call caught (thrown from a driver's
-// event handler, say) is logged and the server goes on serving the other calls.
-// The failures known to come from one call (a driver's parser on one connection)
-// are caught where they happen and fail that call alone (core's wire.ts).
-process.on('uncaughtException', (error) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: 60, msg: 'uncaught exception; the server goes on', err: serializeError(error) })}\n`,
-  );
-});
-
-main().then(
-  (code) => {
-    if (code >= 0) process.exit(code);
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `${JSON.stringify({ level: 60, msg: 'sqlwarden-stdio failed to start', err: serializeError(error) })}\n`,
-    );
-    process.exit(1);
-  },
-);
+runMain('sqlwarden-stdio', main);

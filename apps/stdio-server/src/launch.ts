@@ -23,6 +23,7 @@ import {
   type Environment,
   loadEnvironment,
   redactConnectionString,
+  serializeError,
 } from '@sqlwarden/security';
 import {
   type ConnxSettings,
@@ -114,6 +115,32 @@ export interface Failed {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Runs a bin's main: an exit code >= 0 ends the process with it, -1 keeps it
+ * serving. Installs the last lines of defence first: an unhandled rejection
+ * or an exception no call caught (thrown from a driver's event handler, say)
+ * is logged and the server goes on serving the other calls. The failures
+ * known to come from one call (a driver's parser on one connection) are
+ * caught where they happen and fail that call alone (core's wire.ts).
+ */
+export function runMain(program: string, main: () => Promise<number>): void {
+  const line = (level: number, msg: string, error: unknown) =>
+    process.stderr.write(`${JSON.stringify({ level, msg, err: serializeError(error) })}\n`);
+  process.on('unhandledRejection', (error) => line(50, 'unhandled rejection', error));
+  process.on('uncaughtException', (error) =>
+    line(60, 'uncaught exception; the server goes on', error),
+  );
+  main().then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (error: unknown) => {
+      line(60, `${program} failed to start`, error);
+      process.exit(1);
+    },
+  );
+}
 
 function fail(lines: readonly string[], code = 2): Failed {
   return { ok: false, code, lines };

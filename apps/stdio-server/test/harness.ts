@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
+import { mysqlTestUrl } from '@sqlwarden/testing';
+
+export { onTestPostgres, tempDir, urlWithDatabase } from '@sqlwarden/testing';
+
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { expect } from 'vitest';
 
 // The end-to-end tests start the built sqlwarden-stdio (dist/cli.js, as a
@@ -87,24 +87,6 @@ export async function auditLineAfter(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return find();
-}
-
-/** A temporary directory for config files, removed by `cleanup`. */
-export function tempDir(): {
-  path: string;
-  write(name: string, text: string): string;
-  cleanup(): void;
-} {
-  const path = mkdtempSync(join(tmpdir(), 'sqlwarden-e2e-'));
-  return {
-    path,
-    write(name, text) {
-      const file = join(path, name);
-      writeFileSync(file, text);
-      return file;
-    },
-    cleanup: () => rmSync(path, { recursive: true, force: true }),
-  };
 }
 
 export type ToolResult = CallToolResult;
@@ -207,35 +189,6 @@ export function runCli(
 }
 
 /** A database URL like `base`, naming another database. */
-export function urlWithDatabase(base: string, database: string): string {
-  const url = new URL(base);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-/**
- * Runs one text (several statements may be separated by `;`) on the test
- * PostgreSQL, in `database` (default: the test URL's), on a connection of
- * its own: set-up and tear-down of a test's own database. Its rows.
- */
-export async function onTestPostgres(
-  sql: string,
-  database?: string,
-): Promise<Array<Record<string, unknown>>> {
-  const url =
-    database === undefined ? postgresTestUrl() : urlWithDatabase(postgresTestUrl(), database);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const result = await client.query(sql);
-    return (Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows) as Array<
-      Record<string, unknown>
-    >;
-  } finally {
-    await client.end();
-  }
-}
-
 /** Runs texts in order on the test MariaDB (statements may be separated by `;`), on a connection of their own. */
 export async function onTestMysql(...texts: string[]): Promise<void> {
   const db = await mysql.createConnection({ uri: mysqlTestUrl(), multipleStatements: true });

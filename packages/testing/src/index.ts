@@ -100,6 +100,7 @@ export {
   TYPE_COLUMNS,
   type TypeColumn,
 } from './conformance/target.js';
+export { onTestPostgres, tempDir, urlWithDatabase } from './e2e.js';
 export {
   createThrowawayMariadb,
   type ThrowawayMariadb,

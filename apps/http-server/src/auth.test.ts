@@ -636,3 +636,84 @@ describe('helpers', () => {
     });
   });
 });
+
+describe('remembered JWTs answer exactly as a full verification (differential)', () => {
+  /** Flips one character of a part of a JWT: a look-alike of a remembered token. */
+  function lookAlike(token: string, part: 0 | 1 | 2, seed: number): string {
+    const parts = token.split('.');
+    const text = parts[part] as string;
+    const at = seed % text.length;
+    const replacement = text[at] === 'A' ? 'B' : 'A';
+    parts[part] = text.slice(0, at) + replacement + text.slice(at + 1);
+    return parts.join('.');
+  }
+
+  it('gives the same answer with and without the memory, over time, on a corpus and its look-alikes', async () => {
+    const settings = { clockToleranceSec: 1, defaultPrincipal: 'guest' };
+    const remembering = authenticator(settings);
+    const verifying = authenticator(settings, { verifiedTokens: 0 });
+    const t = now();
+    const corpus: string[] = [];
+    // Valid tokens expiring inside the run, around the tolerance, and later.
+    for (const expiresInSec of [1, 2, 3, 4, 5, 600]) {
+      corpus.push(await tokenFor({}, { expiresInSec }));
+      corpus.push(await tokenFor({ sub: 'someone', scope: 'sql:read' }, { expiresInSec }));
+    }
+    // Not yet valid: nbf and iat now, in a second, in two, in five.
+    for (const ahead of [0, 1, 2, 5]) {
+      corpus.push(await tokenFor({ nbf: t + ahead }, { expiresInSec: 600 }));
+      corpus.push(await tokenFor({ iat: t + ahead }, { expiresInSec: 600 }));
+    }
+    // Refused whatever the time: audience, issuer claim, no subject, no expiry.
+    corpus.push(await tokenFor({ aud: 'https://elsewhere.example/mcp' }));
+    corpus.push(await tokenFor({ iss: 'https://other.example' }));
+    corpus.push(await tokenFor({ sub: undefined }));
+    corpus.push(await tokenFor({ exp: undefined }));
+    // Look-alikes of the valid ones: each part changed in one character.
+    const valid = corpus.slice(0, 12);
+    for (const [i, token] of valid.entries()) {
+      for (const part of [0, 1, 2] as const) corpus.push(lookAlike(token, part, i * 7 + part));
+    }
+
+    let compared = 0;
+    let skipped = 0;
+    const until = Date.now() + 6000;
+    while (Date.now() < until) {
+      for (const token of corpus) {
+        const second = now();
+        const [fast, slow] = await Promise.all([
+          remembering.authenticate(`Bearer ${token}`),
+          verifying.authenticate(`Bearer ${token}`),
+        ]);
+        // A second boundary crossed between the two: time differs, not the paths.
+        if (now() !== second) {
+          skipped++;
+          continue;
+        }
+        expect(fast).toEqual(slow);
+        compared++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(compared).toBeGreaterThan(corpus.length * 10);
+    expect(skipped).toBeLessThan(compared / 5);
+    // The memory answered most of the valid calls, and the full check all of the other side's.
+    expect(remembering.stats().verifiedHits).toBeGreaterThan(corpus.length);
+    expect(verifying.stats().verifiedHits).toBe(0);
+  }, 30_000);
+
+  it('verifies a remembered token again once its memory lapses, and forgets them all on close', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const remembering = authenticator();
+    const token = await tokenFor({}, { expiresInSec: 3600 });
+    expect((await remembering.authenticate(`Bearer ${token}`)).ok).toBe(true);
+    vi.setSystemTime(Date.now() + 2000);
+    expect((await remembering.authenticate(`Bearer ${token}`)).ok).toBe(true);
+    expect(remembering.stats()).toEqual({ verifiedHits: 1, verifications: 1 });
+    vi.setSystemTime(Date.now() + AUTH_LIMITS.verifiedTokenTtlMs + 1);
+    expect((await remembering.authenticate(`Bearer ${token}`)).ok).toBe(true);
+    expect(remembering.stats()).toEqual({ verifiedHits: 1, verifications: 2 });
+    remembering.close();
+    expect((await remembering.authenticate(`Bearer ${token}`)).ok).toBe(false);
+  });
+});

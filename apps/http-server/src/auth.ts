@@ -104,6 +104,12 @@ export interface AuthenticatorOptions {
   readonly resourceMetadataUrl: string;
   /** Injected for tests only: defaults to globalThis.fetch. */
   readonly fetch?: typeof fetch;
+  /**
+   * How many verified JWTs are remembered (default
+   * AUTH_LIMITS.verifiedTokens; 0: none, every request verifies its
+   * signature). Tests compare the two.
+   */
+  readonly verifiedTokens?: number;
 }
 
 export interface Authenticator {
@@ -113,6 +119,8 @@ export interface Authenticator {
   challenge(failure: AuthenticationFailure): string;
   /** Releases timers/caches. */
   close(): void;
+  /** How often a JWT was found among the verified ones, and how often it was verified. */
+  stats(): { readonly verifiedHits: number; readonly verifications: number };
 }
 
 /** Limits and defaults; each one is a trade-off stated beside it. */
@@ -132,6 +140,22 @@ export const AUTH_LIMITS = {
   jwksCacheMaxAgeMs: 10 * 60_000,
   defaultClockToleranceSec: 60,
   maxClockToleranceSec: 300,
+  /**
+   * A JWT whose signature, issuer, audience and algorithm were verified is
+   * remembered (the exact token text, at most this many, oldest out first)
+   * so that its next requests skip the signature check (about 100 µs of
+   * WebCrypto each). Only its time claims are checked again, strictly
+   * (expiry more than the tolerance away, nbf and iat not in the future):
+   * anything nearer a boundary is verified again in full, so a remembered
+   * token is accepted only where a full check would accept it.
+   */
+  verifiedTokens: 10_000,
+  /**
+   * How long a verified JWT is remembered: a key the issuer withdraws stops
+   * its tokens at most this much later than a full check would (which
+   * itself trusts the JWKS for up to jwksCacheMaxAgeMs).
+   */
+  verifiedTokenTtlMs: 60_000,
 } as const;
 
 /** The default allow-list: one per key family, all asymmetric. */
@@ -466,10 +490,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return AbortSignal.any(signals);
   }
 
-  const jwksFetch: FetchImplementation = (url, init) =>
-    fetchImpl(url, { ...init, signal: fetchSignal(init.signal) });
+  /**
+   * Every JWKS fetch forgets the remembered tokens: a token is remembered
+   * only while the keys it was verified with are the ones a full check
+   * would use (a withdrawn key stops its tokens at the refetch, as before).
+   */
+  const jwksFetch: FetchImplementation = (url, init) => {
+    forgetVerified();
+    return fetchImpl(url, { ...init, signal: fetchSignal(init.signal) }).finally(() => {
+      keysFetchedAt = Date.now();
+      forgetVerified();
+    });
+  };
 
   let remoteKeys: JWTVerifyGetKey | undefined;
+  /** When the JWKS was last fetched (undefined: never). */
+  let keysFetchedAt: number | undefined;
   let discovering: Promise<JWTVerifyGetKey> | undefined;
 
   function remoteKeySet(url: URL): JWTVerifyGetKey {
@@ -574,6 +610,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     token: string,
     fingerprint: string,
   ): Promise<Authentication> {
+    const known = recall(settings, token);
+    if (known !== undefined) {
+      verifiedHits++;
+      return accept(settings, known, fingerprint);
+    }
+    verifications++;
     // The header is checked before any key lookup: a token with a refused
     // algorithm never causes a fetch to the issuer.
     let alg: unknown;
@@ -633,6 +675,66 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       );
     }
 
+    remember(token, payload);
+    return accept(settings, payload, fingerprint);
+  }
+
+  interface Verified {
+    readonly payload: JWTPayload;
+    readonly until: number;
+  }
+  /** Verified JWTs by their exact text, in the order they were verified. */
+  const verified = new Map<string, Verified>();
+  const capacity = options.verifiedTokens ?? AUTH_LIMITS.verifiedTokens;
+  let verifiedHits = 0;
+  let verifications = 0;
+
+  function forgetVerified(): void {
+    verified.clear();
+  }
+
+  function remember(token: string, payload: JWTPayload): void {
+    if (capacity <= 0 || keysFetchedAt === undefined) return;
+    verified.delete(token);
+    // Never past the age at which a full check would fetch the keys again.
+    const until = Math.min(
+      Date.now() + AUTH_LIMITS.verifiedTokenTtlMs,
+      keysFetchedAt + AUTH_LIMITS.jwksCacheMaxAgeMs,
+    );
+    verified.set(token, { payload, until });
+    if (verified.size > capacity) verified.delete(verified.keys().next().value as string);
+  }
+
+  /**
+   * The payload of a JWT verified in full less than verifiedTokenTtlMs ago,
+   * when its time claims hold with a margin (the tolerance is not used, and
+   * a second to spare): else undefined, and the token is verified again.
+   */
+  function recall(settings: NormalizedOAuth, token: string): JWTPayload | undefined {
+    const entry = verified.get(token);
+    if (entry === undefined) return undefined;
+    const nowMs = Date.now();
+    const now = Math.floor(nowMs / 1000);
+    const { exp, nbf, iat } = entry.payload;
+    const fresh =
+      nowMs < entry.until &&
+      typeof exp === 'number' &&
+      exp > now + settings.clockToleranceSec + 1 &&
+      (nbf === undefined || (typeof nbf === 'number' && nbf <= now)) &&
+      (iat === undefined || (typeof iat === 'number' && iat <= now));
+    if (!fresh) {
+      verified.delete(token);
+      return undefined;
+    }
+    return entry.payload;
+  }
+
+  /** The caller a verified payload names, or why it is refused (deterministic in the payload). */
+  function accept(
+    settings: NormalizedOAuth,
+    payload: JWTPayload,
+    fingerprint: string,
+  ): Authentication {
     const claim = payload[settings.principalClaim];
     if (!isNonEmptyString(claim)) {
       return invalidToken(
@@ -779,7 +881,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       closing.abort();
       remoteKeys = undefined;
       discovering = undefined;
+      verified.clear();
     },
+    stats: () => ({ verifiedHits, verifications }),
   };
 }
 

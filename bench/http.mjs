@@ -437,7 +437,7 @@ const SERVERS = {
       return {
         ...p,
         url,
-        // One token per client (signed here, verified there on every request).
+        // One token per client (signed here; verified in full on its first request, then remembered: docs/http.md).
         auth: async () => ({
           authorization: `Bearer ${await issuer.token({ sub: 'bench-agent', aud: url })}`,
         }),
@@ -773,7 +773,7 @@ async function main() {
   const jwks = rows.filter((r) => r.jwksFetches !== undefined).map((r) => r.jwksFetches);
   if (jwks.length > 0) {
     console.log(
-      `sqlwarden-http: OAuth on (RS256 JWT verified on every request); JWKS fetched ${jwks.join(', ')} time(s) per server process, discovery ${issuer.counts.discovery} in all`,
+      `sqlwarden-http: OAuth on (RS256 JWT on every request, verified in full once per token, then remembered); JWKS fetched ${jwks.join(', ')} time(s) per server process, discovery ${issuer.counts.discovery} in all`,
     );
   }
 

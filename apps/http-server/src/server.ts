@@ -26,7 +26,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { toNodeHandler } from '@modelcontextprotocol/node';
+import { toWebRequest } from '@modelcontextprotocol/node';
 import {
   type AuthInfo,
   createMcpHandler,
@@ -209,10 +209,54 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         logger.warn({ error: serializeError(error) }, 'MCP request refused by the protocol layer'),
     },
   );
-  const mcp = toNodeHandler(handler, {
-    maxRequestBodySize: settings.bodyLimitBytes,
-    onerror: (error) => logger.warn({ error: serializeError(error) }, 'MCP response failed'),
-  });
+
+  /**
+   * One MCP exchange: the web Request the SDK handler takes, whose signal
+   * aborts when the client goes away before its answer (the SDK then closes
+   * the exchange and the call's signal cancels the statement in the
+   * database), and the handler's Response written back.
+   */
+  const mcp = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    parsed: unknown,
+    auth: AuthInfo,
+  ) => {
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    const request = await toWebRequest(req, parsed, {
+      signal: gone.signal,
+      maxRequestBodySize: settings.bodyLimitBytes,
+    });
+    const response = await handler.fetch(request, { authInfo: auth, parsedBody: parsed });
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    res.writeHead(response.status, headers);
+    if (response.body === null) {
+      res.end();
+      return;
+    }
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (res.destroyed) break;
+        res.write(value);
+      }
+    } finally {
+      reader.releaseLock();
+      if (res.destroyed) {
+        await response.body.cancel().catch(() => {});
+      } else {
+        res.end();
+      }
+    }
+  };
 
   const ready = async (): Promise<{ ok: boolean; sources: Record<string, boolean> }> => {
     const results = await Promise.all(
@@ -347,8 +391,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       ...(caller.expiresAt !== undefined && { expiresAt: Math.floor(caller.expiresAt / 1000) }),
       extra: { session },
     };
-    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
-    await mcp(req, res, parsed);
+    await mcp(req, res, parsed, authInfo);
   };
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {

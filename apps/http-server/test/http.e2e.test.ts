@@ -172,6 +172,43 @@ describe('sqlwarden-http without auth configured', () => {
   });
 });
 
+describe('a client that goes away', () => {
+  it('cancels its call in the database when it disconnects mid-call', async () => {
+    const marker = `gone_${randomBytes(4).toString('hex')}`;
+    const running = () =>
+      onTestPostgres(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
+      ).then((rows) => Number(rows[0]?.n));
+    const controller = new AbortController();
+    const call = fetch(server.url, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+        authorization: `Bearer ${server.token}`,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: {
+          name: 'query_read',
+          arguments: {
+            sql: `SELECT count(*) AS ${marker} FROM generate_series(1, 100000) AS a, generate_series(1, 100000) AS b`,
+          },
+        },
+      }),
+    }).catch((error: unknown) => error);
+    await expect.poll(running, { timeout: 10_000, interval: 100 }).toBe(1);
+    controller.abort();
+    await call;
+    // Gone well before the source's statement timeout (30 s by default).
+    await expect.poll(running, { timeout: 5_000, interval: 100 }).toBe(0);
+  }, 30_000);
+});
+
 describe('HTTP hygiene', () => {
   const auth = () => ({ authorization: `Bearer ${server.token}` });
 

@@ -162,6 +162,60 @@ function rpcError(
 
 class BodyTooLarge extends Error {}
 
+/**
+ * Refused credentials, told to the operator (never the credential): the
+ * first refusal of each kind (status and error) at once, with the remote
+ * address and the reason; the others of that kind within the next
+ * REFUSAL_WINDOW_MS as one line with their count, so a flood of bad tokens
+ * cannot flood the log.
+ */
+export const REFUSAL_WINDOW_MS = 10_000;
+
+class RefusalLog {
+  readonly #logger: HttpServerOptions['logger'];
+  readonly #windows = new Map<string, { count: number; timer: NodeJS.Timeout }>();
+
+  constructor(logger: HttpServerOptions['logger']) {
+    this.#logger = logger;
+  }
+
+  record(failure: Extract<Authentication, { ok: false }>, remote: string | undefined): void {
+    const kind = `${failure.status} ${failure.error ?? 'no credential'}`;
+    const open = this.#windows.get(kind);
+    if (open !== undefined) {
+      open.count++;
+      return;
+    }
+    this.#logger.warn(
+      {
+        status: failure.status,
+        refusal: failure.error ?? 'no credential',
+        reason: failure.detail ?? failure.description,
+        remote,
+      },
+      'request refused: credential',
+    );
+    const window = {
+      count: 0,
+      timer: setTimeout(() => {
+        this.#windows.delete(kind);
+        if (window.count > 0) {
+          this.#logger.warn(
+            {
+              status: failure.status,
+              refusal: failure.error ?? 'no credential',
+              more: window.count,
+            },
+            `request refused: credential (${window.count} more in ${REFUSAL_WINDOW_MS / 1000} s)`,
+          );
+        }
+      }, REFUSAL_WINDOW_MS),
+    };
+    window.timer.unref();
+    this.#windows.set(kind, window);
+  }
+}
+
 /** The request body, refused past `limit` bytes without reading the rest into memory. */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
@@ -300,7 +354,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     return needed.length === 0 ? undefined : [...caller.scopes, needed[0] as string];
   };
 
-  const refuse = (res: ServerResponse, failure: Extract<Authentication, { ok: false }>) => {
+  const refusals = new RefusalLog(logger);
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    failure: Extract<Authentication, { ok: false }>,
+  ) => {
+    refusals.record(failure, req.socket.remoteAddress);
     const challenge = (authenticator as Authenticator).challenge(failure);
     json(
       res,
@@ -315,7 +375,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   const serveMcp = async (req: IncomingMessage, res: ServerResponse) => {
     const auth = await (authenticator as Authenticator).authenticate(req.headers.authorization);
-    if (!auth.ok) return refuse(res, auth);
+    if (!auth.ok) return refuse(req, res, auth);
     const { caller } = auth;
     if (req.method !== 'POST') {
       // Stateless: no server-initiated stream (GET) and no session to end (DELETE).
@@ -374,7 +434,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     ) {
       const scope = await stepUp(caller, session, message.params.name);
       if (scope !== undefined) {
-        return refuse(res, {
+        return refuse(req, res, {
           ok: false,
           status: 403,
           error: 'insufficient_scope',

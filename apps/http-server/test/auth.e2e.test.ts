@@ -227,6 +227,31 @@ describe('credentials that are refused (401 invalid_token, with the resource met
   });
 });
 
+describe('refused credentials in the operator log', () => {
+  it('says a credential was refused, why and from where, once per kind per 10 s, never the credential', async () => {
+    const lines = () =>
+      server
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('request refused: credential'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    // An expired token now: its kind may already be open from the tests above.
+    await post(server.url, list, bearer(await tokenFor('alice', {}, { expiresInSec: -600 })));
+    await expect
+      .poll(() => lines().filter((line) => line.refusal === 'invalid_token').length)
+      .toBeGreaterThanOrEqual(1);
+    const invalid = lines().filter((line) => line.refusal === 'invalid_token');
+    expect(invalid[0]?.reason).toEqual(expect.any(String));
+    expect(invalid[0]?.remote).toMatch(/127\.0\.0\.1/);
+    // A burst of the same kind adds no line now; it is counted for the window's summary.
+    const before = lines().length;
+    for (let i = 0; i < 20; i++) {
+      await post(server.url, list, bearer(`${STATIC_TOKEN.slice(0, -3)}x${i}`));
+    }
+    expect(lines().length).toBe(before);
+  });
+});
+
 describe('the issuer rotates its keys', () => {
   it('accepts tokens of the new key once the key cache may refresh, refuses the withdrawn key', async () => {
     const before = await tokenFor('alice');

@@ -315,16 +315,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const ready = async (): Promise<{ ok: boolean; sources: Record<string, boolean> }> => {
     const results = await Promise.all(
       runtime.sources.map(async (source) => {
+        let timer: NodeJS.Timeout | undefined;
         try {
           const health = await Promise.race([
             source.adapter.health(),
-            new Promise<{ ok: false }>((resolve) =>
-              setTimeout(() => resolve({ ok: false }), 5000).unref(),
-            ),
+            new Promise<{ ok: false }>((resolve) => {
+              timer = setTimeout(() => resolve({ ok: false }), 5000);
+            }),
           ]);
           return [source.id, health.ok] as const;
         } catch {
           return [source.id, false] as const;
+        } finally {
+          clearTimeout(timer);
         }
       }),
     );
@@ -344,14 +347,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const required = [toolCapability(tool)];
     const decision = await runtime.deps.authorizer.authorize({ session, tool, required });
     if (decision.ok) return undefined;
-    const needed: string[] = [];
     for (const [scope, roles] of Object.entries(settings.scopeRoles)) {
       if (caller.scopes.includes(scope)) continue;
       const widened = { ...session, roles: [...session.roles, ...roles] };
       const would = await runtime.deps.authorizer.authorize({ session: widened, tool, required });
-      if (would.ok) needed.push(scope);
+      if (would.ok) return [...caller.scopes, scope];
     }
-    return needed.length === 0 ? undefined : [...caller.scopes, needed[0] as string];
+    return undefined;
   };
 
   const refusals = new RefusalLog(logger);

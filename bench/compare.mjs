@@ -20,6 +20,7 @@ import { dirname, join, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { findSystemNode, sanitizedPath } from './system-node.mjs';
+import { percentile, printTable } from './table.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -236,45 +237,6 @@ function shown(text) {
     return url.toString();
   } catch {
     return text;
-  }
-}
-
-/** Nearest-rank percentile of a sorted array. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
-
-/**
- * Prints an aligned text table. A row given as { span: [first, text] } prints
- * its text across the remaining columns (used for "not built" and failures).
- */
-function printTable(title, headers, rows) {
-  const cellRows = rows.filter((r) => !r.span);
-  const widths = headers.map((h, i) =>
-    Math.max(
-      h.length,
-      ...cellRows.map((r) => String(r[i]).length),
-      ...rows.filter((r) => r.span && i === 0).map((r) => String(r.span[0]).length),
-    ),
-  );
-  const line = (cells) =>
-    cells
-      .map((cell, i) => {
-        const text = String(cell);
-        // Right-align cells that look numeric, left-align the rest.
-        return i > 0 && /^[\d.,]+( ?[A-Za-z]+)?$/.test(text)
-          ? text.padStart(widths[i])
-          : text.padEnd(widths[i]);
-      })
-      .join(' | ')
-      .trimEnd();
-  console.log(`\n${title}`);
-  console.log(line(headers));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const row of rows) {
-    console.log(row.span ? `${String(row.span[0]).padEnd(widths[0])} | ${row.span[1]}` : line(row));
   }
 }
 

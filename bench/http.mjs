@@ -58,6 +58,7 @@ import { dirname, join, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { findSystemNode, sanitizedPath } from './system-node.mjs';
+import { percentile, printTable } from './table.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -133,41 +134,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0));
 const oneLine = (text) => String(text).replace(/\s+/g, ' ').trim().slice(0, 240);
-
-/** Nearest-rank percentile of a sorted array. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
-
-/** An aligned text table (as compare.mjs prints them); a `{ span }` row spans the columns. */
-function printTable(title, headers, rows) {
-  const cellRows = rows.filter((r) => !r.span);
-  const widths = headers.map((h, i) =>
-    Math.max(
-      h.length,
-      ...cellRows.map((r) => String(r[i]).length),
-      ...rows.filter((r) => r.span && i === 0).map((r) => String(r.span[0]).length),
-    ),
-  );
-  const line = (cells) =>
-    cells
-      .map((cell, i) => {
-        const text = String(cell);
-        return i > 0 && /^[\d.,]+( ?[A-Za-zµ]+)?x?$/.test(text)
-          ? text.padStart(widths[i])
-          : text.padEnd(widths[i]);
-      })
-      .join(' | ')
-      .trimEnd();
-  console.log(`\n${title}`);
-  console.log(line(headers));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const row of rows) {
-    console.log(row.span ? `${String(row.span[0]).padEnd(widths[0])} | ${row.span[1]}` : line(row));
-  }
-}
 
 // --- CPU and memory from /proc ----------------------------------------------
 

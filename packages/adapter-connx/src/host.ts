@@ -32,8 +32,13 @@ export const MEMORY_POLL_MS = 100;
 /** The worker's default memory limit (resident set). */
 export const DEFAULT_WORKER_MEMORY_MB = 512;
 
-/** How long the worker's event loop may take to answer `alive`. */
-export const ALIVE_MS = 1000;
+/**
+ * How long the worker's event loop may take to answer `alive`. Generous: a
+ * worker starved of CPU on a loaded machine (it answered in over a second
+ * while parallel test suites ran) is slow, not hung, and killing it fails
+ * every call in flight on it.
+ */
+export const ALIVE_MS = 5000;
 
 /** The worker ended (crashed, was killed, or exited) while a request was in flight. */
 export class WorkerLostError extends Error {

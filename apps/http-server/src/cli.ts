@@ -15,6 +15,7 @@
  * pools and exits 0. A bad configuration exits 2 with every problem listed.
  */
 import { parseArgs } from 'node:util';
+import { ConfigError } from '@sqlwarden/core';
 import { VERSION } from '@sqlwarden/runtime';
 import { LAUNCH_OPTIONS, LAUNCH_USAGE, launch, runMain } from '@sqlwarden/stdio-server/launch';
 import { createAuthenticator, generateToken, hashToken } from './auth.js';
@@ -125,6 +126,12 @@ async function main(): Promise<number> {
         }),
     });
   } catch (error) {
+    if (error instanceof ConfigError) {
+      return stopEarly([
+        'sqlwarden-http: the configuration has problems:',
+        ...error.problems.map((p) => `  - transports.http.auth.${p}`),
+      ]);
+    }
     const code = (error as NodeJS.ErrnoException).code;
     return stopEarly([
       code === 'EADDRINUSE'

@@ -578,7 +578,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   publicUrl = settings.publicUrl ?? local;
   const resource = new URL(publicUrl);
   metadataUrl = `${resource.origin}${METADATA_PATH}${resource.pathname === '/' ? '' : resource.pathname}`;
-  authenticator = options.authenticator(metadataUrl, publicUrl);
+  try {
+    authenticator = options.authenticator(metadataUrl, publicUrl);
+  } catch (error) {
+    // Settings the configuration's checks let through: no half-started server.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
   allowedHosts = new Set(
     (
       settings.allowedHosts ?? [

@@ -113,6 +113,42 @@ transports:
   });
 });
 
+describe('authentication settings that cannot work', () => {
+  const oauthConfig = (jwksUri: string) =>
+    dir.write(
+      `oauth-${Math.random().toString(36).slice(2)}.yaml`,
+      `sources:
+  demo: { kind: postgres, url: "postgres://nobody@127.0.0.1:1/none", tables: ["shop.*"] }
+principals:
+  local: { capabilities: ["tool:list_tables"] }
+transports:
+  http:
+    port: 0
+    auth:
+      oauth: { issuer: "https://login.example.com", jwksUri: "${jwksUri}", defaultPrincipal: local }
+`,
+    );
+
+  it('refuses keys over plain HTTP off this machine, with the other configuration problems', async () => {
+    const exit = await runHttpCli(['--config', oauthConfig('http://login.example.com/jwks')]);
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain('sqlwarden-http: the configuration has problems:');
+    expect(exit.stderr).toContain('transports.http.auth.oauth.jwksUri: must be https');
+  });
+
+  it('reports what only the authenticator checks as a configuration problem, not as a failure to listen', async () => {
+    const exit = await runHttpCli([
+      '--config',
+      oauthConfig('https://user:pw@login.example.com/jwks'),
+    ]);
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain('sqlwarden-http: the configuration has problems:');
+    expect(exit.stderr).toContain('transports.http.auth.oauth.jwksUri: must not carry credentials');
+    expect(exit.stderr).not.toContain('cannot listen');
+    expect(exit.stderr).not.toContain('user:pw');
+  });
+});
+
 describe('timeouts (transports.http.headersTimeoutMs)', () => {
   it('cuts a client that sends its headers too slowly, and goes on serving', async () => {
     const port = Number(new URL(slow.url).port);

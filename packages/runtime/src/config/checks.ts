@@ -637,10 +637,14 @@ function checkHttpReferences(
         }
       }
     }
-    if (oauth.issuer.startsWith('http:') && !isLoopbackUrl(oauth.issuer)) {
-      problems.push(
-        `${at}.oauth.issuer: an issuer must be https (http only on 127.0.0.1 or localhost)`,
-      );
+    // The keys and the issuer's metadata decide who is trusted: never over plain HTTP off this machine.
+    for (const [key, url] of [
+      ['issuer', oauth.issuer],
+      ['jwksUri', oauth.jwksUri],
+    ] as const) {
+      if (url?.startsWith('http:') && !isLoopbackUrl(url)) {
+        problems.push(`${at}.oauth.${key}: must be https (http only on 127.0.0.1 or localhost)`);
+      }
     }
   }
 }

@@ -13,14 +13,13 @@
 // Only node: built-ins are imported statically, so the Node-20 re-exec below
 // happens before anything else runs.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { findSystemNode, sanitizedPath } from './system-node.mjs';
-import { percentile, printTable } from './table.mjs';
+import { runOnSystemNode, sanitizedPath } from './system-node.mjs';
+import { numberFromEnv, percentile, printTable } from './table.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -44,35 +43,10 @@ const SQLWARDEN_ARGV = (dsn, allow) => [
 ];
 // ---------------------------------------------------------------------------
 
-// --- Run the harness on the machine's Node 20, not pnpm's Node 22 ----------
-// (system-node.mjs says why.) Re-exec with the first `node` on PATH that is
-// not in a node_modules directory.
-if (process.execPath.split(sep).includes('node_modules')) {
-  const systemNode = process.env.BENCH_HARNESS_REEXEC ? null : findSystemNode();
-  if (!systemNode) {
-    console.error(
-      `bench: running on ${process.execPath} (${process.version}) from node_modules, ` +
-        'and no system node found on PATH to re-exec with',
-    );
-    process.exit(1);
-  }
-  console.log(`bench: ${process.execPath} is ${process.version}; re-running on ${systemNode}`);
-  const child = spawnSync(systemNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_HARNESS_REEXEC: '1' },
-  });
-  process.exit(child.status ?? 1);
-}
+// The figures are for the Node users run: the system's, not pnpm's (system-node.mjs).
+runOnSystemNode(import.meta.url);
 
 // --- Configuration (environment knobs) -------------------------------------
-function numberFromEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
-  return value;
-}
-
 const ENGINE_CHOICES = ['postgres', 'mysql', 'all'];
 
 function engineFromEnv() {

@@ -32,14 +32,14 @@
 // Only node: built-ins are imported statically, so the Node-20 re-exec below
 // happens before anything else runs.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { findSystemNode, sanitizedPath } from './system-node.mjs';
+import { runOnSystemNode, sanitizedPath } from './system-node.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CLI =
@@ -49,19 +49,8 @@ const requireFromAdapter = createRequire(
   join(BENCH_DIR, '..', 'packages', 'adapter-connx', 'package.json'),
 );
 
-// --- Run the harness on the machine's Node 20, not pnpm's Node 22 ----------
-if (process.execPath.split(sep).includes('node_modules')) {
-  const systemNode = process.env.BENCH_HARNESS_REEXEC ? null : findSystemNode();
-  if (!systemNode) {
-    console.error(`bench: running on ${process.execPath}, and no system node on PATH`);
-    process.exit(1);
-  }
-  const child = spawnSync(systemNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_HARNESS_REEXEC: '1' },
-  });
-  process.exit(child.status ?? 1);
-}
+// The figures are for the Node users run: the system's, not pnpm's (system-node.mjs).
+runOnSystemNode(import.meta.url);
 
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/sqlwarden_bench';

@@ -50,43 +50,20 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { findSystemNode, sanitizedPath } from './system-node.mjs';
-import { percentile, printTable } from './table.mjs';
+import { runOnSystemNode, sanitizedPath } from './system-node.mjs';
+import { numberFromEnv, percentile, printTable } from './table.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CLI =
   process.env.SQLWARDEN_CLI || join(BENCH_DIR, '..', 'apps', 'stdio-server', 'dist', 'cli.js');
 
-// --- Run the harness on the machine's Node 20, not pnpm's Node 22 ----------
-// (system-node.mjs says why.)
-if (process.execPath.split(sep).includes('node_modules')) {
-  const systemNode = process.env.BENCH_HARNESS_REEXEC ? null : findSystemNode();
-  if (!systemNode) {
-    console.error(
-      `bench: running on ${process.execPath} (${process.version}) from node_modules, ` +
-        'and no system node found on PATH to re-exec with',
-    );
-    process.exit(1);
-  }
-  const child = spawnSync(systemNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_HARNESS_REEXEC: '1' },
-  });
-  process.exit(child.status ?? 1);
-}
+// The figures are for the Node users run: the system's, not pnpm's (system-node.mjs).
+runOnSystemNode(import.meta.url);
 
 // --- Configuration (environment knobs) -------------------------------------
-function numberFromEnv(name, fallback, min = 0) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}`);
-  return value;
-}
-
 const ENGINE_CHOICES = ['postgres', 'mysql', 'all'];
 const engineChoice = process.env.BENCH_ENGINE || 'all';
 if (!ENGINE_CHOICES.includes(engineChoice)) {

@@ -31,10 +31,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { findSystemNode, sanitizedPath } from './system-node.mjs';
+import { runOnSystemNode, sanitizedPath } from './system-node.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const APP_DIR = resolve(process.env.SQLWARDEN_APP || join(BENCH_DIR, '..', 'apps', 'stdio-server'));
@@ -44,19 +44,8 @@ const BIN = [join(APP_DIR, 'bin', 'sqlwarden-stdio.js'), join(APP_DIR, 'dist', '
 );
 const RUNS = Math.max(1, Number(process.env.BENCH_DEMO_RUNS || 5));
 
-// The figures are for the Node users run, not pnpm's node_modules/.bin one.
-if (process.execPath.split(sep).includes('node_modules') && !process.env.BENCH_HARNESS_REEXEC) {
-  const systemNode = findSystemNode();
-  if (!systemNode) {
-    console.error(`bench: no system node on PATH (running on ${process.execPath})`);
-    process.exit(1);
-  }
-  const child = spawnSync(systemNode, [fileURLToPath(import.meta.url)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_HARNESS_REEXEC: '1' },
-  });
-  process.exit(child.status ?? 1);
-}
+// The figures are for the Node users run: the system's, not pnpm's (system-node.mjs).
+runOnSystemNode(import.meta.url);
 
 if (!existsSync(join(APP_DIR, 'dist', 'cli.js'))) {
   console.error('bench: sqlwarden-stdio is not built (run pnpm build)');

@@ -1,4 +1,13 @@
-// What the benchmark scripts share to report: percentiles and aligned text tables.
+// What the benchmark scripts share: their environment knobs, percentiles and aligned text tables.
+
+/** A number from the environment (`fallback` when unset), at least `min`, or an error naming the variable. */
+export function numberFromEnv(name, fallback, min = 0) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}`);
+  return value;
+}
 
 /** The p-th percentile (nearest rank) of an ascending array; NaN when empty. */
 export function percentile(sorted, p) {

@@ -132,26 +132,32 @@ describe('the MCP Inspector CLI over HTTP', () => {
   }, 300_000);
 });
 
+/** One conformance suite against the server (through the forwarder), with its baseline. */
+function conformance(suite: string, baselineFile: string, dir: string, extra: string[] = []) {
+  return npx(
+    [
+      '-p',
+      NODE_22,
+      '-p',
+      suite,
+      '--',
+      'conformance',
+      'server',
+      '--url',
+      forwarded,
+      ...extra,
+      '--expected-failures',
+      baseline(baselineFile),
+      '-o',
+      join(output, dir),
+    ],
+    300_000,
+  );
+}
+
 describe('the MCP conformance suites', () => {
   it('2025-11-25 (conformance 0.1.16): every scenario that applies passes', async () => {
-    const run = await npx(
-      [
-        '-p',
-        NODE_22,
-        '-p',
-        CONFORMANCE_2025,
-        '--',
-        'conformance',
-        'server',
-        '--url',
-        forwarded,
-        '--expected-failures',
-        baseline('baseline-2025-11-25.yaml'),
-        '-o',
-        join(output, '2025'),
-      ],
-      300_000,
-    );
+    const run = await conformance(CONFORMANCE_2025, 'baseline-2025-11-25.yaml', '2025');
     expect(run.code, run.out.slice(-4000)).toBe(0);
     for (const scenario of [
       'server-initialize',
@@ -165,26 +171,10 @@ describe('the MCP conformance suites', () => {
   }, 320_000);
 
   it('2026-07-28 (conformance 0.2.0-alpha, --requirements 2026-07-28): every scenario that applies passes', async () => {
-    const run = await npx(
-      [
-        '-p',
-        NODE_22,
-        '-p',
-        CONFORMANCE_2026,
-        '--',
-        'conformance',
-        'server',
-        '--url',
-        forwarded,
-        '--requirements',
-        '2026-07-28',
-        '--expected-failures',
-        baseline('baseline-2026-07-28.yaml'),
-        '-o',
-        join(output, '2026'),
-      ],
-      300_000,
-    );
+    const run = await conformance(CONFORMANCE_2026, 'baseline-2026-07-28.yaml', '2026', [
+      '--requirements',
+      '2026-07-28',
+    ]);
     expect(run.code, run.out.slice(-4000)).toBe(0);
     for (const scenario of [
       'tools-list',

@@ -8,6 +8,8 @@ import {
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
+import { e2eEnv, type RunExit, type RunOptions, runToEnd } from '@sqlwarden/testing';
+
 export { onTestPostgres, tempDir } from '@sqlwarden/testing';
 
 // The end-to-end tests start the built sqlwarden-http (bin, as an operator
@@ -30,44 +32,9 @@ export interface RunningHttp {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** A minimal environment: the server must not depend on the test runner's. */
-function baseEnv(extra: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...extra };
-}
-
-export interface Exit {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the bin to its end (a refused start, --hash-token): its exit code and output. */
-export function runHttpCli(
-  args: readonly string[],
-  options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
-): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: baseEnv(options.env ?? {}),
-      cwd: options.cwd ?? tmpdir(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.stdin ?? '');
-  });
+export function runHttpCli(args: readonly string[], options: RunOptions = {}): Promise<RunExit> {
+  return runToEnd(BIN, args, { timeoutMs: 60_000, ...options });
 }
 
 /** Starts sqlwarden-http and waits until it is ready (or fails with what it said). */
@@ -76,7 +43,7 @@ export async function startHttp(
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<RunningHttp> {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: baseEnv(options.env ?? {}),
+    env: e2eEnv(options.env),
     cwd: options.cwd ?? tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

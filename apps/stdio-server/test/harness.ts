@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { mysqlTestUrl } from '@sqlwarden/testing';
+import { e2eEnv, mysqlTestUrl, type RunExit, type RunOptions, runToEnd } from '@sqlwarden/testing';
 
 export { onTestPostgres, tempDir, urlWithDatabase } from '@sqlwarden/testing';
 
@@ -26,11 +25,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A minimal environment: the server must not depend on the test runner's. */
-function baseEnv(extra: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...extra };
-}
-
 export async function startServer(
   args: readonly string[],
   env: Record<string, string> = {},
@@ -39,7 +33,7 @@ export async function startServer(
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, ...args],
-    env: baseEnv(env),
+    env: e2eEnv(env),
     cwd: options.cwd ?? tmpdir(),
     stderr: 'pipe',
   });
@@ -134,58 +128,11 @@ export function textOf(result: ToolResult): string {
     .join('\n');
 }
 
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type Exit = RunExit;
 
 /** Runs the CLI as a plain child process (for exit codes), optionally acting on it once started. */
-export function runCli(
-  args: readonly string[],
-  options: {
-    env?: Record<string, string>;
-    act?: (child: ChildProcess) => void;
-    timeoutMs?: number;
-    cwd?: string;
-  } = {},
-): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: baseEnv(options.env ?? {}),
-      cwd: options.cwd ?? tmpdir(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let acted = false;
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-      // Act once the server says it is ready (or right away for a run that exits by itself).
-      if (!acted && options.act && stderr.includes('ready')) {
-        acted = true;
-        options.act(child);
-      }
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(
-          `sqlwarden-stdio did not exit within ${options.timeoutMs ?? 20_000} ms\n${stderr}`,
-        ),
-      );
-    }, options.timeoutMs ?? 20_000);
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    if (!options.act) child.stdin.end();
-  });
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<Exit> {
+  return runToEnd(CLI, args, options);
 }
 
 /** A database URL like `base`, naming another database. */

@@ -100,7 +100,15 @@ export {
   TYPE_COLUMNS,
   type TypeColumn,
 } from './conformance/target.js';
-export { onTestPostgres, tempDir, urlWithDatabase } from './e2e.js';
+export {
+  e2eEnv,
+  onTestPostgres,
+  type RunExit,
+  type RunOptions,
+  runToEnd,
+  tempDir,
+  urlWithDatabase,
+} from './e2e.js';
 export {
   createThrowawayMariadb,
   type ThrowawayMariadb,

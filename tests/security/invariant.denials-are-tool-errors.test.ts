@@ -17,6 +17,7 @@ import {
   SqlwardenError,
   type ToolCallResult,
 } from '@sqlwarden/core';
+import { createQuotaGate, type QuotaStore, QuotaStoreUnavailableError } from '@sqlwarden/security';
 import { describe, expect, it } from 'vitest';
 import { type Assembly, assemble, blockReads, sessionContext, VALID_INPUT } from './harness.js';
 
@@ -27,6 +28,15 @@ type Scenario = {
 
 const throwing = (error: unknown) => async () => {
   throw error;
+};
+
+const unreachable = async (): Promise<never> => {
+  throw new QuotaStoreUnavailableError('Redis at 127.0.0.1:1', 'the connection was refused');
+};
+const DOWN: QuotaStore = {
+  takeTokens: unreachable,
+  acquireSlots: unreachable,
+  releaseSlots: unreachable,
 };
 
 const SCENARIOS: Record<ErrorCode, Scenario> = {
@@ -64,6 +74,14 @@ const SCENARIOS: Record<ErrorCode, Scenario> = {
       blocked.finish();
       await first;
       return second;
+    },
+  },
+  QUOTA_UNAVAILABLE: {
+    run: (s) => {
+      // The real gate over a store that cannot answer (a Redis that is down).
+      const gate = createQuotaGate({ policy: { perPrincipal: { concurrency: 1 } }, store: DOWN });
+      s.deps.quota.acquire = (request) => gate.acquire(request);
+      return s.call('fake_read', VALID_INPUT.fake_read);
     },
   },
   QUERY_REJECTED: {

@@ -22,6 +22,7 @@ describe('the error code table', () => {
       FORBIDDEN: false,
       RATE_LIMITED: true,
       CONCURRENCY_LIMITED: true,
+      QUOTA_UNAVAILABLE: true,
       QUERY_REJECTED: false,
       QUERY_TIMEOUT: false,
       QUERY_CANCELLED: true,

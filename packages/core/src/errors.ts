@@ -51,6 +51,14 @@ export const ERROR_CODES = {
     retryable: true,
     meaning: 'Too many calls are running at once; retry after retryAfterMs.',
   },
+  /**
+   * The quota store (Redis, shared by the replicas) could not answer, so no
+   * quota could be checked and the call was refused (quotas fail closed).
+   */
+  QUOTA_UNAVAILABLE: {
+    retryable: true,
+    meaning: 'The quota service is unreachable, so the call was not run; retry shortly.',
+  },
   /** The SQL guard refused the statement; the message names the rule. */
   QUERY_REJECTED: {
     retryable: false,

@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors.js';
 import type { SessionContext, Transport } from './session.js';
+import type { ToolKind } from './tool.js';
 
 /**
  * The ports the boundary calls. `@sqlwarden/security` implements them; core
@@ -32,6 +33,12 @@ export interface Authorizer {
 export interface QuotaRequest {
   readonly principalId: string;
   readonly tool: string;
+  /**
+   * The tool's kind. A gate may let read-only tools through when its store
+   * is down (an explicit option); without a kind it must treat the call as
+   * a write.
+   */
+  readonly kind?: ToolKind;
 }
 
 export interface QuotaLease {
@@ -43,7 +50,7 @@ export type QuotaDecision =
   | { readonly ok: true; readonly lease: QuotaLease }
   | {
       readonly ok: false;
-      readonly code: 'RATE_LIMITED' | 'CONCURRENCY_LIMITED';
+      readonly code: 'RATE_LIMITED' | 'CONCURRENCY_LIMITED' | 'QUOTA_UNAVAILABLE';
       readonly message: string;
       readonly retryAfterMs: number;
     };

@@ -211,7 +211,11 @@ async function mayCall(runtime: Runtime, session: SessionContext, tool: string):
   return decision.ok;
 }
 
-const LIMIT_CODES: ReadonlySet<string> = new Set(['RATE_LIMITED', 'CONCURRENCY_LIMITED']);
+const LIMIT_CODES: ReadonlySet<string> = new Set([
+  'RATE_LIMITED',
+  'CONCURRENCY_LIMITED',
+  'QUOTA_UNAVAILABLE',
+]);
 
 interface TableEntry {
   readonly schema: string;

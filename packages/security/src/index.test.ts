@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import * as api from './index.js';
+import * as redis from './redis.js';
 
 // The public surface of @sqlwarden/security. Update on purpose, with a changeset.
 it('exports exactly the pinned public API', () => {
@@ -9,6 +11,7 @@ it('exports exactly the pinned public API', () => {
     'CredentialError',
     'MIN_SCRUBBABLE_LENGTH',
     'MemoryQuotaStore',
+    'QuotaStoreUnavailableError',
     'REDACT_PATHS',
     'Secret',
     'auditMessage',
@@ -25,4 +28,37 @@ it('exports exactly the pinned public API', () => {
     'serializeError',
     'tableCapability',
   ]);
+});
+
+// The public surface of @sqlwarden/security/redis.
+it('exports exactly the pinned API of the redis entry', () => {
+  expect(Object.keys(redis).sort()).toEqual([
+    'QuotaStoreUnavailableError',
+    'RedisQuotaStore',
+    'createRedisQuotaStore',
+  ]);
+});
+
+/** The modules `file` imports, followed through relative imports (`import type` is erased). */
+function importGraph(file: URL, seen = new Map<string, string[]>()): Map<string, string[]> {
+  if (seen.has(file.href)) return seen;
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/^(?:import|export)(?! type)[^;]*?from '([^']+)'/gms)].map(
+    (match) => match[1] as string,
+  );
+  seen.set(file.href, specifiers);
+  for (const specifier of specifiers) {
+    if (specifier.startsWith('.')) {
+      importGraph(new URL(specifier.replace(/\.js$/, '.ts'), file), seen);
+    }
+  }
+  return seen;
+}
+
+it('does not load ioredis from the main entry, only from the redis one', () => {
+  const imported = (entry: string) =>
+    [...importGraph(new URL(entry, import.meta.url)).values()].flat();
+  expect(imported('./index.ts')).not.toContain('ioredis');
+  expect(imported('./index.ts')).not.toContain('./redis-store.js');
+  expect(imported('./redis.ts')).toContain('ioredis');
 });

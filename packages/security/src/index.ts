@@ -1,5 +1,7 @@
 // Public API of @sqlwarden/security: anything exported here is a contract
 // other packages and users rely on (pinned by src/index.test.ts). Named exports only.
+// The Redis quota store is a separate entry, `@sqlwarden/security/redis`, so that
+// importing this one never loads ioredis.
 
 export type { AuditSinkOptions, PinoAuditSink, SafeAuditEvent } from './audit.js';
 export { auditMessage, createAuditSink, sanitizeAuditEvent } from './audit.js';
@@ -23,7 +25,7 @@ export { createLogger, REDACT_PATHS, serializeError } from './logger.js';
 export type { QuotaGateOptions, QuotaLimits, QuotaPolicy, RateLimit } from './quota.js';
 export { createQuotaGate } from './quota.js';
 export type { QuotaStore, SlotSpec, TakeTokensResult, TokenBucketSpec } from './quota-store.js';
-export { MemoryQuotaStore } from './quota-store.js';
+export { MemoryQuotaStore, QuotaStoreUnavailableError } from './quota-store.js';
 export {
   MIN_SCRUBBABLE_LENGTH,
   redactConnectionString,

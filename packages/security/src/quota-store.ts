@@ -1,7 +1,8 @@
 /**
  * Where quota state lives. The gate (quota.ts) decides what to ask; a store
- * answers atomically. The memory store serves one process; a Redis store
- * (same interface, Lua scripts for atomicity) serves several.
+ * answers atomically. The memory store serves one process; the Redis store
+ * (`@sqlwarden/security/redis`: same interface, one Lua script per
+ * operation) serves several.
  *
  * Both operations are all-or-nothing across the keys given: a call that is
  * over one limit spends nothing from the others.
@@ -20,10 +21,53 @@ export interface SlotSpec {
   readonly limit: number;
 }
 
+// A brand instead of `instanceof`: the package's entries (`.` and `./redis`)
+// are bundled separately, in ESM and CJS, so one class may exist in several
+// copies; an error thrown by one copy must still be recognised by another.
+const UNAVAILABLE = Symbol.for('sqlwarden.quotaStoreUnavailable');
+
+/**
+ * A store could not answer: connection refused or lost, a timeout, a script
+ * error. The gate turns it into a `QUOTA_UNAVAILABLE` denial (quotas fail
+ * closed). The message names the store at most by kind, host and port
+ * (`the quota store (Redis at 10.0.0.5:6379)`), never by URL, user or
+ * password, so it can be logged as it is; the driver's own error is kept as
+ * `cause`, for server-side debugging only.
+ */
+export class QuotaStoreUnavailableError extends Error {
+  /** The store, e.g. `Redis at 10.0.0.5:6379`. */
+  readonly store: string;
+  /** Why, in words of our own, e.g. `the connection was refused`. */
+  readonly reason: string;
+
+  constructor(store: string, reason: string, options: { readonly cause?: unknown } = {}) {
+    super(
+      `The quota store (${store}) is unavailable: ${reason}.`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = 'QuotaStoreUnavailableError';
+    this.store = store;
+    this.reason = reason;
+    Object.defineProperty(this, UNAVAILABLE, { value: true });
+  }
+
+  static is(value: unknown): value is QuotaStoreUnavailableError {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[UNAVAILABLE] === true
+    );
+  }
+}
+
 export type TakeTokensResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly retryAfterMs: number };
 
+/**
+ * Any method may throw (a remote store that cannot answer throws
+ * `QuotaStoreUnavailableError`); the gate then denies the call.
+ */
 export interface QuotaStore {
   /** Takes one token from every bucket, or none if any bucket has less than one. */
   takeTokens(buckets: readonly TokenBucketSpec[], nowMs: number): Promise<TakeTokensResult>;

@@ -24,6 +24,31 @@ export interface PostgresConnectionOptions {
   readonly password?: string | (() => string | Promise<string>);
   /** TLS: `true` verifies the certificate and the host name (Node's defaults). */
   readonly ssl?: boolean | TlsOptions;
+  /**
+   * What stands between the adapter and the server (docs/postgres.md,
+   * "Behind PgBouncer"): `session` (default) a direct connection or a
+   * pooler in session mode; `transaction` a pooler in transaction mode
+   * (PgBouncer's pool_mode=transaction); `statement` is refused.
+   */
+  readonly pooling?: PostgresPooling;
+}
+
+/** The pooling modes a source may name, as PgBouncer names them. */
+export const POOLING_MODES = ['session', 'transaction', 'statement'] as const;
+export type PostgresPooling = (typeof POOLING_MODES)[number];
+
+/**
+ * Why a pooling mode cannot be used, or undefined when it can. Statement
+ * pooling gives the server connection back after every statement: a write
+ * (BEGIN, the statement, COMMIT) would run its three statements on three
+ * backends, and nothing set for a read (read-only, the time limit, the
+ * search_path) could be kept with it. Refused rather than run unsafely.
+ */
+export function poolingProblem(pooling: unknown): string | undefined {
+  if (pooling === undefined || pooling === 'session' || pooling === 'transaction') return undefined;
+  if (pooling === 'statement')
+    return 'statement pooling cannot be made safe: the pooler ends the transaction after every statement, so a write (BEGIN, the statement, COMMIT) cannot run in one transaction and the per-transaction set-up that keeps each read read-only, time-limited and on its search_path cannot stay with the read. Set pool_mode = transaction for this database in PgBouncer and pooling: transaction here (or session for a direct connection)';
+  return `must be one of ${POOLING_MODES.join(', ')}`;
 }
 
 /** The `ssl` option of node-postgres (it passes the object to `tls.connect`). */
@@ -51,6 +76,13 @@ export interface PostgresAdapterConfig extends SourceSettings {
 /** The configuration the adapter runs with: checked, defaults applied. */
 export interface NormalizedConfig extends NormalizedSource {
   readonly connection: PostgresConnectionOptions;
+  /**
+   * `transaction`: every read, estimate and write sets up its own
+   * transaction (session.ts, `transactionSetup`) and nothing is set for the
+   * session. Only then: on a direct connection the set-up costs about 0.1 ms
+   * per read, measured (docs/postgres.md, "Behind PgBouncer").
+   */
+  readonly pooling: 'session' | 'transaction';
 }
 
 /** Checks a source's configuration and applies the defaults; throws ConfigError with every problem. */
@@ -62,10 +94,16 @@ export function normalizeConfig(config: PostgresAdapterConfig): NormalizedConfig
     problems.push('connection.port: must be an integer from 1 to 65535');
   if (password !== undefined && typeof password !== 'string' && typeof password !== 'function')
     problems.push('connection.password: must be a string or a function returning the secret');
+  const pooling = poolingProblem(connection.pooling);
+  if (pooling !== undefined) problems.push(`connection.pooling: ${pooling}`);
   const source = normalizeSource(config, problems);
   if (problems.length > 0)
     throw new ConfigError(`PostgreSQL source ${String(config.source)}`, problems);
-  return { ...source, connection };
+  return {
+    ...source,
+    connection,
+    pooling: connection.pooling === 'transaction' ? 'transaction' : 'session',
+  };
 }
 
 /** The options of one new `pg.Client` of this source. */

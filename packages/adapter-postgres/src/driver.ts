@@ -13,6 +13,16 @@
  * when the value changes, which the kit tracks); a result with column
  * types outside the built-in table looks their names up once per source.
  *
+ * Behind a pooler in transaction mode (`pooling: 'transaction'`;
+ * docs/postgres.md, "Behind PgBouncer") the session is not ours: each
+ * transaction may run on another server connection. Nothing is then set
+ * for the session (a session setting of ours would stay on a server
+ * connection other clients get next); every read, estimate and write sets
+ * up its own transaction instead (session.ts, `transactionSetup`), in the
+ * same round trip as its statement (BEGIN's, for a write), and the time
+ * limit is part of that set-up, never a session SET. Still one round trip
+ * per read.
+ *
  * Timeout and cancellation: the server's statement_timeout normally stops
  * a statement first (57014, the connection stays healthy and is reused).
  * When the kit stops a call (its deadline, the caller's abort), `cancel`
@@ -41,7 +51,7 @@ import {
 import type { CostEstimate } from '@sqlwarden/core';
 import { clientOptions, type NormalizedConfig, type PgClient, type PgModule } from './config.js';
 import { BoundedRead } from './read.js';
-import { sessionSetup } from './session.js';
+import { OwnStatements, sessionSetup, type TransactionSetup, transactionSetup } from './session.js';
 import { TypeNames, toWireValue } from './types.js';
 
 /** Every message type a PostgreSQL server sends (protocol 3.0, "Message Formats"). */
@@ -76,12 +86,22 @@ export class PostgresDriver implements Driver<PgSession> {
     const client = new this.#pg.Client(clientOptions(this.#config));
     client.on('error', (error: unknown) => options.lost(error));
     client.on('end', () => options.lost(undefined));
-    const session = new PgSession(client, this.#types);
+    const config = this.#config;
+    const session = new PgSession(
+      client,
+      this.#types,
+      config.pooling === 'transaction'
+        ? { defaultSchema: config.defaultSchema, timeLimitMs: config.statementTimeoutMs }
+        : undefined,
+    );
     try {
       await untilAborted(client.connect(), options.signal);
       // Between messages now (ReadyForQuery came), TLS included.
       const stream = client.connection?.stream;
       if (stream !== undefined) options.gate(stream);
+      // In transaction pooling a session SET would land on one server
+      // connection of the pool and stay there for whoever gets it next.
+      if (config.pooling === 'transaction') return session;
       await untilAborted(
         client.query(
           sessionSetup({
@@ -120,17 +140,40 @@ export function planEstimate(row: unknown): CostEstimate | undefined {
   return usable(cost) && usable(rows) ? { cost, rows } : undefined;
 }
 
-/** One pooled connection, its session set up. */
+/** What a connection that sets up every transaction puts in the set-up. */
+export interface TransactionSettings {
+  readonly defaultSchema: string;
+  /** The time limit of the next transaction (the kit's `setTimeLimit`). */
+  timeLimitMs: number;
+}
+
+/** One pooled connection, its session set up, or its transactions (`transaction`). */
 export class PgSession implements DriverConnection {
   readonly client: PgClient;
   readonly #types: TypeNames;
+  /** Set when every transaction sets itself up (session.ts, `transactionSetup`). */
+  readonly #transaction: TransactionSettings | undefined;
 
-  constructor(client: PgClient, types: TypeNames) {
+  constructor(client: PgClient, types: TypeNames, transaction?: TransactionSettings) {
     this.client = client;
     this.#types = types;
+    this.#transaction = transaction === undefined ? undefined : { ...transaction };
+  }
+
+  /** The set-up of the next read or write; undefined when the session is trusted. */
+  #setup(kind: 'read' | 'write'): TransactionSetup | undefined {
+    const t = this.#transaction;
+    if (t === undefined) return undefined;
+    return transactionSetup({ kind, timeLimitMs: t.timeLimitMs, defaultSchema: t.defaultSchema });
   }
 
   async setTimeLimit(timeoutMs: number): Promise<void> {
+    if (this.#transaction !== undefined) {
+      // Never a session SET here: it would outlive the call on a pooled server
+      // connection. The next transaction's set-up carries it.
+      this.#transaction.timeLimitMs = Math.floor(timeoutMs);
+      return;
+    }
     await this.client.query({
       text: `SET statement_timeout = ${Math.floor(timeoutMs)}`,
       values: [],
@@ -142,6 +185,7 @@ export class PgSession implements DriverConnection {
       statement.sql,
       statement.values as Array<string | null>,
       context.budget,
+      this.#setup('read'),
     );
     context.gate(read);
     try {
@@ -172,6 +216,20 @@ export class PgSession implements DriverConnection {
    * values get): the top node's total cost and the rows it returns.
    */
   async estimate(statement: BoundStatement): Promise<CostEstimate | undefined> {
+    const setup = this.#setup('read');
+    if (setup !== undefined) {
+      // The plan of the statement as the read will see it: same search_path, same limits.
+      const explain = new OwnStatements([
+        setup,
+        {
+          text: `EXPLAIN (FORMAT JSON) ${statement.sql}`,
+          values: statement.values as Array<string | null>,
+        },
+      ]);
+      void this.client.query(explain);
+      await explain.done;
+      return planEstimate({ 'QUERY PLAN': explain.rows[0]?.[0] });
+    }
     const result = await this.client.query({
       text: `EXPLAIN (FORMAT JSON) ${statement.sql}`,
       values: [...statement.values],
@@ -181,7 +239,23 @@ export class PgSession implements DriverConnection {
   }
 
   async begin(): Promise<void> {
-    await this.client.query('BEGIN READ WRITE');
+    const setup = this.#setup('write');
+    if (setup === undefined) {
+      await this.client.query('BEGIN READ WRITE');
+      return;
+    }
+    // BEGIN and the set-up in one round trip; the set-up is local to this transaction.
+    const begin = new OwnStatements([{ text: 'BEGIN READ WRITE', values: [] }, setup]);
+    void this.client.query(begin);
+    try {
+      await begin.done;
+    } catch (error) {
+      // BEGIN may have run and the set-up failed: the transaction is open and
+      // aborted. The kit rolls back only what began; end it here, or the
+      // connection would go back to the pool inside it.
+      await this.client.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
   }
 
   async execute(statement: BoundStatement): Promise<number> {
@@ -241,6 +315,13 @@ export class PgSession implements DriverConnection {
  * could be sent (false when no connection to the server could be made);
  * the server's answer is the cancelled statement's error, on the call's
  * own connection.
+ *
+ * After the message it waits for the other side to close the connection
+ * (the sign the request was handled), as libpq's PQcancel does, and only
+ * then closes its own: PgBouncer 1.18 and 1.19 (Debian 12's) end their
+ * whole process ("FATAL ... disconnect_client(): bad client state: 0",
+ * pgbouncer/pgbouncer#801, fixed by #846) when the cancel's client
+ * closes before the server connection PgBouncer opened to forward it.
  */
 export function sendCancelRequest(target: {
   readonly host: string;
@@ -271,7 +352,8 @@ export function sendCancelRequest(target: {
       message.writeInt32BE(target.processID | 0, 8);
       message.writeInt32BE(target.secretKey | 0, 12);
       sent = true;
-      socket.end(message);
+      // write, not end: the other side closes first (see above); 'close' or the timeout finishes.
+      socket.write(message);
     });
   });
 }

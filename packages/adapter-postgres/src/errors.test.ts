@@ -40,6 +40,26 @@ describe('mapPostgresError', () => {
     expect(mapPostgresError(pgError(code, 'x'), context).code).toBe(expected);
   });
 
+  it('maps a FATAL 08P01 (PgBouncer lost the server, or its wait timed out) to DB_UNAVAILABLE, an ERROR 08P01 not', () => {
+    for (const message of ['server conn crashed?', 'query_wait_timeout']) {
+      expect(mapPostgresError(pgError('08P01', message, { severity: 'FATAL' }), context).code).toBe(
+        'DB_UNAVAILABLE',
+      );
+    }
+    expect(
+      mapPostgresError(
+        pgError(
+          '08P01',
+          'bind message supplies 1 parameters, but prepared statement "" requires 0',
+          {
+            severity: 'ERROR',
+          },
+        ),
+        context,
+      ).code,
+    ).toBe('QUERY_FAILED');
+  });
+
   it('maps network failures to DB_UNAVAILABLE', () => {
     for (const error of [
       Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),

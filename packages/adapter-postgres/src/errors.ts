@@ -167,14 +167,16 @@ const field = errorText;
  * Whether the connection is gone or never came: Node's socket and TLS
  * errors, SQLSTATE class 08 (connection exception) and 57P01-57P04 (the
  * server shutting down, a terminated backend), node-postgres's words for a
- * socket that ended. Not 08P01 (protocol violation): that is what the
- * server answers a Bind with the wrong number of parameters, on a
- * connection that stays usable.
+ * socket that ended. Not 08P01 (protocol violation) as an ERROR: that is
+ * what the server answers a Bind with the wrong number of parameters, on a
+ * connection that stays usable; as a FATAL it ends the connection, and it
+ * is what PgBouncer sends when it loses the server under a client ("server
+ * conn crashed?") or gives up waiting for one (query_wait_timeout).
  */
 function isConnectionError(error: unknown): boolean {
   if (isNetworkError(error)) return true;
   const code = field(error, 'code');
-  if (code === '08P01') return false;
+  if (code === '08P01') return field(error, 'severity') === 'FATAL';
   if (code !== undefined && /^(08|57P0[1-4])/.test(code)) return true;
   const message = error instanceof Error ? error.message : '';
   return CONNECTION_MESSAGES.some((m) => message.startsWith(m));

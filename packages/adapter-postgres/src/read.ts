@@ -2,7 +2,11 @@
  * One bounded read over the extended protocol, as a pg "Submittable".
  *
  * It writes Parse, Bind, Describe, Execute(maxRows + 1) and Sync in one
- * flush, so a read is one round trip. Why this is safe:
+ * flush, so a read is one round trip; with a transaction set-up
+ * (session.ts, `transactionSetup`: behind a pooler in transaction mode),
+ * the set-up's Parse, Bind and Execute go first in the same flush, before
+ * the one Sync: same round trip, same implicit transaction, same server
+ * connection. Why this is safe:
  *  - Parse takes exactly one statement: PostgreSQL refuses stacked
  *    statements in a prepared statement ("cannot insert multiple commands
  *    into a prepared statement"), whatever the guard missed. node-postgres
@@ -24,6 +28,13 @@
  *
  * Values are converted as types.ts says; the rows count against the
  * call's budget (the kit's `RowBudget`).
+ *
+ * The set-up is not part of the result: it returns no row (only its
+ * CommandComplete, which changes nothing here), and the read's own rows
+ * come after the read's RowDescription (its Describe follows the set-up's
+ * Execute). A DataRow before that description, once every message before
+ * it was parsed, can only be a set-up that returned a row: the read fails
+ * (`admit` throws) rather than count it, or cut the result short.
  */
 import {
   FRAME_SLACK_BYTES,
@@ -32,6 +43,7 @@ import {
   type RowBudget,
 } from '@sqlwarden/adapter-kit';
 import type { PgConnection, PgFieldDescription, PgSubmittable } from './config.js';
+import { sendStatement, type TransactionSetup } from './session.js';
 import { asText, type Parser, parserFor } from './types.js';
 
 const DATA_ROW = 'D'.charCodeAt(0);
@@ -50,13 +62,23 @@ export class BoundedRead implements PgSubmittable, FrameAdmission {
   #admitted = 0;
   /** Whether the RowDescription was parsed (admit needs the column count). */
   #described = false;
+  /** Whether admit asked for the messages before an undescribed DataRow to be parsed ('sync'). */
+  #caughtUp = false;
+  /** Runs first, in the same batch (session.ts); undefined on a trusted session. */
+  readonly #setup: TransactionSetup | undefined;
   /** Whether the frame gate stopped the connection under this read. */
   gateStopped = false;
 
-  constructor(text: string, values: ReadonlyArray<string | null>, budget: RowBudget) {
+  constructor(
+    text: string,
+    values: ReadonlyArray<string | null>,
+    budget: RowBudget,
+    setup?: TransactionSetup,
+  ) {
     this.#text = text;
     this.#values = values;
     this.#budget = budget;
+    this.#setup = setup;
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -70,9 +92,10 @@ export class BoundedRead implements PgSubmittable, FrameAdmission {
   }
 
   submit(connection: PgConnection): void {
-    // One write, one packet: the five messages are corked together (as pg's own Query does).
+    // One write, one packet: the messages are corked together (as pg's own Query does).
     connection.stream?.cork?.();
     try {
+      if (this.#setup !== undefined) sendStatement(connection, this.#setup);
       connection.parse({ text: this.#text, types: [] });
       connection.bind({ values: [...this.#values] });
       connection.describe({ type: 'P', name: '' });
@@ -102,7 +125,17 @@ export class BoundedRead implements PgSubmittable, FrameAdmission {
     if (this.#budget.reason === 'maxBytes') return false;
     // Rows admitted but not parsed yet (later in the same chunk) are not in
     // the budget: the bytes left are over-estimated, so a refusal is always right.
-    if (!this.#described) return 'sync';
+    if (!this.#described) {
+      // First ask: the RowDescription may be earlier in this chunk, not parsed yet.
+      if (!this.#caughtUp) {
+        this.#caughtUp = true;
+        return 'sync';
+      }
+      // Asked again with everything before it parsed, and still no description:
+      // not a row of the read (a set-up that returned one). Fail, never count it.
+      throw new Error('a row came before the read described its columns');
+    }
+    this.#caughtUp = false;
     this.#admitted += 1;
     if (this.#admitted > this.#budget.limits.maxRows) {
       // The row after maxRows (Execute asked for maxRows + 1): dropped, not kept.

@@ -1,6 +1,9 @@
 /**
- * The session every pooled connection gets before its first use, in one
- * round trip per connection (not per read):
+ * What a PostgreSQL connection runs before the agent's statements, in two
+ * forms:
+ *
+ * `sessionSetup`: the session every pooled connection gets before its
+ * first use, in one round trip per connection (not per read):
  *  - default_transaction_read_only = on: every read is a read-only
  *    transaction, so a write the guard missed fails with 25006;
  *  - statement_timeout: the source's ceiling, enforced by the server;
@@ -17,7 +20,17 @@
  *    (temp_file_limit, a connection limit) is the role's: the
  *    least-privilege recipe in docs/postgres.md sets it.
  * This text is ours (never client input); identifiers are quoted.
+ *
+ * `transactionSetup`: the same, transaction-locally, for each read and
+ * write, where the session cannot be trusted: behind a pooler in
+ * transaction mode (PgBouncer's pool_mode=transaction) each transaction
+ * may run on another server connection, whose session another client set
+ * up (or set on purpose: `SET default_transaction_read_only = off`,
+ * `SET search_path = theirs`, `SET statement_timeout = 0`,
+ * `SET standard_conforming_strings = off`). docs/postgres.md, "Behind
+ * PgBouncer".
  */
+import type { PgConnection, PgSubmittable } from './config.js';
 
 /** Ceilings on the session's memory settings: lowered to these, never raised. */
 export const SESSION_MEMORY_CAPS = { workMem: '16MB', hashMemMultiplier: 2 } as const;
@@ -45,4 +58,166 @@ export function sessionSetup(options: {
     // set_config with the lower of the role's value and the cap (SET takes no expression).
     `SELECT pg_catalog.set_config('work_mem', CASE WHEN pg_catalog.pg_size_bytes(pg_catalog.current_setting('work_mem')) > pg_catalog.pg_size_bytes('${SESSION_MEMORY_CAPS.workMem}') THEN '${SESSION_MEMORY_CAPS.workMem}' ELSE pg_catalog.current_setting('work_mem') END, false), pg_catalog.set_config('hash_mem_multiplier', LEAST(pg_catalog.current_setting('hash_mem_multiplier')::float8, ${SESSION_MEMORY_CAPS.hashMemMultiplier})::text, false)`,
   ].join('; ');
+}
+
+/**
+ * One statement of ours that sets, with set_config(..., true), for the
+ * current transaction only (never the session: behind a pooler a session
+ * setting of ours would stay on a server connection other clients get
+ * next), everything a statement's safety and meaning depend on:
+ *  - reads: transaction_read_only = on (a write the guard missed fails
+ *    with 25006; once the set-up has run, the transaction has a snapshot,
+ *    so nothing later in it can set it back: PostgreSQL refuses
+ *    read-write "after any query");
+ *  - statement_timeout ($1): the call's time limit. PostgreSQL (13 and
+ *    later) stops the statement timer after each Execute and starts it
+ *    with the value in force at the next message, so the agent's
+ *    statement, parsed after the set-up in the same batch, runs under it;
+ *  - search_path ($2): exactly the source's schema, as the guard resolves
+ *    names (the agent's text is parsed after the set-up);
+ *  - standard_conforming_strings = on: the Parse of the agent's statement,
+ *    which comes after, reads a backslash in '...' as the guard did;
+ *  - TimeZone UTC, DateStyle ISO: values come back in one format;
+ *  - work_mem and hash_mem_multiplier lowered to SESSION_MEMORY_CAPS from
+ *    whatever the server connection has (another client may have raised
+ *    them), never raised;
+ *  - writes also: idle_in_transaction_session_timeout ($3), so a write
+ *    transaction this process would leave open ends.
+ *
+ * It returns no row (its WHERE is false: concat of the set_config results
+ * is never NULL, and PostgreSQL evaluates a volatile qual, every argument
+ * of it, once): a read's frame gate and row budget see only the read's
+ * rows. It runs first, in the same batch as the statement (before one
+ * Sync, so in the same implicit transaction, on the same server
+ * connection: a pooler in transaction mode hands the connection back only
+ * at ReadyForQuery 'I'). If it fails, the server skips the rest of the
+ * batch: the statement never runs without it.
+ *
+ * Its text is constant and parsed under the server connection's settings,
+ * which may be another client's: every function, operator and type is
+ * schema-qualified (a search_path another client set cannot reach it), it
+ * holds no backslash (it reads the same under either
+ * standard_conforming_strings), and the values (the schema, the time
+ * limit) are bound parameters, never quoted into the text.
+ */
+export interface TransactionSetup extends OwnStatement {
+  readonly values: readonly string[];
+}
+
+/** A statement of ours with its values (as text), for OwnStatements. */
+export interface OwnStatement {
+  readonly text: string;
+  readonly values: ReadonlyArray<string | null>;
+}
+
+const LOCAL_SETTINGS = [
+  "pg_catalog.set_config('statement_timeout', $1, true)",
+  "pg_catalog.set_config('search_path', $2, true)",
+  "pg_catalog.set_config('standard_conforming_strings', 'on', true)",
+  "pg_catalog.set_config('TimeZone', 'UTC', true)",
+  "pg_catalog.set_config('DateStyle', 'ISO, YMD', true)",
+  `pg_catalog.set_config('work_mem', CASE WHEN pg_catalog.pg_size_bytes(pg_catalog.current_setting('work_mem')) OPERATOR(pg_catalog.>) pg_catalog.pg_size_bytes('${SESSION_MEMORY_CAPS.workMem}') THEN '${SESSION_MEMORY_CAPS.workMem}' ELSE pg_catalog.current_setting('work_mem') END, true)`,
+  `pg_catalog.set_config('hash_mem_multiplier', LEAST(pg_catalog.current_setting('hash_mem_multiplier')::pg_catalog.float8, ${SESSION_MEMORY_CAPS.hashMemMultiplier})::pg_catalog.text, true)`,
+];
+
+const setupText = (settings: readonly string[]) =>
+  `SELECT WHERE pg_catalog.concat(${settings.join(', ')}) IS NULL`;
+
+const READ_SETUP = setupText([
+  "pg_catalog.set_config('transaction_read_only', 'on', true)",
+  ...LOCAL_SETTINGS,
+]);
+const WRITE_SETUP = setupText([
+  ...LOCAL_SETTINGS,
+  "pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true)",
+]);
+
+export function transactionSetup(options: {
+  /** A read (read-only) or a write (after BEGIN READ WRITE). */
+  readonly kind: 'read' | 'write';
+  readonly timeLimitMs: number;
+  readonly defaultSchema: string;
+}): TransactionSetup {
+  const timeout = Math.floor(options.timeLimitMs);
+  if (!Number.isSafeInteger(timeout) || timeout <= 0)
+    throw new RangeError('timeLimitMs must be a positive integer');
+  const values = [String(timeout), quoteIdent(options.defaultSchema)];
+  return options.kind === 'read'
+    ? { text: READ_SETUP, values }
+    : { text: WRITE_SETUP, values: [...values, String(timeout + 5000)] };
+}
+
+/**
+ * A statement's messages without Sync, for a batch: Parse, Bind and
+ * Execute of the unnamed statement and portal, no Describe (the set-up
+ * returns no row; the statement after it replaces both).
+ */
+export function sendStatement(connection: PgConnection, statement: OwnStatement): void {
+  connection.parse({ text: statement.text, types: [] });
+  connection.bind({ values: [...statement.values] });
+  connection.execute({ portal: '', rows: 0 });
+}
+
+/**
+ * Statements of ours run in one round trip, as one batch (one Sync): the
+ * set-up and an EXPLAIN, or BEGIN READ WRITE and the set-up. Each over the
+ * extended protocol (one statement per Parse). `rows` holds the rows of
+ * all of them as text; the set-up gives none.
+ */
+export class OwnStatements implements PgSubmittable {
+  readonly done: Promise<void>;
+  readonly rows: Array<Array<string | null>> = [];
+  readonly #statements: readonly OwnStatement[];
+  #resolve!: () => void;
+  #reject!: (error: unknown) => void;
+  #settled = false;
+
+  constructor(statements: readonly OwnStatement[]) {
+    this.#statements = statements;
+    this.done = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.done.catch(() => {});
+  }
+
+  submit(connection: PgConnection): void {
+    connection.stream?.cork?.();
+    try {
+      for (const statement of this.#statements) sendStatement(connection, statement);
+      connection.sync();
+    } finally {
+      connection.stream?.uncork?.();
+    }
+  }
+
+  handleRowDescription(): void {}
+
+  handleDataRow(message: { fields: Array<string | null> }): void {
+    this.rows.push(message.fields);
+  }
+
+  handlePortalSuspended(): void {}
+
+  handleCommandComplete(): void {}
+
+  handleEmptyQuery(): void {}
+
+  handleCopyInResponse(connection: PgConnection): void {
+    connection.sendCopyFail('COPY is not allowed');
+  }
+
+  handleCopyData(): void {}
+
+  handleError(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reject(error);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#resolve();
+  }
 }

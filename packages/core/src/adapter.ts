@@ -243,6 +243,12 @@ export interface AdapterSource {
     readonly user?: string;
     readonly password?: () => string;
     readonly ssl?: boolean | TlsOptions;
+    /**
+     * A PostgreSQL source behind a pooler: `session` (a direct connection
+     * or session pooling, the default), `transaction` (every transaction
+     * sets itself up), `statement` (refused by the adapter).
+     */
+    readonly pooling?: 'session' | 'transaction' | 'statement';
     /** An ODBC source's connection (kind `odbc`): its string, read when a connection opens. */
     readonly odbc?: {
       readonly connectionString: () => string;
@@ -282,6 +288,7 @@ export interface AdapterPlugin {
       readonly url?: string;
       readonly database?: string;
       readonly defaultSchema?: string;
+      readonly pooling?: string;
     },
     at: string,
   ): { readonly problems: readonly string[]; readonly defaultSchema: string };

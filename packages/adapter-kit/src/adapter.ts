@@ -18,12 +18,16 @@
  *  - catalog queries under the same supervision, the function catalog
  *    loaded once per source, health and close;
  *  - the outage log and every other word to the operator, errors
- *    serialized (outage.ts): an engine never logs.
+ *    serialized (outage.ts): an engine never logs;
+ *  - telemetry (telemetry.ts): a span per read and write of a traced call,
+ *    the pool's wait time and connections, through the OpenTelemetry API.
  *
  * Errors: an engine's error is read in one order (`mapDriverError`): a stop
  * of the kit's, a lost connection, then the server's refusal, which the
  * engine words. Nothing a driver said reaches a client.
  */
+
+import type { Span } from '@opentelemetry/api';
 import type {
   CostCeiling,
   CostEstimate,
@@ -71,6 +75,13 @@ import {
   PoolTimeoutError,
 } from './pool.js';
 import { CallSupervisor } from './supervise.js';
+import {
+  describeRead,
+  describeWrite,
+  type SourceEndpoint,
+  SourceTelemetry,
+  traced,
+} from './telemetry.js';
 import { writeTransaction } from './transaction.js';
 import { type GatedStream, IDLE_MESSAGE_LIMIT, installFrameGate } from './wire.js';
 
@@ -131,6 +142,12 @@ export interface DialectAdapterOptions<C extends DriverConnection> {
   readonly dialect: Dialect<C>;
   readonly config: NormalizedSource;
   readonly logger?: OperatorLogger | undefined;
+  /**
+   * Where the source lives, for the statements' spans (server.address,
+   * server.port, db.namespace; docs/observability.md): only what the
+   * engine knows from its configuration, never a connection string.
+   */
+  readonly endpoint?: SourceEndpoint | undefined;
 }
 
 export class DialectAdapter<C extends DriverConnection = DriverConnection>
@@ -143,6 +160,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
   readonly #logger: OperatorLogger | undefined;
   readonly #outages: OutageLog;
   readonly #pool: ConnectionPool<Pooled<C>>;
+  readonly #telemetry: SourceTelemetry;
   /** Cancels sent in the background (a read stopped mid-result): close waits for them. */
   readonly #cancels = new Set<Promise<boolean>>();
   #catalog: Promise<FunctionCatalog> | undefined;
@@ -164,6 +182,15 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
       openTimeoutMs: pool.connectionTimeoutMs,
       onIdleError: (error) =>
         warnOperator(this.#logger, this.source, 'database connection lost between calls', error),
+    });
+    this.#telemetry = new SourceTelemetry({
+      dialect: this.dialect,
+      source: this.source,
+      endpoint: options.endpoint,
+      pool: {
+        used: () => this.#pool.leasedCount,
+        idle: () => this.#pool.idleCount,
+      },
     });
   }
 
@@ -205,13 +232,19 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     });
   }
 
-  /** A connection with its session set up, or DB_UNAVAILABLE / SOURCE_BUSY / QUERY_CANCELLED. */
-  async #checkout(signal: AbortSignal | undefined): Promise<Pooled<C>> {
+  /**
+   * A connection with its session set up, or DB_UNAVAILABLE / SOURCE_BUSY /
+   * QUERY_CANCELLED. How long it took goes to the pool wait metric (and the
+   * statement's span), whether a connection came or not.
+   */
+  async #checkout(signal: AbortSignal | undefined, span: Span | undefined): Promise<Pooled<C>> {
     if (this.#closed !== undefined) throw sourceClosed();
     let pooled: Pooled<C>;
+    const waiting = performance.now();
     try {
       pooled = await this.#pool.acquire(signal);
     } catch (error) {
+      this.#telemetry.waited((performance.now() - waiting) / 1000, span);
       if (error instanceof PoolAbortedError) throw cancelledBeforeRun(error);
       if (error instanceof PoolClosedError) throw sourceClosed();
       if (error instanceof PoolTimeoutError && this.#pool.leasedCount >= this.#pool.max) {
@@ -226,6 +259,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
       this.#outages.unavailable(error);
       throw databaseUnavailable(error);
     }
+    this.#telemetry.waited((performance.now() - waiting) / 1000, span);
     this.#outages.answered();
     return pooled;
   }
@@ -234,14 +268,16 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
    * Runs `work` on a checked-out connection under the call's supervision,
    * with the session's time limit set to `timeoutMs`; maps what fails;
    * gives the connection back, or discards it when it may not be reused.
+   * `span`: the statement's span, if it is traced.
    */
   async #run<T>(
     signal: AbortSignal | undefined,
     timeoutMs: number,
     context: Omit<ErrorContext, 'stopped' | 'timeoutMs'>,
     work: (lease: Lease<C>) => Promise<T>,
+    span?: Span,
   ): Promise<T> {
-    const pooled = await this.#checkout(signal);
+    const pooled = await this.#checkout(signal, span);
     if (signal?.aborted === true) {
       this.#pool.release(pooled);
       throw cancelledBeforeRun(signal.reason);
@@ -333,7 +369,14 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     return Math.min(requested, this.#config.statementTimeoutMs);
   }
 
-  async read(request: ReadRequest): Promise<ReadAnswer> {
+  /** A read, in a span of its own when a traced call runs it (telemetry.ts). */
+  read(request: ReadRequest): Promise<ReadAnswer> {
+    const span = this.#telemetry.start('read');
+    if (span === undefined) return this.#read(request, undefined);
+    return traced(span, this.#read(request, span), describeRead);
+  }
+
+  async #read(request: ReadRequest, span: Span | undefined): Promise<ReadAnswer> {
     const statement = this.#bind(request.sql, request.params);
     const context = { sql: request.sql, paramCount: request.params.length };
     return this.#run(
@@ -359,6 +402,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
         const result = budget.result(outcome.columns);
         return estimate === undefined ? result : { ...result, estimate };
       },
+      span,
     );
   }
 
@@ -377,22 +421,34 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     return estimate;
   }
 
-  async write(request: WriteRequest): Promise<WriteResult> {
+  /** A write, in a span of its own when a traced call runs it (telemetry.ts). */
+  write(request: WriteRequest): Promise<WriteResult> {
+    const span = this.#telemetry.start('write');
+    if (span === undefined) return this.#write(request, undefined);
+    return traced(span, this.#write(request, span), describeWrite);
+  }
+
+  async #write(request: WriteRequest, span: Span | undefined): Promise<WriteResult> {
     if (!this.#config.allowWrites) throw sourceReadOnly();
     const statement = this.#bind(request.sql, request.params);
     const context = { sql: request.sql, paramCount: request.params.length };
-    return this.#run(request.signal, this.#timeLimit(request.timeoutMs), context, (lease) =>
-      writeTransaction(
-        {
-          connection: lease.connection,
-          call: lease.call,
-          discard: lease.discard,
-          isConnectionError: (error) => this.#engine.errors.isConnectionError(error),
-          outage: (error) => this.#outages.unavailable(error),
-        },
-        statement,
-        request,
-      ),
+    return this.#run(
+      request.signal,
+      this.#timeLimit(request.timeoutMs),
+      context,
+      (lease) =>
+        writeTransaction(
+          {
+            connection: lease.connection,
+            call: lease.call,
+            discard: lease.discard,
+            isConnectionError: (error) => this.#engine.errors.isConnectionError(error),
+            outage: (error) => this.#outages.unavailable(error),
+          },
+          statement,
+          request,
+        ),
+      span,
     );
   }
 
@@ -463,6 +519,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#telemetry.close();
       await this.#pool.end();
       await Promise.allSettled([...this.#cancels]);
       await this.#engine.driver.close?.();

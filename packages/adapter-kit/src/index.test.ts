@@ -27,6 +27,7 @@ it('exports exactly the pinned public API', () => {
     'postgresText',
     'queryTimeout',
     'sourceBusy',
+    'sourceEndpoint',
     'sourceSettings',
     'statementFailure',
     'untilAborted',

@@ -56,5 +56,6 @@ export type {
 } from './statement-text.js';
 export { StatementText } from './statement-text.js';
 export { CANCEL_GRACE_MS } from './supervise.js';
+export { type SourceEndpoint, sourceEndpoint } from './telemetry.js';
 export type { FrameProtocol, GatedStream } from './wire.js';
 export { FRAME_SLACK_BYTES, IDLE_MESSAGE_LIMIT } from './wire.js';

@@ -1,7 +1,12 @@
 // Public API of @sqlwarden/adapter-mysql: anything exported here is a
 // contract other packages and users rely on (pinned by src/index.test.ts).
 
-import { type Dialect, DialectAdapter, type SourceAdapter } from '@sqlwarden/adapter-kit';
+import {
+  type Dialect,
+  DialectAdapter,
+  type SourceAdapter,
+  sourceEndpoint,
+} from '@sqlwarden/adapter-kit';
 import type { OperatorLogger } from '@sqlwarden/core';
 import mysql from 'mysql2';
 import {
@@ -50,6 +55,12 @@ export function createMysqlAdapter(
     dialect: mysqlDialect(normalized, options.mysql ?? (mysql as unknown as MysqlModule)),
     config: normalized,
     logger: options.logger,
+    endpoint: sourceEndpoint({
+      url: config.connection.uri,
+      host: normalized.host,
+      port: normalized.port,
+      database: config.connection.database,
+    }),
   });
 }
 

@@ -1,7 +1,12 @@
 // Public API of @sqlwarden/adapter-postgres: anything exported here is a
 // contract other packages and users rely on (pinned by src/index.test.ts).
 
-import { type Dialect, DialectAdapter, type SourceAdapter } from '@sqlwarden/adapter-kit';
+import {
+  type Dialect,
+  DialectAdapter,
+  type SourceAdapter,
+  sourceEndpoint,
+} from '@sqlwarden/adapter-kit';
 import type { OperatorLogger } from '@sqlwarden/core';
 import pg from 'pg';
 import {
@@ -49,6 +54,10 @@ export function createPostgresAdapter(
     dialect: postgresDialect(normalized, options.pg ?? (pg as unknown as PgModule)),
     config: normalized,
     logger: options.logger,
+    endpoint: sourceEndpoint({
+      ...normalized.connection,
+      url: normalized.connection.connectionString,
+    }),
   });
 }
 

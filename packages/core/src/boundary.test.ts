@@ -323,3 +323,69 @@ describe('executeToolBoundary', () => {
     }
   });
 });
+
+describe('the boundary observer', () => {
+  function watched(h: ReturnType<typeof harness>, tool: unknown, input: unknown) {
+    const seen: string[] = [];
+    const ended: AuditEvent[] = [];
+    const result = executeToolBoundary(
+      {
+        requestId: 'r1',
+        context,
+        tool,
+        input,
+        observer: { stage: (stage) => seen.push(stage), end: (event) => ended.push(event) },
+      },
+      h.deps,
+    );
+    return { result, seen, ended };
+  }
+
+  it('is told every stage of an allowed call in order, then the audit event as recorded', async () => {
+    const h = harness();
+    const { result, seen, ended } = watched(h, 'echo', { text: 'hi' });
+    expect((await result).isError).toBeUndefined();
+    expect(seen).toEqual([
+      'context',
+      'lookup',
+      'input',
+      'readOnly',
+      'authorization',
+      'quota',
+      'execute',
+      'audit',
+    ]);
+    expect(ended).toEqual(h.audit);
+  });
+
+  it('is told the stages up to the one that denied, and the denial', async () => {
+    const h = harness({ grant: () => false });
+    const { result, seen, ended } = watched(h, 'echo', { text: 'hi' });
+    expect((await result).isError).toBe(true);
+    expect(seen).toEqual(['context', 'lookup', 'input', 'readOnly', 'authorization', 'audit']);
+    expect(ended).toEqual([expect.objectContaining({ code: 'FORBIDDEN', stage: 'authorization' })]);
+  });
+
+  it('cannot change or fail a call by throwing', async () => {
+    const h = harness();
+    const result = await executeToolBoundary(
+      {
+        requestId: 'r1',
+        context,
+        tool: 'echo',
+        input: { text: 'hi' },
+        observer: {
+          stage: () => {
+            throw new Error('observer broke');
+          },
+          end: () => {
+            throw new Error('observer broke');
+          },
+        },
+      },
+      h.deps,
+    );
+    expect(result).toEqual({ content: [{ type: 'text', text: 'hi:prep' }] });
+    expect(h.audit).toEqual([expect.objectContaining({ decision: 'allow' })]);
+  });
+});

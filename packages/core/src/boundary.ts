@@ -23,7 +23,8 @@ import {
  *   3. input          the tool's zod schema                 INVALID_INPUT
  *   4. readOnly       write tools vs read-only / switch off READ_ONLY, WRITES_DISABLED
  *   5. authorization  capabilities the call needs           FORBIDDEN (+ tool denials)
- *   6. quota          rate and concurrency                  RATE_LIMITED, CONCURRENCY_LIMITED
+ *   6. quota          rate and concurrency                  RATE_LIMITED, CONCURRENCY_LIMITED,
+ *                                                          QUOTA_UNAVAILABLE
  *   7. execute        the handler, with limits and a signal mapped codes
  *   8. audit          one event per call, on every path
  *
@@ -31,6 +32,10 @@ import {
  * is what the security suite (`tests/security/invariant.*`) pins: a denied
  * call never reaches a handler or an adapter, an unknown tool spends no
  * quota, read-only refuses writes before the authorizer is asked.
+ *
+ * A call's observer (`BoundaryRequest.observer`: the runtime's telemetry) is
+ * told each stage as it starts and the audit event at the end; it sees
+ * nothing the audit record does not hold and cannot change the call.
  *
  * Fails closed: a port that throws (authorizer, quota, tool `requires`) ends
  * the call with `INTERNAL`; nothing raw thrown by a handler reaches the
@@ -48,6 +53,20 @@ export interface BoundaryRequest {
   readonly input: unknown;
   /** Client cancellation (MCP `notifications/cancelled`). */
   readonly signal?: AbortSignal;
+  /** Watches this call through the stages (telemetry); set by the runtime, never by a client. */
+  readonly observer?: BoundaryObserver;
+}
+
+/**
+ * What a call's watcher is told (the runtime's telemetry, docs/observability.md):
+ * each stage as it starts, in the boundary's order, then the call's audit
+ * event once it was recorded. It sees only what the audit record holds
+ * (the fingerprint, never SQL text or values). It can neither change nor
+ * fail the call: what it throws is dropped.
+ */
+export interface BoundaryObserver {
+  stage(stage: Stage): void;
+  end(event: AuditEvent): void;
 }
 
 export interface BoundaryDeps {
@@ -126,24 +145,29 @@ async function runStages(
   trace: CallTrace,
 ): Promise<Decision> {
   trace.stage = 'context';
+  observe(request, 'context');
   const session = checkSessionContext(request.context, deps.now?.() ?? Date.now());
   if (!session.ok) return session;
   trace.session = session.value;
 
   trace.stage = 'lookup';
+  observe(request, 'lookup');
   const tool = lookupTool(deps.registry, request.tool);
   if (!tool.ok) return tool;
   trace.tool = tool.value;
 
   trace.stage = 'input';
+  observe(request, 'input');
   const input = validateInput(tool.value, request.input);
   if (!input.ok) return input;
 
   trace.stage = 'readOnly';
+  observe(request, 'readOnly');
   const gate = checkReadOnlyGate(tool.value, session.value, deps);
   if (!gate.ok) return gate;
 
   trace.stage = 'authorization';
+  observe(request, 'authorization');
   const authorized = await authorizeCall(
     tool.value,
     input.value,
@@ -155,10 +179,12 @@ async function runStages(
   if (!authorized.ok) return authorized;
 
   trace.stage = 'quota';
+  observe(request, 'quota');
   const lease = await acquireQuota(tool.value, session.value, deps);
   if (!lease.ok) return lease;
 
   trace.stage = 'execute';
+  observe(request, 'execute');
   try {
     const limits = resolveLimits(deps.limits, tool.value.limits);
     const outcome = await executeHandler(
@@ -292,7 +318,7 @@ export async function acquireQuota(
   deps: Pick<BoundaryDeps, 'quota'>,
 ): Promise<Outcome<QuotaLease>> {
   const decision = await guarded('quota', () =>
-    deps.quota.acquire({ principalId: session.principalId, tool: tool.name }),
+    deps.quota.acquire({ principalId: session.principalId, tool: tool.name, kind: tool.kind }),
   );
   if (!decision.ok) return deny(decision.code, decision.message, decision.retryAfterMs);
   return allowWith(decision.lease);
@@ -436,16 +462,19 @@ function recordAudit(
   payload: ErrorPayload | undefined,
   started: number,
 ): ToolCallResult {
+  observe(request, 'audit');
   const event = buildAuditEvent(request, trace, payload, performance.now() - started);
   try {
     deps.audit.record(event);
   } catch (error) {
     report(deps, error, 'audit', request.requestId);
+    observeEnd(request, event);
     return errorResult({
       code: 'INTERNAL',
       message: 'The call could not be audited, so its result is withheld.',
     });
   }
+  observeEnd(request, event);
   if (payload !== undefined) return errorResult(payload);
   const outcome = trace.outcome as ToolOutcome;
   return successResult(outcome.text, outcome.structuredContent);
@@ -500,6 +529,29 @@ function report(
     deps.onInternalError?.(error, { stage, requestId });
   } catch {
     // The operator hook must not turn a handled failure into a crash.
+  }
+}
+
+/**
+ * Tells the call's observer a stage starts. Without one (telemetry off) this
+ * is one check; an observer that throws is ignored: watching a call must
+ * never change its outcome.
+ */
+function observe(request: BoundaryRequest, stage: Stage) {
+  if (request.observer === undefined) return;
+  try {
+    request.observer.stage(stage);
+  } catch {
+    // Telemetry is never a reason to fail a call.
+  }
+}
+
+function observeEnd(request: BoundaryRequest, event: AuditEvent) {
+  if (request.observer === undefined) return;
+  try {
+    request.observer.end(event);
+  } catch {
+    // As above.
   }
 }
 

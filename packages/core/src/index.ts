@@ -27,7 +27,7 @@ export type {
   WriteResult,
 } from './adapter.js';
 export { TABLE_KINDS } from './adapter.js';
-export type { BoundaryDeps, BoundaryRequest } from './boundary.js';
+export type { BoundaryDeps, BoundaryObserver, BoundaryRequest } from './boundary.js';
 export { checkReadOnlyGate, executeToolBoundary } from './boundary.js';
 export type { Allow, Decision, Denial, Outcome } from './decision.js';
 export { deny } from './decision.js';

@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type CallToolResult,
+  PROTOCOL_VERSION_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -28,6 +29,7 @@ import {
 import {
   type AnyTool,
   annotationsFor,
+  type BoundaryRequest,
   checkReadOnlyGate,
   ErrorEnvelopeSchema,
   executeToolBoundary,
@@ -144,6 +146,10 @@ function callParams(params: unknown): z.output<typeof CallParamsSchema> {
   );
 }
 
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 export interface McpServerOptions {
   /**
    * The client must have sent initialize on this server before anything
@@ -221,16 +227,35 @@ export function createMcpServer(
     }
     assertInitialized(server, handshake);
     const params = callParams(request.params);
-    const result = await executeToolBoundary(
-      {
-        requestId: randomUUID(),
-        context: session,
-        tool: params.name,
-        input: params.arguments ?? {},
-        signal: ctx.mcpReq.signal,
-      },
-      runtime.deps,
-    );
+    const call: BoundaryRequest = {
+      requestId: randomUUID(),
+      context: session,
+      tool: params.name,
+      input: params.arguments ?? {},
+      signal: ctx.mcpReq.signal,
+    };
+    // Telemetry off: one check, nothing read or allocated for it (docs/observability.md).
+    const telemetry = runtime.telemetry;
+    const result =
+      telemetry === undefined
+        ? await executeToolBoundary(call, runtime.deps)
+        : await telemetry.toolCall(
+            {
+              tool: runtime.registry.get(params.name) === undefined ? undefined : params.name,
+              session,
+              requestId: call.requestId,
+              id: ctx.mcpReq.id,
+              meta: ctx.mcpReq._meta ?? (params._meta as Record<string, unknown> | undefined),
+              headers: ctx.http?.req?.headers,
+              protocolVersion:
+                stringOf(
+                  (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[
+                    PROTOCOL_VERSION_META_KEY
+                  ],
+                ) ?? server.getNegotiatedProtocolVersion(),
+            },
+            (observer) => executeToolBoundary({ ...call, observer }, runtime.deps),
+          );
     const error = result.isError
       ? (result.structuredContent as { error?: { code?: string } }).error
       : undefined;

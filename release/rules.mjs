@@ -14,6 +14,7 @@ export const INTERNAL_PACKAGES = [
   '@sqlwarden/testing',
   '@sqlwarden/tests',
   '@sqlwarden/bench',
+  '@sqlwarden/soak',
   '@sqlwarden/release',
 ];
 const INTERNAL_PATTERNS = [/^@sqlwarden\/example-/];

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const require = createRequire(import.meta.url);
 
 function surface(pkg: string): string[] {
-  const file = require.resolve(`${pkg}`).replace(/index\.c?js$/, 'index.d.ts');
+  const file = require.resolve(`${pkg}`).replace(/\.c?js$/, '.d.ts');
   const program = ts.createProgram([file], { noEmit: true, skipLibCheck: true });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(file);
@@ -42,6 +42,7 @@ const PINS: Record<string, string[]> = {
     't AuthorizationRequest',
     't Authorizer',
     't BoundaryDeps',
+    't BoundaryObserver',
     't BoundaryRequest',
     'v CATALOG_TABLE_PATTERN_PROBLEM',
     'v checkReadOnlyGate',
@@ -152,6 +153,7 @@ const PINS: Record<string, string[]> = {
     't QuotaLimits',
     't QuotaPolicy',
     't QuotaStore',
+    'v QuotaStoreUnavailableError',
     't RateLimit',
     'v REDACT_PATHS',
     'v redactConnectionString',
@@ -165,6 +167,14 @@ const PINS: Record<string, string[]> = {
     'v tableCapability',
     't TakeTokensResult',
     't TokenBucketSpec',
+  ],
+  '@sqlwarden/security/redis': [
+    'v createRedisQuotaStore',
+    'v QuotaStoreUnavailableError',
+    'v RedisQuotaStore',
+    't RedisQuotaStoreOptions',
+    't RedisTlsOptions',
+    't SecretLike',
   ],
   '@sqlwarden/adapter-kit': [
     't BoundStatement',
@@ -212,6 +222,8 @@ const PINS: Record<string, string[]> = {
     't RowLimits',
     't SourceAdapter',
     'v sourceBusy',
+    'v sourceEndpoint',
+    't SourceEndpoint',
     'v sourceSettings',
     't SourceSettings',
     'v statementFailure',

@@ -36,6 +36,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   'entities.<name>.columns': '<column>',
   'transports.http.auth.oauth.principals': '<claim>',
   'transports.http.auth.oauth.scopes': '<scope>',
+  'telemetry.headers': '<header>',
 };
 
 /** Every key path of the schema, e.g. `sources.<id>.pool.max`. */
@@ -118,6 +119,9 @@ describe('docs/configuration.md', () => {
         WAREHOUSE_CLIENT_KEY: '-----BEGIN PRIVATE KEY-----',
         LEGACY_ODBC: 'DSN=legacy;UID=sqlwarden_reader;PWD=example-password',
         REPORTING_TOKEN_SHA256: 'a'.repeat(64),
+        SQLWARDEN_REDIS_URL: 'rediss://:example-password@redis.internal:6380',
+        REDIS_CA_PEM: '-----BEGIN CERTIFICATE-----',
+        OTLP_AUTHORIZATION: 'Bearer example-collector-token',
       },
       envFile: false,
     });

@@ -158,3 +158,41 @@ export function structured(result: unknown): Record<string, unknown> {
     throw new Error(`no structured content: ${JSON.stringify(result)}`);
   return r.structuredContent;
 }
+
+/**
+ * One tools/call over raw HTTP (MCP 2025-11-25, stateless): `ok`, or the
+ * error code of a refused call (an HTTP or JSON-RPC failure throws).
+ */
+export async function callTool(
+  url: string,
+  token: string,
+  name: string,
+  args: Record<string, unknown>,
+  init: { signal?: AbortSignal } = {},
+): Promise<{ code: string; result: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    ...(init.signal !== undefined && { signal: init.signal }),
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name, arguments: args },
+    }),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+  const body = JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? text) as {
+    result?: { isError?: boolean; structuredContent?: { error?: { code?: string } } };
+    error?: { message: string };
+  };
+  if (body.result === undefined) throw new Error(`JSON-RPC error: ${body.error?.message}`);
+  const code = body.result.isError ? (body.result.structuredContent?.error?.code ?? 'ERROR') : 'ok';
+  return { code, result: body.result as Record<string, unknown> };
+}

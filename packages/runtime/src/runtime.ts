@@ -26,7 +26,6 @@ import {
   CapabilityPolicy,
   createAuditSink,
   createLogger,
-  createQuotaGate,
   type LogDestination,
   MIN_SCRUBBABLE_LENGTH,
   type PinoAuditSink,
@@ -53,9 +52,12 @@ import {
   type SourceDirectory,
 } from '@sqlwarden/tools';
 import type { Logger } from 'pino';
+import type { ToolCallTelemetry } from './call-telemetry.js';
 import { MIN_STRONG_PASSWORD_LENGTH } from './config/checks.js';
 import type { NormalizedConfig, NormalizedSource } from './config/load.js';
 import { isLoopbackHost } from './config/url.js';
+import { createQuotas } from './quotas.js';
+import { startTelemetry, type TelemetryEnvironment } from './telemetry.js';
 
 /** What a verified credential adds to its principal's session. */
 export interface SessionGrants {
@@ -75,6 +77,8 @@ export interface RuntimeOptions {
   readonly catalogTimeoutMs?: number;
   /** How often a missing catalog is retried (default 5 s). */
   readonly catalogRetryMs?: number;
+  /** Where the OTEL_* variables are read (default `process.env`, as every OpenTelemetry SDK reads them). */
+  readonly env?: TelemetryEnvironment;
 }
 
 export interface Runtime {
@@ -84,6 +88,8 @@ export interface Runtime {
   readonly logger: Logger;
   readonly audit: PinoAuditSink;
   readonly sources: readonly SourceBinding[];
+  /** Tool calls' spans and metrics, when telemetry is on (docs/observability.md); undefined when off. */
+  readonly telemetry?: ToolCallTelemetry;
   /**
    * A fresh session context for a principal on a transport; `grants` adds
    * what a verified credential carries (roles from its scopes, its expiry).
@@ -113,6 +119,7 @@ function adapterSource(source: NormalizedSource, config: NormalizedConfig): Adap
       ...(c.user !== undefined && { user: c.user }),
       ...(password !== undefined && { password: () => password.reveal() }),
       ...(c.ssl !== undefined && { ssl: c.ssl }),
+      ...(c.pooling !== undefined && { pooling: c.pooling }),
       ...(c.odbc !== undefined && {
         odbc: {
           connectionString: () => (c.odbc as NonNullable<typeof c.odbc>).connectionString.reveal(),
@@ -260,6 +267,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.logging.level });
   const catalogTimeoutMs = options.catalogTimeoutMs ?? 5000;
   await loadSqlGuard();
+  // Before the adapters: their spans and pool metrics find the providers registered.
+  const telemetry = await startTelemetry(config.telemetry, {
+    env: options.env ?? process.env,
+    logger,
+  });
 
   const sources = config.sources.map((s) => {
     const plugged = adapterSource(s, config);
@@ -294,10 +306,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     destination: options.auditDestination ?? config.audit.destination,
     tools: registry.list().map((tool) => tool.name),
   });
+  const quotas = await createQuotas(config, logger);
   const deps: BoundaryDeps = {
     registry,
     authorizer: new CapabilityPolicy({ roles: config.roles }),
-    quota: createQuotaGate({ policy: config.quotas }),
+    quota: quotas.gate,
     audit,
     limits: config.server.limits,
     readOnly: config.server.readOnly,
@@ -313,6 +326,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     audit,
     sources: sources.map((s) => s.binding),
+    ...(telemetry !== undefined && { telemetry: telemetry.calls }),
     session(transport, principalId, grants) {
       const principal = config.principals[principalId];
       if (principal === undefined) throw new Error(`Unknown principal ${principalId}`);
@@ -331,8 +345,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     close() {
       closing ??= (async () => {
         for (const source of sources) source.stop();
-        await Promise.allSettled(sources.map((s) => s.adapter.close()));
+        await Promise.allSettled([...sources.map((s) => s.adapter.close()), quotas.close()]);
         await audit.flush();
+        // The last calls' spans and metrics, sent within a bounded time.
+        await telemetry?.shutdown();
       })();
       return closing;
     },

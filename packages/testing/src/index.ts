@@ -114,10 +114,20 @@ export {
   type ThrowawayMariadb,
   type ThrowawayMariadbOptions,
 } from './mariadb-server.js';
+export {
+  type OtlpAttributes,
+  type OtlpPoint,
+  type OtlpReceiver,
+  type OtlpRequest,
+  type OtlpSpan,
+  startOtlpReceiver,
+} from './otlp-receiver.js';
+export { type PgBouncer, type PgBouncerOptions, startPgBouncer } from './pgbouncer.js';
 export { freePort } from './ports.js';
 export {
   createThrowawayPostgres,
   type ThrowawayPostgres,
   type ThrowawayPostgresOptions,
 } from './postgres-cluster.js';
+export { createThrowawayRedis, type ThrowawayRedis, untilListening } from './redis-server.js';
 export { createTcpProxy, type TcpProxy } from './tcp-proxy.js';

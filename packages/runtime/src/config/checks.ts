@@ -35,6 +35,8 @@ export interface SourceConnection {
   readonly password?: Secret;
   /** TLS: undefined when the configuration says nothing (the driver's default: off). */
   readonly ssl?: SourceTls;
+  /** A PostgreSQL source behind a pooler: its mode (the adapter refuses `statement`). */
+  readonly pooling?: 'session' | 'transaction' | 'statement';
   /** The host the source connects to, for the plain-text warning ('' for the driver's default). */
   readonly hostName: string;
   /** Keys whose password is shorter than a strong one (warned about at start-up), with its length. */
@@ -178,6 +180,7 @@ export function checkSources(
           ...(source.url !== undefined && { url: source.url }),
           ...(source.database !== undefined && { database: source.database }),
           ...(source.defaultSchema !== undefined && { defaultSchema: source.defaultSchema }),
+          ...(source.pooling !== undefined && { pooling: source.pooling }),
         },
         at,
       );
@@ -204,6 +207,10 @@ export function checkSources(
       const problem = allowEntryProblem(adapter.dialect, entry);
       if (problem !== undefined) problems.push(`${at}.functions.allow[${i}]: ${entry}: ${problem}`);
     });
+    // Pooling modes are PgBouncer's, and only the PostgreSQL adapter sets up its transactions for them.
+    if (source.pooling !== undefined && source.kind !== 'postgres') {
+      problems.push(`${at}.pooling: only a kind: postgres source has a pooling mode`);
+    }
     const odbc = checkOdbc(source, at, fromEnv, problems);
     if (source.kind !== 'odbc' && source.url === undefined && source.host === undefined) {
       problems.push(`${at}: give url, or host (with port, database, user as needed)`);
@@ -257,6 +264,7 @@ export function checkSources(
         password: new Secret(`${at}.password`, source.password),
       }),
       ...(ssl !== undefined && { ssl }),
+      ...(source.pooling !== undefined && { pooling: source.pooling }),
       ...(odbc !== undefined && { odbc }),
       hostName,
       weakPasswords,
@@ -560,6 +568,55 @@ export function checkEntities(
       );
     }
   }
+}
+
+/** quotas.store, checked: the Redis URL a Secret (it may hold a password). */
+export interface CheckedQuotaStore {
+  readonly url: Secret;
+  readonly namespace: string;
+  readonly failOpen: 'none' | 'reads';
+  readonly ca?: string;
+}
+
+/**
+ * quotas.store: a redis:// or rediss:// URL, its password only from one
+ * whole `${VAR}` (the secrets rule), its host for messages.
+ */
+export function checkQuotaStore(
+  config: ParsedConfig,
+  fromEnv: ReadonlySet<string>,
+  problems: string[],
+): CheckedQuotaStore | undefined {
+  const store = config.quotas?.store;
+  if (store === undefined) return undefined;
+  const spec = typeof store === 'string' ? { url: store } : store;
+  const at = typeof store === 'string' ? 'quotas.store' : 'quotas.store.url';
+  let url: URL;
+  try {
+    url = new URL(spec.url);
+  } catch {
+    problems.push(`${at}: not a URL; write redis://host:6379 or rediss://host:6380`);
+    return undefined;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    problems.push(
+      `${at}: the quota store is Redis: the URL starts with redis:// or rediss:// (TLS), not ${url.protocol}//`,
+    );
+    return undefined;
+  }
+  const password = urlPassword(spec.url);
+  if (password !== '' && !fromEnv.has(at)) {
+    problems.push(
+      `${at}: holds a password; put the whole URL in an environment variable (${at.endsWith('url') ? 'url' : 'store'}: \${SQLWARDEN_REDIS_URL})`,
+    );
+  }
+  if (password !== '') new Secret(`${at} password`, password);
+  return {
+    url: new Secret(at, spec.url),
+    namespace: (typeof store === 'string' ? undefined : store.namespace) ?? 'default',
+    failOpen: (typeof store === 'string' ? undefined : store.failOpen) ?? 'none',
+    ...(typeof store !== 'string' && store.ca !== undefined && { ca: store.ca }),
+  };
 }
 
 export function checkWritesSwitch(env: Environment, problems: string[]): boolean {

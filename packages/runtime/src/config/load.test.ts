@@ -470,3 +470,50 @@ entities:
     ]);
   });
 });
+
+describe('quotas.store in the configuration', () => {
+  const withStore = (store: string) =>
+    `${MINIMAL}quotas:\n  perPrincipal: { concurrency: 2 }\n  store: ${store}\n`;
+
+  it('takes a Redis URL, as a string or an object, its password kept out of every printed form', async () => {
+    const vars = {
+      DATABASE_URL: 'postgres://app@db/shop',
+      REDIS: 'rediss://:r3dis-secret-pw@cache:6380',
+    };
+    const short = await parseConfig(withStore('${REDIS}'), env(vars));
+    expect(short.ok && short.config.quotaStore?.namespace).toBe('default');
+    expect(short.ok && short.config.quotaStore?.failOpen).toBe('none');
+    expect(short.ok && short.config.quotaStore?.url.reveal()).toBe(vars.REDIS);
+    expect(short.ok && JSON.stringify(short.config)).not.toContain('r3dis-secret-pw');
+    // The limits go to the gate without the store.
+    expect(short.ok && short.config.quotas).toEqual({ perPrincipal: { concurrency: 2 } });
+    const long = await parseConfig(
+      withStore('{ url: "${REDIS}", namespace: prod-eu, failOpen: reads }'),
+      env(vars),
+    );
+    expect(long.ok && long.config.quotaStore).toMatchObject({
+      namespace: 'prod-eu',
+      failOpen: 'reads',
+    });
+    const none = await parseConfig(MINIMAL, env(vars));
+    expect(none.ok && none.config.quotaStore).toBe(undefined);
+  });
+
+  it('refuses a password written in the file, another scheme, a bad namespace and failOpen for writes', async () => {
+    expect(await problemsOf(withStore('redis://:written-here@cache:6379'))).toEqual([
+      'quotas.store: holds a password; put the whole URL in an environment variable (store: ${SQLWARDEN_REDIS_URL})',
+    ]);
+    expect(await problemsOf(withStore('{ url: "http://cache:6379" }'))).toEqual([
+      'quotas.store.url: the quota store is Redis: the URL starts with redis:// or rediss:// (TLS), not http://',
+    ]);
+    expect(await problemsOf(withStore('not a url'))).toEqual([
+      'quotas.store: not a URL; write redis://host:6379 or rediss://host:6380',
+    ]);
+    const bad = await problemsOf(
+      withStore('{ url: "redis://cache", namespace: "a b", failOpen: writes }'),
+    );
+    expect(bad).toHaveLength(2);
+    expect(bad.join('\n')).toContain('quotas.store.namespace');
+    expect(bad.join('\n')).toContain('quotas.store.failOpen');
+  });
+});

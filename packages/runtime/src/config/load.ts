@@ -23,10 +23,17 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type AdapterLoadFailure, adapterCatalog, type ImportPackage } from '../adapters.js';
 import {
+  checkTelemetryConfig,
+  type NormalizedTelemetry,
+  normalizeTelemetry,
+} from '../telemetry.js';
+import {
+  type CheckedQuotaStore,
   type CheckedSource,
   checkCostGates,
   checkEntities,
   checkLimits,
+  checkQuotaStore,
   checkReferences,
   checkSources,
   checkWritesSwitch,
@@ -99,6 +106,8 @@ export interface NormalizedConfig {
   /** transports.http as written (sqlwarden-http applies its defaults, docs/http.md). */
   readonly http?: HttpTransportConfig;
   readonly quotas: QuotaPolicy;
+  /** quotas.store: absent, the memory store of this process. */
+  readonly quotaStore?: CheckedQuotaStore;
   /** Tools declared in the configuration, in file order. */
   readonly tools: readonly NormalizedTool[];
   /** The entities (business names of served tables), in file order; empty when none. */
@@ -107,6 +116,8 @@ export interface NormalizedConfig {
   readonly writesEnabled: boolean;
   readonly audit: { readonly destination: 'stderr' | { readonly file: string } };
   readonly logging: { readonly level: string };
+  /** The telemetry key (its headers' values as Secrets); the OTEL_* variables are read at start (telemetry.ts). */
+  readonly telemetry?: NormalizedTelemetry;
 }
 
 export interface NormalizedTool extends DeclaredToolConfig {
@@ -118,10 +129,17 @@ export type ConfigResult =
   | { readonly ok: true; readonly config: NormalizedConfig }
   | { readonly ok: false; readonly problems: readonly string[] };
 
+/** The limits of quotas (its store is set up apart). */
+function quotaPolicy(quotas: ParsedConfig['quotas']): QuotaPolicy {
+  const { store: _store, ...policy } = quotas ?? {};
+  return policy;
+}
+
 function normalize(
   config: ParsedConfig,
   checked: ReadonlyMap<string, CheckedSource>,
   writesEnabled: boolean,
+  quotaStore: CheckedQuotaStore | undefined,
 ): NormalizedConfig {
   const server = serverLimits(config);
   const principals: Record<string, NormalizedPrincipal> = {};
@@ -170,7 +188,8 @@ function normalize(
     principals,
     ...(stdioPrincipal !== undefined && { stdioPrincipal }),
     ...(config.transports?.http !== undefined && { http: config.transports.http }),
-    quotas: config.quotas ?? {},
+    quotas: quotaPolicy(config.quotas),
+    ...(quotaStore !== undefined && { quotaStore }),
     tools: Object.entries(config.tools ?? {}).map(([name, tool]) => ({
       ...tool,
       name,
@@ -193,6 +212,7 @@ function normalize(
     writesEnabled,
     audit: { destination: config.audit?.destination ?? 'stderr' },
     logging: { level: config.logging?.level ?? 'info' },
+    ...(config.telemetry !== undefined && { telemetry: normalizeTelemetry(config.telemetry) }),
   };
 }
 
@@ -285,6 +305,28 @@ export async function loadConfig(
   return validateInterpolated(interpolated, env, adapters, problems);
 }
 
+/**
+ * A union's own issue ("Invalid input") replaced by the issues of its one
+ * branch of the value's type: `store: { url, namespace: "a b" }` is told
+ * what is wrong with its namespace, not that it is neither a string nor a
+ * valid object.
+ */
+function branchIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+    const ofType = issue.errors.filter(
+      (branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
+    );
+    if (ofType.length !== 1) return [issue];
+    return branchIssues(
+      (ofType[0] as z.core.$ZodIssue[]).map((inner) => ({
+        ...inner,
+        path: [...issue.path, ...inner.path],
+      })),
+    );
+  });
+}
+
 function validateInterpolated(
   interpolated: Interpolated,
   env: Environment,
@@ -298,7 +340,7 @@ function validateInterpolated(
   if (parsed.success) {
     config = parsed.data;
   } else {
-    for (const issue of parsed.error.issues) {
+    for (const issue of branchIssues(parsed.error.issues)) {
       const key = keyOf(issue.path as Array<string | number>);
       // A key whose variable is missing was already reported; its empty value's issues would only repeat it.
       if (!unresolved.has(key)) problems.push(`${key}: ${issue.message}`);
@@ -310,9 +352,11 @@ function validateInterpolated(
   checkCostGates(config, checked, broken, problems);
   checkEntities(config, broken, problems);
   checkLimits(config, serverLimits(config), problems);
+  checkTelemetryConfig(config, fromEnv, problems);
+  const quotaStore = checkQuotaStore(config, fromEnv, problems);
   const writesEnabled = checkWritesSwitch(env, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: normalize(config, checked, writesEnabled) };
+  return { ok: true, config: normalize(config, checked, writesEnabled, quotaStore) };
 }
 
 /** Parses YAML text and validates it. */

@@ -134,6 +134,12 @@ const SourceSchema = z.strictObject({
     .describe(
       'TLS to the database: true (verify-full), false (off), or an object. A URL may carry sslmode instead.',
     ),
+  pooling: z
+    .enum(['session', 'transaction', 'statement'])
+    .optional()
+    .describe(
+      'postgres sources only: what stands between sqlwarden and the server. session (default): a direct connection or a pooler in session mode; transaction: PgBouncer pool_mode=transaction, every read and write then sets up its own transaction (read-only, time limit, search_path); statement: refused (use pool_mode=transaction).',
+    ),
   odbc: z
     .strictObject({
       connectionString: z
@@ -222,6 +228,34 @@ const RateSchema = z.strictObject({
     .union([z.number(), z.string().transform(Number)])
     .pipe(z.number().positive().max(1_000_000)),
 });
+
+const QuotaStoreObjectSchema = z.strictObject({
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      'redis://host:port or rediss://host:port (TLS); a password in it only as one whole ${VAR}: ${SQLWARDEN_REDIS_URL}.',
+    ),
+  namespace: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-", at most 64')
+    .optional()
+    .describe(
+      'Prefix of every key (default "default"): deployments sharing one Redis count apart.',
+    ),
+  failOpen: z
+    .enum(['none', 'reads'])
+    .optional()
+    .describe(
+      'When Redis cannot answer: none (default) refuses every call with QUOTA_UNAVAILABLE; reads lets read tools run unmetered, never writes.',
+    ),
+  ca: z
+    .string()
+    .optional()
+    .describe('The CA certificate of a rediss:// server as PEM text, e.g. ${REDIS_CA_PEM}.'),
+});
+
+const QuotaStoreSchema = z.union([z.string().min(1), QuotaStoreObjectSchema]);
 
 const QuotaLimitsSchema = z.strictObject({
   rate: RateSchema.optional(),
@@ -433,6 +467,60 @@ const HttpTransportSchema = z
   })
   .describe('sqlwarden-http: the Streamable HTTP transport.');
 
+/** OpenTelemetry over OTLP/HTTP (docs/observability.md); the OTEL_* variables fill what is left out. */
+const TelemetrySchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('Export traces and metrics (default true when this key is present).'),
+    endpoint: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        'The OTLP/HTTP collector, e.g. http://collector:4318: /v1/traces and /v1/metrics are added. Default OTEL_EXPORTER_OTLP_ENDPOINT (or its per-signal variables), else http://localhost:4318.',
+      ),
+    headers: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'an HTTP header name'),
+        z.string(),
+      )
+      .optional()
+      .describe(
+        'Headers sent with every export (authentication to the collector); each value only as one whole ${VAR}.',
+      ),
+    serviceName: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('service.name of the resource (default OTEL_SERVICE_NAME, else sqlwarden).'),
+    traces: z.boolean().optional().describe('Export spans (default true).'),
+    metrics: z.boolean().optional().describe('Export metrics (default true).'),
+    metricsIntervalMs: int(100, 3_600_000)
+      .optional()
+      .describe(
+        'How often metrics are exported (default OTEL_METRIC_EXPORT_INTERVAL, else 60000).',
+      ),
+    sampleRatio: z
+      .union([
+        z.number(),
+        z
+          .string()
+          .regex(/^\d+(\.\d+)?$/, 'must be a number from 0 to 1')
+          .transform(Number),
+      ])
+      .pipe(z.number().min(0).max(1))
+      .meta({ minimum: 0, maximum: 1 })
+      .optional()
+      .describe(
+        "The share of new traces sampled (0 to 1; default OTEL_TRACES_SAMPLER, else 1). A call that joins a caller's trace follows the caller's decision.",
+      ),
+  })
+  .describe(
+    'OpenTelemetry traces and metrics over OTLP/HTTP (docs/observability.md). Without this key, the OTEL_EXPORTER_OTLP_* variables switch it on.',
+  );
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -495,6 +583,9 @@ export const ConfigSchema = z
         perPrincipal: QuotaLimitsSchema.optional(),
         perTool: QuotaLimitsSchema.optional(),
         tools: z.record(z.string(), QuotaLimitsSchema).optional(),
+        store: QuotaStoreSchema.optional().describe(
+          'Where quota state lives: absent, this process (one server); a Redis URL, shared by every replica (docs/quotas.md).',
+        ),
       })
       .optional(),
     audit: z
@@ -509,6 +600,7 @@ export const ConfigSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
       })
       .optional(),
+    telemetry: TelemetrySchema.optional(),
   })
   .describe('sqlwarden configuration');
 
@@ -519,3 +611,4 @@ export type ParsedConfig = z.output<typeof ConfigSchema>;
 export type SourceConfig = z.output<typeof SourceSchema>;
 export type DeclaredToolConfig = z.output<typeof DeclaredToolSchema>;
 export type EntityConfig = z.output<typeof EntitySchema>;
+export type TelemetryConfig = z.output<typeof TelemetrySchema>;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { postgresTestUrl } from '@sqlwarden/testing';
+import { freePort, postgresTestUrl } from '@sqlwarden/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,7 +174,10 @@ describe('two replicas, one Redis quota store', () => {
     let refusedWhileHeld = 0;
     await withLockedGate(async (waiting) => {
       const held = Array.from({ length: CONCURRENCY }, (_, i) =>
-        callTool(a.url, TOKENS.held, 'query_read', { sql: `SELECT id FROM gate WHERE id = ${i}` }),
+        // Their connections die with the replica: a rejection, handled here.
+        callTool(a.url, TOKENS.held, 'query_read', {
+          sql: `SELECT id FROM gate WHERE id = ${i}`,
+        }).catch((error: unknown) => error),
       );
       await expect.poll(waiting, { timeout: 10_000 }).toBe(CONCURRENCY);
       const acquiredBy = Date.now();
@@ -210,6 +213,43 @@ describe('two replicas, each with the memory store (what the shared store preven
       await Promise.all(pair.map((r) => r.stop()));
     }
   }, 60_000);
+});
+
+describe('a replica whose Redis does not answer', () => {
+  it('starts, warns once, refuses calls with QUOTA_UNAVAILABLE; failOpen: reads serves reads unmetered', async () => {
+    const dead = `redis://:never-logged-pw@127.0.0.1:${await freePort()}`;
+    for (const failOpen of ['none', 'reads'] as const) {
+      const config = dir.write(
+        `dead-${failOpen}.yaml`,
+        configText(true).replace(
+          `namespace: ${namespace}\n`,
+          `namespace: ${namespace}\n    failOpen: ${failOpen}\n`,
+        ),
+      );
+      const server = await startHttp(['--config', config], {
+        env: { E2E_DATABASE_URL: postgresTestUrl(), SQLWARDEN_REDIS_URL: dead },
+      });
+      try {
+        const codes: string[] = [];
+        for (let i = 0; i < 5; i += 1) {
+          codes.push(
+            (await callTool(server.url, TOKENS.rate, 'query_read', { sql: `SELECT ${i} AS n` }))
+              .code,
+          );
+        }
+        expect(codes).toEqual(Array(5).fill(failOpen === 'reads' ? 'ok' : 'QUOTA_UNAVAILABLE'));
+        const warnings = server
+          .stderr()
+          .split('\n')
+          .filter((line) => line.includes('quota store unreachable'));
+        // One at start-up, none per call.
+        expect(warnings).toHaveLength(1);
+        expect(server.stderr()).not.toContain('never-logged-pw');
+      } finally {
+        await server.stop();
+      }
+    }
+  }, 90_000);
 });
 
 /**

@@ -44,20 +44,17 @@ import {
 } from '@sqlwarden/adapter-kit';
 import type { PgConnection, PgFieldDescription, PgSubmittable } from './config.js';
 import { sendStatement, type TransactionSetup } from './session.js';
+import { SettlingSubmittable } from './settling.js';
 import { asText, type Parser, parserFor } from './types.js';
 
 const DATA_ROW = 'D'.charCodeAt(0);
 
-export class BoundedRead implements PgSubmittable, FrameAdmission {
-  readonly done: Promise<void>;
-  #resolve!: () => void;
-  #reject!: (error: unknown) => void;
+export class BoundedRead extends SettlingSubmittable implements PgSubmittable, FrameAdmission {
   readonly #text: string;
   readonly #values: ReadonlyArray<string | null>;
   readonly #budget: RowBudget;
   #fields: PgFieldDescription[] = [];
   #parsers: Parser[] = [];
-  #settled = false;
   /** DataRows the frame gate admitted, parsed or not. */
   #admitted = 0;
   /** Whether the RowDescription was parsed (admit needs the column count). */
@@ -75,16 +72,11 @@ export class BoundedRead implements PgSubmittable, FrameAdmission {
     budget: RowBudget,
     setup?: TransactionSetup,
   ) {
+    super();
     this.#text = text;
     this.#values = values;
     this.#budget = budget;
     this.#setup = setup;
-    this.done = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    // The caller always awaits `done`; this keeps an early rejection from being reported as unhandled.
-    this.done.catch(() => {});
   }
 
   get fields(): readonly PgFieldDescription[] {
@@ -163,7 +155,7 @@ export class BoundedRead implements PgSubmittable, FrameAdmission {
    */
   stopped(error: Error | undefined): void {
     this.gateStopped = true;
-    if (this.#settled) return;
+    if (this.settled) return;
     if (error !== undefined) {
       this.handleError(error);
       return;
@@ -175,30 +167,5 @@ export class BoundedRead implements PgSubmittable, FrameAdmission {
   handlePortalSuspended(): void {
     // More rows than maxRows + 1 exist; the Sync already sent drops the portal.
     this.#budget.cut('maxRows');
-  }
-
-  handleCommandComplete(): void {}
-
-  handleEmptyQuery(): void {}
-
-  handleCopyInResponse(connection: PgConnection): void {
-    // The guard refuses COPY; should one ever arrive, never feed it.
-    connection.sendCopyFail('COPY is not allowed');
-  }
-
-  handleCopyData(): void {}
-
-  // pg detaches the query on an ErrorResponse (its ReadyForQuery goes nowhere)
-  // and on connection errors: settle here.
-  handleError(error: unknown): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#reject(error);
-  }
-
-  handleReadyForQuery(): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#resolve();
   }
 }

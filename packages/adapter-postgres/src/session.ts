@@ -31,6 +31,7 @@
  * PgBouncer".
  */
 import type { PgConnection, PgSubmittable } from './config.js';
+import { SettlingSubmittable } from './settling.js';
 
 /** Ceilings on the session's memory settings: lowered to these, never raised. */
 export const SESSION_MEMORY_CAPS = { workMem: '16MB', hashMemMultiplier: 2 } as const;
@@ -164,21 +165,13 @@ export function sendStatement(connection: PgConnection, statement: OwnStatement)
  * extended protocol (one statement per Parse). `rows` holds the rows of
  * all of them as text; the set-up gives none.
  */
-export class OwnStatements implements PgSubmittable {
-  readonly done: Promise<void>;
+export class OwnStatements extends SettlingSubmittable implements PgSubmittable {
   readonly rows: Array<Array<string | null>> = [];
   readonly #statements: readonly OwnStatement[];
-  #resolve!: () => void;
-  #reject!: (error: unknown) => void;
-  #settled = false;
 
   constructor(statements: readonly OwnStatement[]) {
+    super();
     this.#statements = statements;
-    this.done = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    this.done.catch(() => {});
   }
 
   submit(connection: PgConnection): void {
@@ -198,26 +191,4 @@ export class OwnStatements implements PgSubmittable {
   }
 
   handlePortalSuspended(): void {}
-
-  handleCommandComplete(): void {}
-
-  handleEmptyQuery(): void {}
-
-  handleCopyInResponse(connection: PgConnection): void {
-    connection.sendCopyFail('COPY is not allowed');
-  }
-
-  handleCopyData(): void {}
-
-  handleError(error: unknown): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#reject(error);
-  }
-
-  handleReadyForQuery(): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#resolve();
-  }
 }

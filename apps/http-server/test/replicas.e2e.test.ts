@@ -134,13 +134,15 @@ describe('two replicas, one Redis quota store', () => {
     // And the limit is not over-restrictive: the refill was granted too.
     expect(granted).toBeGreaterThan(BURST);
     expect(count(outcomes, 'RATE_LIMITED')).toBe(outcomes.length - granted);
-    // Both replicas granted some: the limit is shared, not held by one.
-    const perReplica = [a, b].map(
-      (r) =>
-        r.auditLines().filter((l) => l.principalId === 'rater' && l.decision === 'allow').length,
-    );
-    expect(perReplica.every((n) => n > 0)).toBe(true);
-    expect((perReplica[0] ?? 0) + (perReplica[1] ?? 0)).toBe(granted);
+    // Both replicas granted some: the limit is shared, not held by one. (The
+    // audit lines arrive on stderr a moment after the answers: polled.)
+    const perReplica = () =>
+      [a, b].map(
+        (r) =>
+          r.auditLines().filter((l) => l.principalId === 'rater' && l.decision === 'allow').length,
+      );
+    await expect.poll(() => perReplica().reduce((x, y) => x + y, 0)).toBe(granted);
+    expect(perReplica().every((n) => n > 0)).toBe(true);
   }, 30_000);
 
   it('the combined concurrency never exceeds its limit: calls beyond it are refused at once', async () => {

@@ -35,7 +35,7 @@ else {
   );
   console.log(`  clients killed     ${report.clientKills}`);
   console.log(
-    `  RSS (MiB)          start ${report.rssMiB.start}, middle ${report.rssMiB.middle}, end ${report.rssMiB.end}`,
+    `  RSS (MiB)          start ${report.rssMiB.start}, middle ${report.rssMiB.middle}, end ${report.rssMiB.end}; every 5%: ${report.rssMiB.series.join(' ')}`,
   );
   console.log(
     `  connections        baseline ${JSON.stringify(report.connections.baseline)}, end ${JSON.stringify(report.connections.after)}`,

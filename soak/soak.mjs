@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  callToolOverHttp,
   createThrowawayPostgres,
   createThrowawayRedis,
   freePort,
@@ -497,31 +498,15 @@ async function call(replica, token, tool, args, abortAfterMs) {
         }, abortAfterMs);
   const sentAt = Date.now();
   try {
-    const response = await fetch(replica.url, {
-      method: 'POST',
+    const answer = await callToolOverHttp(replica.url, token, tool, args, {
       signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-11-25',
-        authorization: `Bearer ${token}`,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: tool, arguments: args },
-      }),
     });
-    const text = await response.text();
-    if (response.status !== 200) return `HTTP_${response.status}`;
-    const body = JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? text);
-    if (body.result === undefined) return `LOST: JSON-RPC error ${body.error?.message}`;
-    if (!body.result.isError) return 'ok';
-    const error = body.result.structuredContent?.error;
-    if (error?.code === undefined) return 'LOST: error without code';
-    messages.set(error.code, messages.get(error.code) ?? error.message);
-    return error.code;
+    if (answer.kind === 'http') return `HTTP_${answer.status}`;
+    if (answer.kind === 'rpc-error') return `LOST: JSON-RPC error ${answer.message}`;
+    if (answer.code === 'ok') return 'ok';
+    if (answer.code === 'ERROR') return 'LOST: error without code';
+    messages.set(answer.code, messages.get(answer.code) ?? answer.message);
+    return answer.code;
   } catch (error) {
     if (cancelled) return 'CANCELLED_BY_CLIENT';
     const code = error?.cause?.code ?? error?.code;

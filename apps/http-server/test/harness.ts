@@ -8,7 +8,13 @@ import {
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { e2eEnv, type RunExit, type RunOptions, runToEnd } from '@sqlwarden/testing';
+import {
+  callToolOverHttp,
+  e2eEnv,
+  type RunExit,
+  type RunOptions,
+  runToEnd,
+} from '@sqlwarden/testing';
 
 export { onTestPostgres, tempDir } from '@sqlwarden/testing';
 
@@ -170,29 +176,9 @@ export async function callTool(
   args: Record<string, unknown>,
   init: { signal?: AbortSignal } = {},
 ): Promise<{ code: string; result: Record<string, unknown> }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    ...(init.signal !== undefined && { signal: init.signal }),
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-11-25',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name, arguments: args },
-    }),
-  });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
-  const body = JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? text) as {
-    result?: { isError?: boolean; structuredContent?: { error?: { code?: string } } };
-    error?: { message: string };
-  };
-  if (body.result === undefined) throw new Error(`JSON-RPC error: ${body.error?.message}`);
-  const code = body.result.isError ? (body.result.structuredContent?.error?.code ?? 'ERROR') : 'ok';
-  return { code, result: body.result as Record<string, unknown> };
+  const answer = await callToolOverHttp(url, token, name, args, init);
+  if (answer.kind === 'http')
+    throw new Error(`HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
+  if (answer.kind === 'rpc-error') throw new Error(`JSON-RPC error: ${answer.message}`);
+  return { code: answer.code, result: answer.result };
 }

@@ -122,3 +122,62 @@ export function runToEnd(
     if (!options.act) child.stdin.end(options.stdin ?? '');
   });
 }
+
+/** What one tools/call over HTTP came back with. */
+export type HttpToolAnswer =
+  | { readonly kind: 'http'; readonly status: number; readonly text: string }
+  | { readonly kind: 'rpc-error'; readonly message: string }
+  | {
+      readonly kind: 'result';
+      /** `ok`, or the error code of a refused call (`ERROR` when it carries none). */
+      readonly code: string;
+      readonly message?: string;
+      readonly result: Record<string, unknown>;
+    };
+
+/**
+ * One tools/call over Streamable HTTP, stateless (MCP 2025-11-25, with a
+ * bearer token), as the end-to-end tests and the soak send it: the answer
+ * classified. A failure to connect or an abort rejects, as fetch does.
+ */
+export async function callToolOverHttp(
+  url: string,
+  token: string,
+  name: string,
+  args: Record<string, unknown>,
+  init: { readonly signal?: AbortSignal } = {},
+): Promise<HttpToolAnswer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    ...(init.signal !== undefined && { signal: init.signal }),
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name, arguments: args },
+    }),
+  });
+  const text = await response.text();
+  if (response.status !== 200) return { kind: 'http', status: response.status, text };
+  const body = JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? text) as {
+    result?: {
+      isError?: boolean;
+      structuredContent?: { error?: { code?: string; message?: string } };
+    };
+    error?: { message: string };
+  };
+  if (body.result === undefined) return { kind: 'rpc-error', message: String(body.error?.message) };
+  const error = body.result.isError ? body.result.structuredContent?.error : undefined;
+  return {
+    kind: 'result',
+    code: body.result.isError ? (error?.code ?? 'ERROR') : 'ok',
+    ...(error?.message !== undefined && { message: error.message }),
+    result: body.result as Record<string, unknown>,
+  };
+}

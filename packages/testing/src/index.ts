@@ -101,7 +101,9 @@ export {
   type TypeColumn,
 } from './conformance/target.js';
 export {
+  callToolOverHttp,
   e2eEnv,
+  type HttpToolAnswer,
   onTestPostgres,
   type RunExit,
   type RunOptions,

@@ -128,6 +128,8 @@ export interface RunningHttpServer {
 
 interface Served {
   readonly session: SessionContext;
+  /** Aborts when the client's connection goes before its answer (set per exchange). */
+  readonly gone?: AbortSignal;
 }
 
 type CallerAuth = AuthInfo & { extra: Served };
@@ -256,7 +258,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const served = (ctx.authInfo as CallerAuth | undefined)?.extra;
       // Every request reaching the handler was authenticated (below).
       if (served === undefined) throw new Error('unauthenticated request reached the MCP handler');
-      return createMcpServer(runtime, served.session, { handshake: false });
+      return createMcpServer(runtime, served.session, {
+        handshake: false,
+        ...(served.gone !== undefined && { signal: served.gone }),
+      });
     },
     {
       onerror: (error) =>
@@ -280,11 +285,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     res.once('close', () => {
       if (!res.writableFinished) gone.abort();
     });
+    // A client that left while it was authenticated or its body read: its
+    // 'close' has been and gone, so the listener above never fires, and the
+    // call would run in the database for nobody. It is not started.
+    if (res.destroyed || req.socket.destroyed) return;
     const request = await toWebRequest(req, parsed, {
       signal: gone.signal,
       maxRequestBodySize: settings.bodyLimitBytes,
     });
-    const response = await handler.fetch(request, { authInfo: auth, parsedBody: parsed });
+    if (gone.signal.aborted) return;
+    // The SDK's own abort of the exchange can miss a close that lands while it
+    // sets the exchange up (the call then ran to its statement timeout for
+    // nobody): the connection's signal also reaches the call itself.
+    const response = await handler.fetch(request, {
+      authInfo: { ...auth, extra: { ...auth.extra, gone: gone.signal } },
+      parsedBody: parsed,
+    });
     const headers: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       headers[name] = value;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { postgresTestUrl } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -173,40 +174,97 @@ describe('sqlwarden-http without auth configured', () => {
 });
 
 describe('a client that goes away', () => {
+  // Statements of sqlwarden's that run now and carry the marker. Only active
+  // client backends count: a connection that ran the marker last, or the
+  // probe of a moment ago still closing, shows the text while idle.
+  const running = (marker: string) =>
+    onTestPostgres(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE state = 'active' AND backend_type = 'client backend'
+          AND query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
+    ).then((rows) => Number(rows[0]?.n));
+  const slowCall = (marker: string) =>
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: {
+        name: 'query_read',
+        arguments: {
+          sql: `SELECT count(*) AS ${marker} FROM generate_series(1, 100000) AS a, generate_series(1, 100000) AS b`,
+        },
+      },
+    });
+  const headers = () => ({
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2025-11-25',
+    authorization: `Bearer ${server.token}`,
+  });
+
   it('cancels its call in the database when it disconnects mid-call', async () => {
     const marker = `gone_${randomBytes(4).toString('hex')}`;
-    const running = () =>
-      onTestPostgres(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid()`,
-      ).then((rows) => Number(rows[0]?.n));
     const controller = new AbortController();
     const call = fetch(server.url, {
       method: 'POST',
       signal: controller.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-11-25',
-        authorization: `Bearer ${server.token}`,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: {
-          name: 'query_read',
-          arguments: {
-            sql: `SELECT count(*) AS ${marker} FROM generate_series(1, 100000) AS a, generate_series(1, 100000) AS b`,
-          },
-        },
-      }),
+      headers: headers(),
+      body: slowCall(marker),
     }).catch((error: unknown) => error);
-    await expect.poll(running, { timeout: 10_000, interval: 100 }).toBe(1);
+    await expect.poll(() => running(marker), { timeout: 10_000, interval: 100 }).toBe(1);
     controller.abort();
     await call;
     // Gone well before the source's statement timeout (30 s by default).
-    await expect.poll(running, { timeout: 5_000, interval: 100 }).toBe(0);
+    await expect.poll(() => running(marker), { timeout: 5_000, interval: 100 }).toBe(0);
   }, 30_000);
+
+  it('runs nothing for a client that leaves right after its last byte', async () => {
+    // The whole request, then the connection closed at once: the server sees
+    // the close while it authenticates or reads the body, before the call's
+    // cancellation is wired. Such a call must not run for nobody until the
+    // statement timeout. Repeated, so the close lands at different moments.
+    const url = new URL(server.url);
+    const markers: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const marker = `left_${randomBytes(4).toString('hex')}`;
+      markers.push(marker);
+      const body = slowCall(marker);
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          const head = Object.entries({
+            ...headers(),
+            host: url.host,
+            'content-length': String(Buffer.byteLength(body)),
+          })
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join('');
+          socket.end(`POST ${url.pathname} HTTP/1.1\r\n${head}\r\n${body}`, () => {
+            socket.destroy();
+            resolve();
+          });
+        });
+        socket.on('error', () => resolve());
+      });
+    }
+    const total = async () => {
+      let n = 0;
+      for (const marker of markers) n += await running(marker);
+      return n;
+    };
+    // Every statement of these ends well before the statement timeout (30 s):
+    // a call that saw the close starts nothing or is cancelled; one that
+    // missed it would hold its statement to the timeout.
+    await expect.poll(total, { timeout: 8_000, interval: 200 }).toBe(0);
+    // And one that starts late (its cancel reached the server before the
+    // statement did) is cancelled again: asked again after a pause.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await expect.poll(total, { timeout: 8_000, interval: 200 }).toBe(0);
+    // The server still serves.
+    const v2 = await v2Client(server.url, server.token);
+    const listed = await v2.callTool({ name: 'list_tables', arguments: {} });
+    await v2.close();
+    expect(listed.isError).not.toBe(true);
+  }, 40_000);
 });
 
 describe('HTTP hygiene', () => {

@@ -305,7 +305,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     try {
       if (pooled.timeLimitMs !== timeoutMs) {
         pooled.timeLimitMs = Number.NaN;
-        await call.guard(connection.setTimeLimit(timeoutMs));
+        await call.guard(() => connection.setTimeLimit(timeoutMs));
         pooled.timeLimitMs = timeoutMs;
       }
       return await work(lease);
@@ -389,7 +389,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
             ? undefined
             : await this.#gate(lease, statement, request.costCeiling);
         const budget = new RowBudget(request.limits);
-        const outcome = await lease.call.guard(
+        const outcome = await lease.call.guard(() =>
           lease.connection.read(statement, {
             budget,
             gate: (admission) => {
@@ -413,8 +413,9 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     ceiling: CostCeiling,
   ): Promise<CostEstimate> {
     const { connection } = lease;
-    if (connection.estimate === undefined) throw noEstimate();
-    const estimate = await lease.call.guard(connection.estimate(statement));
+    const estimateOf = connection.estimate?.bind(connection);
+    if (estimateOf === undefined) throw noEstimate();
+    const estimate = await lease.call.guard(() => estimateOf(statement));
     if (estimate === undefined) throw noEstimate();
     const refusal = costRefusal(estimate, ceiling);
     if (refusal !== undefined) throw refusal;
@@ -458,7 +459,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     run: (connection: C) => Promise<T>,
   ): Promise<T> {
     return this.#run(signal, this.#config.statementTimeoutMs, {}, (lease) =>
-      lease.call.guard(run(lease.connection)),
+      lease.call.guard(() => run(lease.connection)),
     );
   }
 

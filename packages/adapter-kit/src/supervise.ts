@@ -11,7 +11,9 @@
  * (the session's time limit, BEGIN, COMMIT, a type look-up, a catalog
  * query). Either the deadline or the signal stops the call:
  *
- *  1. the driver cancels what runs, on the server (`DriverConnection.cancel`);
+ *  1. the driver cancels what runs, on the server (`DriverConnection.cancel`),
+ *     again every CANCEL_REPEAT_MS while nothing settles, and the call starts
+ *     no statement after the stop (`guard`);
  *  2. what the call awaits then settles once the server answered the
  *     cancel, and the call fails with QUERY_TIMEOUT or QUERY_CANCELLED;
  *  3. when the server did not answer (the cancel could not be delivered, or
@@ -34,6 +36,14 @@ import type { StopReason } from './dialect.js';
 export const DEADLINE_SLACK_MS = 250;
 /** How long a cancelled statement may take to stop before its connection is destroyed. */
 export const CANCEL_GRACE_MS = 2000;
+/**
+ * How often the cancel is sent again while nothing settles. A cancel that
+ * reaches the server while it reads the statement's messages is ignored
+ * (PostgreSQL drops a cancel that arrives between messages; MariaDB's KILL
+ * QUERY between statements), so a statement sent just before the stop can
+ * start after its cancel and run on to the server's time limit.
+ */
+export const CANCEL_REPEAT_MS = 250;
 
 export interface CallOptions {
   readonly signal: AbortSignal | undefined;
@@ -53,6 +63,7 @@ export class CallSupervisor {
   #fail!: (error: Error) => void;
   readonly #deadline: NodeJS.Timeout;
   #grace: NodeJS.Timeout | undefined;
+  #repeat: NodeJS.Timeout | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: () => void;
   readonly #options: CallOptions;
@@ -74,20 +85,34 @@ export class CallSupervisor {
   #stop(reason: 'timeout' | 'abort'): void {
     if (this.reason !== null || this.#disposed) return;
     this.reason = reason;
-    this.#grace = setTimeout(() => this.#giveUp(), CANCEL_GRACE_MS);
+    this.#grace = setTimeout(() => this.#giveUp(true), CANCEL_GRACE_MS);
+    this.#repeat = setInterval(() => this.#cancelAgain(), CANCEL_REPEAT_MS);
     void this.#options.cancel().then(
       (answered) => {
-        if (!answered) this.#giveUp();
+        if (!answered) this.#giveUp(false);
       },
-      () => this.#giveUp(),
+      () => this.#giveUp(false),
     );
   }
 
-  /** Nothing answered the cancel: the connection goes, and the call ends now. */
-  #giveUp(): void {
+  #cancelAgain(): void {
     if (this.unanswered || this.#disposed) return;
+    void this.#options.cancel().catch(() => false);
+  }
+
+  /**
+   * Nothing answered the cancel: the connection goes, and the call ends now.
+   * `again`: the cancel was delivered but nothing settled within the grace:
+   * it is sent a last time before the connection goes (a statement left
+   * running on a connection nobody reads any more would run on to the
+   * server's time limit).
+   */
+  #giveUp(again: boolean): void {
+    if (this.unanswered || this.#disposed) return;
+    if (again) this.#cancelAgain();
     this.unanswered = true;
     clearTimeout(this.#grace);
+    clearInterval(this.#repeat);
     try {
       this.#options.destroy();
     } finally {
@@ -95,9 +120,27 @@ export class CallSupervisor {
     }
   }
 
-  /** `work`, or a rejection once the call was stopped and nothing answered. */
-  guard<T>(work: Promise<T>): Promise<T> {
-    return Promise.race([work, this.#failed]);
+  /**
+   * Starts `start` (one statement or round trip of the call) unless the call
+   * was already stopped, and races it against the stop. A stopped call
+   * starts nothing more: its cancel went to whatever ran then (or to an
+   * idle session, where the server ignores it), so a statement sent after
+   * it would run unstopped.
+   */
+  guard<T>(start: () => Promise<T>): Promise<T> {
+    if (this.reason !== null) {
+      return Promise.reject(
+        new Error(`the call was stopped (${this.reason}) before this statement`),
+      );
+    }
+    return Promise.race([start(), this.#failed]);
+  }
+
+  /** Throws if the call was stopped (before a step that may not be undone, like a COMMIT). */
+  assertRunning(): void {
+    if (this.reason !== null) {
+      throw new Error(`the call was stopped (${this.reason}) before this statement`);
+    }
   }
 
   /** A write's COMMIT was sent: from now on only the deadline stops the call. */
@@ -109,6 +152,7 @@ export class CallSupervisor {
     this.#disposed = true;
     clearTimeout(this.#deadline);
     clearTimeout(this.#grace);
+    clearInterval(this.#repeat);
     this.#signal?.removeEventListener('abort', this.#onAbort);
   }
 }

@@ -11,17 +11,28 @@ const lostError = Object.assign(new Error('Connection terminated unexpectedly'),
   code: 'ECONNRESET',
 });
 
-function lease(script: { affected?: number; fail?: Partial<Record<string, Error>> }) {
+function lease(script: {
+  affected?: number;
+  fail?: Partial<Record<string, Error>>;
+  /** The kit stops the call (deadline or abort) while this step runs. */
+  stopDuring?: { step: string; reason: 'timeout' | 'abort' };
+}) {
   const steps: string[] = [];
   const facts = { discarded: false, outages: 0 };
   const call = {
     reason: null as 'timeout' | 'abort' | null,
     unanswered: false,
-    guard: <T>(work: Promise<T>) => work,
+    // As the supervisor: a stopped call starts nothing more.
+    guard: <T>(start: () => Promise<T>) =>
+      call.reason === null ? start() : Promise.reject(new Error(`stopped (${call.reason})`)),
+    assertRunning: () => {
+      if (call.reason !== null) throw new Error(`stopped (${call.reason})`);
+    },
     committing: () => steps.push('(committing)'),
   };
   const step = (name: string) => async () => {
     steps.push(name);
+    if (script.stopDuring?.step === name) call.reason = script.stopDuring.reason;
     const failure = script.fail?.[name];
     if (failure !== undefined) throw failure;
   };
@@ -118,12 +129,25 @@ describe('writeTransaction', () => {
   });
 
   it('answers OUTCOME_UNKNOWN when the deadline stopped a COMMIT', async () => {
-    const { made, facts, call } = lease({ fail: { COMMIT: new Error('stopped') } });
-    call.reason = 'timeout';
+    const { made, facts } = lease({
+      fail: { COMMIT: new Error('stopped') },
+      stopDuring: { step: 'COMMIT', reason: 'timeout' },
+    });
     expect(
       await codeOf(writeTransaction(made, statement, { maxAffectedRows: 3, dryRun: false })),
     ).toBe('OUTCOME_UNKNOWN');
     // Stopped by the kit with an answered cancel: not an outage.
+    expect([facts.discarded, facts.outages]).toEqual([true, 0]);
+  });
+
+  it('never sends COMMIT for a call stopped while its statement ran: rolled back with the connection, not in doubt', async () => {
+    // The abort came as the statement finished (its cancel found nothing to
+    // stop): committing now would apply a write the caller gave up on.
+    const { made, steps, facts } = lease({ stopDuring: { step: 'statement', reason: 'abort' } });
+    expect(
+      await codeOf(writeTransaction(made, statement, { maxAffectedRows: 3, dryRun: false })),
+    ).toBe('stopped (abort)');
+    expect(steps).toEqual(['BEGIN', 'statement']);
     expect([facts.discarded, facts.outages]).toEqual([true, 0]);
   });
 

@@ -34,7 +34,10 @@ import type { CallSupervisor } from './supervise.js';
 /** What the write path needs of the call it runs in (the kit's lease of a connection). */
 export interface TransactionLease {
   readonly connection: Pick<DriverConnection, 'begin' | 'execute' | 'commit' | 'rollback'>;
-  readonly call: Pick<CallSupervisor, 'guard' | 'committing' | 'reason' | 'unanswered'>;
+  readonly call: Pick<
+    CallSupervisor,
+    'guard' | 'assertRunning' | 'committing' | 'reason' | 'unanswered'
+  >;
   /** The connection is not given back to the pool. */
   discard(): void;
   /** Whether the error means the connection is gone. */
@@ -53,22 +56,25 @@ export async function writeTransaction(
   const { connection, call } = lease;
   let phase: Phase = 'before';
   try {
-    await call.guard(connection.begin());
+    await call.guard(() => connection.begin());
     phase = 'open';
-    const affectedRows = await call.guard(connection.execute(statement));
+    const affectedRows = await call.guard(() => connection.execute(statement));
     if (affectedRows > request.maxAffectedRows) {
-      await call.guard(connection.rollback());
+      await call.guard(() => connection.rollback());
       phase = 'before';
       throw writeLimitExceeded(affectedRows, request.maxAffectedRows);
     }
     if (request.dryRun) {
-      await call.guard(connection.rollback());
+      await call.guard(() => connection.rollback());
       phase = 'before';
       return { affectedRows, committed: false };
     }
+    // Stopped after the statement ran: COMMIT is never sent (the transaction
+    // ends with the discarded connection), and the call is not in doubt.
+    call.assertRunning();
     phase = 'committing';
     call.committing();
-    await call.guard(connection.commit());
+    await call.guard(() => connection.commit());
     phase = 'before';
     return { affectedRows, committed: true };
   } catch (error) {
@@ -82,7 +88,7 @@ export async function writeTransaction(
       }
     } else if (phase !== 'before') {
       try {
-        await call.guard(connection.rollback());
+        await call.guard(() => connection.rollback());
       } catch {
         lease.discard();
       }

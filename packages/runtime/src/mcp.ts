@@ -159,6 +159,13 @@ export interface McpServerOptions {
    * the version in the MCP-Protocol-Version header).
    */
   readonly handshake?: boolean;
+  /**
+   * The transport's own signal for this exchange (over HTTP: the client's
+   * connection). A call or read stops when it or the request's signal
+   * aborts, so a client gone before the SDK wired its cancellation runs
+   * nothing in the database.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -187,6 +194,9 @@ export function createMcpServer(
   options: McpServerOptions = {},
 ): Server {
   const handshake = options.handshake ?? true;
+  const transportSignal = options.signal;
+  const signalOf = (request: AbortSignal): AbortSignal =>
+    transportSignal === undefined ? request : AbortSignal.any([request, transportSignal]);
   const server = new Server(
     { name: runtime.config.server.name, title: 'sqlwarden', version: VERSION },
     {
@@ -203,7 +213,7 @@ export function createMcpServer(
   });
   server.setRequestHandler('resources/list', async (_request, ctx) => {
     assertInitialized(server, handshake);
-    return { resources: await listResources(runtime, session, ctx.mcpReq.signal) };
+    return { resources: await listResources(runtime, session, signalOf(ctx.mcpReq.signal)) };
   });
   server.setRequestHandler('resources/templates/list', async () => {
     assertInitialized(server, handshake);
@@ -220,7 +230,7 @@ export function createMcpServer(
     if (request.method === 'resources/read') {
       assertInitialized(server, handshake);
       const { uri } = readParams(request.params);
-      return readResource(runtime, session, uri, ctx.mcpReq.signal);
+      return readResource(runtime, session, uri, signalOf(ctx.mcpReq.signal));
     }
     if (request.method !== 'tools/call') {
       throw new ProtocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
@@ -232,7 +242,7 @@ export function createMcpServer(
       context: session,
       tool: params.name,
       input: params.arguments ?? {},
-      signal: ctx.mcpReq.signal,
+      signal: signalOf(ctx.mcpReq.signal),
     };
     // Telemetry off: one check, nothing read or allocated for it (docs/observability.md).
     const telemetry = runtime.telemetry;

@@ -219,7 +219,7 @@ const isName = (token: LexResult['tokens'][number] | undefined) =>
  * schema. Only two dots between two names are rewritten; anything else with
  * `..` stays as it is and does not parse.
  */
-function skippedSchemas(text: string, lexed: LexResult): string {
+export function skippedSchemas(text: string, lexed: LexResult): string {
   const { tokens } = lexed;
   const dot = (i: number) => {
     const token = tokens[i];

@@ -15,6 +15,7 @@ it('exports exactly the pinned public API', () => {
     'allowEntryProblem',
     'analyze',
     'bindNamedParameters',
+    'checkColumns',
     'checkRead',
     'checkWrite',
     'createGuard',
@@ -55,6 +56,10 @@ it('pins the closed table of rejection reasons', () => {
     'AMBIGUOUS_TABLE',
     'WRITE_WITHOUT_WHERE',
     'RETURNING_NOT_ALLOWED',
+    'COLUMN_DENIED',
+    'COLUMN_MASKED',
+    'COLUMN_UNRESOLVED',
+    'RELATION_GOVERNED',
   ]);
   for (const reason of api.REJECTION_REASON_LIST) {
     expect(api.REJECTION_REASONS[reason]).toMatch(/^[A-Z].+[.)]$/);

@@ -3,6 +3,19 @@
 
 export type { Guard, GuardFactoryOptions } from './cache.js';
 export { createGuard } from './cache.js';
+export { checkColumns } from './columns.js';
+export type {
+  AppliedPolicy,
+  ColumnAction,
+  ColumnCatalog,
+  ColumnCheckOptions,
+  ColumnRules,
+  ColumnVerdict,
+  OpaqueRelation,
+  OutputColumn,
+  ProtectedTable,
+  RelationName,
+} from './columns-types.js';
 export { ALLOWED_FUNCTIONS } from './function-lists/index.js';
 export { allowEntryProblem, DEFAULT_ALLOWED_VOLATILE } from './functions.js';
 export {

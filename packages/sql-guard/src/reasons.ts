@@ -45,6 +45,14 @@ export const REJECTION_REASONS = {
     'UPDATE and DELETE need a WHERE clause that refers to a column; add one to say which rows.',
   RETURNING_NOT_ALLOWED:
     'RETURNING is not allowed here (only for tables you may read, and only where the tool returns rows); remove it.',
+  COLUMN_DENIED:
+    'The statement refers to a column that a column policy denies you; remove every reference to it (select list, WHERE, JOIN, ORDER BY, GROUP BY, functions, subqueries, * and whole-row references).',
+  COLUMN_MASKED:
+    'A masked column may only be selected as a plain column of the outermost select list (its values come back masked); remove its other uses (WHERE, JOIN, ORDER BY, GROUP BY, DISTINCT, functions, subqueries, set operations).',
+  COLUMN_UNRESOLVED:
+    'The statement could not be checked against the column policies; name the columns you need explicitly, qualify them with their table, and avoid * and whole-row references.',
+  RELATION_GOVERNED:
+    'The statement refers to a relation that exposes columns under a column policy and cannot be checked through; query the underlying tables instead.',
 } as const;
 
 export type RejectionReason = keyof typeof REJECTION_REASONS;

@@ -1,0 +1,121 @@
+/**
+ * What the column check reads from a statement, whatever the dialect: the
+ * relations it names, every column reference, every `*`, and the shape of
+ * the outermost select list. The dialect walkers (columns-postgres.ts,
+ * columns-mysql.ts) fill it from their parser's tree; columns.ts judges it
+ * against the rules. Internal: not exported from the package.
+ *
+ * The walkers record by construction, not by recognition: every node of
+ * the tree is visited, every column reference anywhere is recorded (as an
+ * "other" use unless it is provably a plain output of the outermost
+ * select), and every table anywhere is recorded. What a walker cannot
+ * place sets `unresolved`, which refuses the statement.
+ */
+
+/** A table as written (identifiers as the dialect's parser gives them). */
+export interface TableName {
+  readonly catalog?: string;
+  readonly schema: string | null;
+  readonly name: string;
+}
+
+/** A FROM item (or a CTE, or a join with an alias). */
+export interface Relation {
+  readonly kind: 'table' | 'derived' | 'join' | 'other';
+  /** kind `table`. */
+  readonly table?: TableName;
+  readonly alias: string | null;
+  /** A column alias list (`AS p(a, b)`, `WITH c(x, y)`): renames columns by position. */
+  readonly renames: boolean;
+  /** kind `derived` (and CTEs): the tables its body reads. */
+  readonly reads?: readonly TableName[];
+  /** kind `derived`: its output names, in order, when every one is known. */
+  readonly outputs?: readonly string[];
+  /** kind `join`: the relations under the aliased join. */
+  readonly members?: readonly Relation[];
+  /** Joined with USING or NATURAL: a `*` over it merges columns, so its expansion is not a plain list. */
+  merged: boolean;
+}
+
+/** One SELECT (or DML statement): the relations a `*` in it expands over. */
+export interface Block {
+  readonly relations: Relation[];
+}
+
+/** A column reference: `ssn`, `p.ssn`, `hr.people.ssn` (parts as written, last is the column). */
+export interface ColumnUse {
+  readonly parts: readonly string[];
+  /** Set only for a plain column of the outermost select list: its position (0-based). */
+  readonly output?: number;
+}
+
+/** `*` or `q.*`, in a select list, RETURNING, or as an argument. */
+export interface StarUse {
+  readonly qualifier: readonly string[] | null;
+  readonly block: Block | null;
+  /** Set only for a `*` that is itself an item of the outermost select list. */
+  readonly output?: number;
+}
+
+export type OutputTarget =
+  | { readonly kind: 'column'; readonly parts: readonly string[]; readonly name: string }
+  | { readonly kind: 'star'; readonly qualifier: readonly string[] | null }
+  | { readonly kind: 'expr'; readonly name: string };
+
+/** The outermost SELECT, when the statement is one plain SELECT (not a set operation). */
+export interface Outermost {
+  readonly block: Block;
+  readonly targets: readonly OutputTarget[];
+  /** DISTINCT or DISTINCT ON. */
+  readonly distinct: boolean;
+  /** ORDER BY / GROUP BY items that are integer constants (1-based positions; NaN when unreadable). */
+  readonly positions: readonly number[];
+}
+
+export interface ColumnFacts {
+  /** Every table named anywhere (read or written), CTE names included (over-approximation). */
+  readonly tables: TableName[];
+  /** Every relation anywhere, for resolving qualifiers. */
+  readonly relations: Relation[];
+  readonly columns: ColumnUse[];
+  readonly stars: StarUse[];
+  /** The tables under each NATURAL join. */
+  readonly natural: TableName[][];
+  /** Column names in USING lists. */
+  readonly using: string[];
+  /** INSERT targets with their column list (null: none written, every column is written). */
+  readonly inserts: Array<{
+    readonly table: TableName;
+    readonly columns: readonly string[] | null;
+  }>;
+  outermost: Outermost | null;
+  /** A construct the walker cannot place: the statement is refused (COLUMN_UNRESOLVED). */
+  unresolved: string | null;
+}
+
+export function emptyFacts(): ColumnFacts {
+  return {
+    tables: [],
+    relations: [],
+    columns: [],
+    stars: [],
+    natural: [],
+    using: [],
+    inserts: [],
+    outermost: null,
+    unresolved: null,
+  };
+}
+
+export type FactsOutcome =
+  | { readonly ok: true; readonly facts: ColumnFacts }
+  | {
+      readonly ok: false;
+      readonly detail: string;
+      /**
+       * Every table the statement names, when a parser could read that much
+       * but not the columns: a statement that names no protected relation
+       * needs no column analysis.
+       */
+      readonly tables?: readonly TableName[];
+    };

@@ -605,7 +605,7 @@ function report(engine, rows, harnessNode) {
     });
   }
   if (hundred) {
-    target(`b. 100-row bytes vs ${hundred.name} (<= 0.5x)`, () => {
+    target(`b. 100-row bytes vs ${hundred.name} (<= 0.35x)`, () => {
       const peer = by[hundred.key]?.hundred;
       if (!sw.hundred?.ok) throw new Error('sqlwarden: no answer');
       if (!peer?.ok) throw new Error(`${hundred.name}: no answer`);
@@ -613,7 +613,7 @@ function report(engine, rows, harnessNode) {
       return [
         `${ratio.toFixed(2)}x`,
         `${fmtInt(sw.hundred.textBytes)} vs ${fmtInt(peer.textBytes)} bytes`,
-        verdict(ratio <= 0.5 && sw.hundred.complete),
+        verdict(ratio <= 0.35 && sw.hundred.complete),
       ];
     });
   }

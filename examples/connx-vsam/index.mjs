@@ -145,7 +145,13 @@ async function main() {
     const table = resources.find((r) => r.uri.includes('customers_vsam'));
     if (table !== undefined) {
       const read = await client.readResource({ uri: table.uri });
-      const description = JSON.parse(read.contents[0]?.text ?? '{}');
+      // Framed as data (governance.untrustedData, text/plain): the JSON is
+      // the one line between the <data-...> lines. Unframed: the whole text.
+      const content = read.contents[0];
+      const text = content?.text ?? '{}';
+      const json =
+        content?.mimeType === 'text/plain' ? text.split('\n').slice(2, -1).join('\n') : text;
+      const description = JSON.parse(json);
       out(
         `resources/read ${table.uri}: columns ${(description.columns ?? []).map((c) => `${c.name} ${c.type}`).join(', ')}`,
       );

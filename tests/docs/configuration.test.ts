@@ -32,6 +32,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   tools: '<name>',
   'tools.<name>.parameters': '<param>',
   'principals.<id>.costGate': '<source>',
+  'principals.<id>.database': '<source>',
   entities: '<name>',
   'entities.<name>.columns': '<column>',
   'transports.http.auth.oauth.principals': '<claim>',
@@ -122,6 +123,9 @@ describe('docs/configuration.md', () => {
         SQLWARDEN_REDIS_URL: 'rediss://:example-password@redis.internal:6380',
         REDIS_CA_PEM: '-----BEGIN CERTIFICATE-----',
         OTLP_AUTHORIZATION: 'Bearer example-collector-token',
+        SQLWARDEN_MASK_KEY: 'k'.repeat(48),
+        CRM_DATABASE_URL: 'mysql://sqlwarden_reader:example-password@crm.internal/crm',
+        CRM_LOCAL_PASSWORD: 'example-password',
       },
       envFile: false,
     });
@@ -129,7 +133,7 @@ describe('docs/configuration.md', () => {
     expect(result.ok ? [] : result.problems).toEqual([]);
     if (!result.ok) return;
     expect(result.config.stdioPrincipal).toBe('local');
-    expect(result.config.sources.map((s) => s.id)).toEqual(['shop', 'warehouse', 'legacy']);
+    expect(result.config.sources.map((s) => s.id)).toEqual(['shop', 'warehouse', 'legacy', 'crm']);
 
     const used = documentPaths(parseYaml(example.body), '', new Set());
     // defaultCatalog needs three-part names throughout its source (and its

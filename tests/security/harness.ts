@@ -11,6 +11,7 @@ import {
   type AnyTool,
   type AuthorizationRequest,
   type BoundaryDeps,
+  type ConfirmationPort,
   createToolRegistry,
   type DatabaseAdapter,
   DEFAULT_LIMITS,
@@ -220,6 +221,8 @@ export function fakeTools(adapter: RecordingAdapter, calls: ToolCalls): AnyTool[
       sql: z.string().min(1).max(10_000),
       params: z.array(z.unknown()).max(100).default([]),
       dryRun: z.boolean().default(false),
+      /** Ask a human first, as a write on a source with confirmWrites does. */
+      confirm: z.boolean().default(false),
     }),
     // A tool may ask for less than the server allows, never more.
     limits: { maxAffectedRows: 1_000_000 },
@@ -231,6 +234,30 @@ export function fakeTools(adapter: RecordingAdapter, calls: ToolCalls): AnyTool[
     }),
     handler: async (input, ctx) => {
       enter(calls, 'fake_write');
+      if (input.confirm && !input.dryRun) {
+        const grant = await ctx.confirm({
+          source: SOURCE,
+          statement: input.sql,
+          params: input.params,
+          fp: fakeFingerprint(input.sql),
+          operation: 'UPDATE',
+          tables: [input.table],
+          dryRun: async () => {
+            const dry = await adapter.write({
+              sql: input.sql,
+              params: input.params,
+              maxAffectedRows: ctx.limits.maxAffectedRows,
+              timeoutMs: ctx.limits.timeoutMs,
+              signal: ctx.signal,
+              dryRun: true,
+            });
+            return dry.affectedRows;
+          },
+        });
+        if (grant.status === 'pending') {
+          return { text: `${grant.rows} rows would change: asked to confirm`, rows: 0 };
+        }
+      }
       const result = await adapter.write({
         sql: input.sql,
         params: input.params,
@@ -278,6 +305,8 @@ export interface AssemblyOptions {
 export interface CallOptions {
   readonly context?: unknown;
   readonly signal?: AbortSignal;
+  /** How a human confirms a write on this call (none: a confirmation is refused). */
+  readonly confirmation?: ConfirmationPort;
 }
 
 export function assemble(options: AssemblyOptions = {}) {
@@ -352,6 +381,7 @@ export function assemble(options: AssemblyOptions = {}) {
         tool,
         input,
         signal: callOptions.signal,
+        ...(callOptions.confirmation !== undefined && { confirmation: callOptions.confirmation }),
       },
       deps,
     );

@@ -53,6 +53,18 @@ const SCENARIOS: Record<ErrorCode, Scenario> = {
     options: { writesEnabled: false },
     run: (s) => s.call('fake_write', VALID_INPUT.fake_write),
   },
+  CONFIRMATION_REQUIRED: {
+    // A write that needs a human's yes on a call that came with no way to ask.
+    run: (s) => s.call('fake_write', { ...VALID_INPUT.fake_write, confirm: true }),
+  },
+  CONFIRMATION_DECLINED: {
+    run: (s) =>
+      s.call(
+        'fake_write',
+        { ...VALID_INPUT.fake_write, confirm: true },
+        { confirmation: { confirm: async () => ({ status: 'declined' }) } },
+      ),
+  },
   FORBIDDEN: {
     run: (s) =>
       s.call('fake_read', VALID_INPUT.fake_read, { context: sessionContext({ roles: [] }) }),

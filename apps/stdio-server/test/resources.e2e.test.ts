@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { mysqlTestUrl, postgresTestUrl } from '@sqlwarden/testing';
+import { mysqlTestUrl, postgresTestUrl, unframed } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditLineAfter,
@@ -145,12 +145,12 @@ describe.each(engines)('resources on $kind', (engine) => {
     ]);
   });
 
-  it('reads the table as JSON, audited as describe_table', async () => {
+  it('reads the table as JSON framed as data, audited as describe_table', async () => {
     const before = server.auditLines().length;
     const uri = `schema://main/${engine.schema}.CUSTOMERS_VSAM`;
     const { contents } = await server.client.readResource({ uri });
-    expect(contents[0]).toMatchObject({ uri, mimeType: 'application/json' });
-    const table = JSON.parse((contents[0] as { text: string }).text);
+    expect(contents[0]).toMatchObject({ uri, mimeType: 'text/plain' });
+    const table = JSON.parse(unframed((contents[0] as { text: string }).text));
     expect(table).toMatchObject({
       source: 'main',
       schema: engine.schema,

@@ -1,5 +1,5 @@
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { createTestSchema, postgresTestUrl, type TestSchema } from '@sqlwarden/testing';
+import { createTestSchema, postgresTestUrl, type TestSchema, unframed } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, failure, ok, type RunningServer, startServer, tempDir, textOf } from './harness.js';
 
@@ -193,7 +193,7 @@ describe('query_read', () => {
     expect(String(read.rows[0]?.[4])).toMatch(/^2026-01-02[ T]03:04:05(\+00(:00)?|Z)$/);
     expect(read.rowCount).toBe(2);
     expect(read.truncated).toBe(false);
-    expect(textOf(result).split('\n').slice(0, 2)).toEqual([
+    expect(unframed(textOf(result)).split('\n').slice(0, 2)).toEqual([
       '2 rows',
       'id\tname\tbalance\tvisits\tcreated_at',
     ]);

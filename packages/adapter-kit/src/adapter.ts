@@ -32,6 +32,7 @@ import type {
   CostCeiling,
   CostEstimate,
   DatabaseAdapter,
+  DatabaseIdentity,
   FunctionCatalog,
   HealthStatus,
   OperatorLogger,
@@ -43,6 +44,7 @@ import type {
   TableDescription,
   TableRef,
   TableSummary,
+  ViewDependency,
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
@@ -60,6 +62,7 @@ import type {
 import {
   cancelledBeforeRun,
   databaseUnavailable,
+  identityUnsupported,
   invalidParameter,
   mapDriverError,
   sourceBusy,
@@ -133,10 +136,11 @@ interface Lease<C extends DriverConnection> {
 
 /**
  * What an adapter on the kit is: a `DatabaseAdapter` whose optional parts
- * (the function catalog, the least-privilege report) are always there.
+ * (the function catalog, the least-privilege report, what views read) are
+ * always there.
  */
 export type SourceAdapter = DatabaseAdapter &
-  Required<Pick<DatabaseAdapter, 'functionCatalog' | 'privilegeReport'>>;
+  Required<Pick<DatabaseAdapter, 'functionCatalog' | 'privilegeReport' | 'viewDependencies'>>;
 
 export interface DialectAdapterOptions<C extends DriverConnection> {
   readonly dialect: Dialect<C>;
@@ -364,6 +368,16 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     }
   }
 
+  /**
+   * A call with a database identity needs a driver that applies it: on any
+   * other the call is refused before it runs, never run as the source's own
+   * user (fail closed; the runtime's configuration checks say so at start-up).
+   */
+  #assertIdentity(identity: DatabaseIdentity | undefined): void {
+    if (identity === undefined || this.#engine.driver.identities === true) return;
+    throw identityUnsupported(this.dialect);
+  }
+
   /** The call's time limit, never above the source's. */
   #timeLimit(requested: number): number {
     return Math.min(requested, this.#config.statementTimeoutMs);
@@ -377,6 +391,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
   }
 
   async #read(request: ReadRequest, span: Span | undefined): Promise<ReadAnswer> {
+    this.#assertIdentity(request.identity);
     const statement = this.#bind(request.sql, request.params);
     const context = { sql: request.sql, paramCount: request.params.length };
     return this.#run(
@@ -387,7 +402,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
         const estimate =
           request.costCeiling === undefined
             ? undefined
-            : await this.#gate(lease, statement, request.costCeiling);
+            : await this.#gate(lease, statement, request.costCeiling, request.identity);
         const budget = new RowBudget(request.limits);
         const outcome = await lease.call.guard(() =>
           lease.connection.read(statement, {
@@ -395,6 +410,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
             gate: (admission) => {
               lease.pooled.gate.admission = admission;
             },
+            ...(request.identity !== undefined && { identity: request.identity }),
           }),
         );
         if (outcome.after === 'stop') lease.stop();
@@ -411,11 +427,13 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
     lease: Lease<C>,
     statement: BoundStatement,
     ceiling: CostCeiling,
+    identity: DatabaseIdentity | undefined,
   ): Promise<CostEstimate> {
     const { connection } = lease;
     const estimateOf = connection.estimate?.bind(connection);
     if (estimateOf === undefined) throw noEstimate();
-    const estimate = await lease.call.guard(() => estimateOf(statement));
+    // Planned as the read will run: under its identity (grants, row-level security).
+    const estimate = await lease.call.guard(() => estimateOf(statement, identity));
     if (estimate === undefined) throw noEstimate();
     const refusal = costRefusal(estimate, ceiling);
     if (refusal !== undefined) throw refusal;
@@ -431,6 +449,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
 
   async #write(request: WriteRequest, span: Span | undefined): Promise<WriteResult> {
     if (!this.#config.allowWrites) throw sourceReadOnly();
+    this.#assertIdentity(request.identity);
     const statement = this.#bind(request.sql, request.params);
     const context = { sql: request.sql, paramCount: request.params.length };
     return this.#run(
@@ -494,6 +513,34 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
       });
     }
     return this.#catalog;
+  }
+
+  /**
+   * What the views of these schemas read (column policies). An engine whose
+   * catalog cannot tell lists its views as unreadable (`definition: null`):
+   * each counts as reading everything.
+   */
+  viewDependencies(request: {
+    readonly schemas?: readonly string[];
+    readonly signal: AbortSignal;
+  }): Promise<ViewDependency[]> {
+    const introspector = this.#engine.introspector;
+    return this.#catalogQuery(request.signal, async (connection) => {
+      if (introspector.viewDependencies !== undefined) {
+        return introspector.viewDependencies(connection, request.schemas);
+      }
+      const tables = await introspector.listTables(connection, request.schemas);
+      return tables
+        .filter((t) => t.kind === 'view' || t.kind === 'materialized_view')
+        .map((t) => ({
+          view: {
+            ...(t.catalog !== undefined && { catalog: t.catalog }),
+            schema: t.schema,
+            name: t.name,
+          },
+          definition: null,
+        }));
+    });
   }
 
   privilegeReport(request: PrivilegeReportRequest): Promise<PrivilegeReport> {

@@ -22,6 +22,7 @@
  */
 import type {
   CostEstimate,
+  DatabaseIdentity,
   FunctionCatalog,
   PrivilegeReport,
   PrivilegeReportRequest,
@@ -30,6 +31,7 @@ import type {
   TableDescription,
   TableRef,
   TableSummary,
+  ViewDependency,
 } from '@sqlwarden/core';
 import type { RowBudget } from './budget.js';
 import type { FrameProtocol, GatedStream } from './wire.js';
@@ -74,6 +76,8 @@ export interface ReadContext {
    * look-up).
    */
   gate(admission: FrameAdmission | undefined): void;
+  /** Who the read runs as (core's `DatabaseIdentity`); only for a driver with `identities`. */
+  readonly identity?: DatabaseIdentity;
 }
 
 /**
@@ -106,9 +110,15 @@ export interface DriverConnection {
    * cannot be read. Absent on an engine without one: the cost gate then
    * refuses every read of a source it applies to.
    */
-  estimate?(statement: BoundStatement): Promise<CostEstimate | undefined>;
-  /** Opens a READ WRITE transaction of its own (the session stays read-only for reads). */
-  begin(): Promise<void>;
+  estimate?(
+    statement: BoundStatement,
+    identity?: DatabaseIdentity,
+  ): Promise<CostEstimate | undefined>;
+  /**
+   * Opens a READ WRITE transaction of its own (the session stays read-only
+   * for reads); with `identity`, the transaction runs as it from its start.
+   */
+  begin(identity?: DatabaseIdentity): Promise<void>;
   /** One INSERT, UPDATE or DELETE in that transaction: the rows it affected. */
   execute(statement: BoundStatement): Promise<number>;
   commit(): Promise<void>;
@@ -165,6 +175,13 @@ export interface OpenOptions {
 export interface Driver<C extends DriverConnection> {
   readonly framing: WireFraming;
   /**
+   * Whether its connections run a call under a `DatabaseIdentity` (read,
+   * estimate and begin take it, and apply it in the call's own
+   * transaction). Absent: the kit refuses every call that carries one,
+   * before it runs, rather than run it as the source's own user.
+   */
+  readonly identities?: boolean;
+  /**
    * A parameter as the protocol carries it. Throws a TypeError naming what
    * is wrong for a value it cannot carry: the call gets INVALID_INPUT and
    * nothing reaches the database.
@@ -218,6 +235,14 @@ export interface Introspector<C extends DriverConnection> {
   describeTable(connection: C, table: TableRef): Promise<TableDescription | null>;
   functionCatalog(connection: C): Promise<FunctionCatalog>;
   privilegeReport(connection: C, request: PrivilegeReportRequest): Promise<PrivilegeReport>;
+  /**
+   * What the views of these schemas read (column policies). Absent: the
+   * engine's catalog cannot tell, and every view counts as reading everything.
+   */
+  viewDependencies?(
+    connection: C,
+    schemas: readonly string[] | undefined,
+  ): Promise<ViewDependency[]>;
 }
 
 /** One engine: what the kit's `DialectAdapter` needs to be its `DatabaseAdapter`. */

@@ -105,6 +105,17 @@ export function sourceReadOnly(): SqlwardenError {
   );
 }
 
+/**
+ * A call with a database identity on an engine that cannot apply one per
+ * call: refused before anything reaches the database.
+ */
+export function identityUnsupported(dialect: string): SqlwardenError {
+  return new SqlwardenError(
+    'FORBIDDEN',
+    `This ${dialect} source cannot run a call under a database identity (principals.<id>.database), so the call was refused rather than run as the source's own user; an operator must remove the identity or give it in the form this engine takes (docs/governance.md).`,
+  );
+}
+
 /** A call after close(). */
 export function sourceClosed(): SqlwardenError {
   return new SqlwardenError('DB_UNAVAILABLE', 'The source is closed.');

@@ -4,7 +4,8 @@
  * reads), with its affected-row ceiling and its dry run, under the call's
  * supervision (supervise.ts):
  *
- *  1. BEGIN (the engine's words: BEGIN READ WRITE, START TRANSACTION READ WRITE);
+ *  1. BEGIN (the engine's words: BEGIN READ WRITE, START TRANSACTION READ WRITE),
+ *     with the call's database identity, if it has one;
  *  2. the statement, with its values bound: the rows it affected;
  *  3. over `maxAffectedRows`: ROLLBACK, WRITE_LIMIT_EXCEEDED, nothing changed;
  *  4. a dry run: ROLLBACK, and the count is the answer (`committed: false`);
@@ -51,12 +52,13 @@ type Phase = 'before' | 'open' | 'committing';
 export async function writeTransaction(
   lease: TransactionLease,
   statement: BoundStatement,
-  request: Pick<WriteRequest, 'maxAffectedRows' | 'dryRun'>,
+  request: Pick<WriteRequest, 'maxAffectedRows' | 'dryRun' | 'identity'>,
 ): Promise<WriteResult> {
   const { connection, call } = lease;
   let phase: Phase = 'before';
   try {
-    await call.guard(() => connection.begin());
+    // The identity (if any) is the transaction's from BEGIN on: the statement never runs without it.
+    await call.guard(() => connection.begin(request.identity));
     phase = 'open';
     const affectedRows = await call.guard(() => connection.execute(statement));
     if (affectedRows > request.maxAffectedRows) {

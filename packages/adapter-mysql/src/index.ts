@@ -18,7 +18,7 @@ import {
 import { MysqlDriver, type MysqlSession } from './driver.js';
 import { mysqlErrors } from './errors.js';
 import { privilegeReport } from './grants.js';
-import { describeTable, functionCatalog, listTables } from './introspect.js';
+import { describeTable, functionCatalog, listTables, viewDependencies } from './introspect.js';
 
 export type { MysqlAdapterConfig, MysqlConnectionOptions, MysqlModule } from './config.js';
 
@@ -37,6 +37,8 @@ function mysqlDialect(config: NormalizedConfig, module: MysqlModule): Dialect<My
         describeTable(session, table.schema, table.name, session.flavor),
       functionCatalog: (session) => functionCatalog(session, mysqlErrors.isConnectionError),
       privilegeReport: (session, request) => privilegeReport(session, config, request),
+      viewDependencies: (session, schemas) =>
+        viewDependencies(session, schemas, mysqlErrors.isConnectionError),
     },
   };
 }

@@ -16,6 +16,7 @@ import type {
   TableDescription,
   TableKind,
   TableSummary,
+  ViewDependency,
 } from '@sqlwarden/core';
 import type { ServerFlavor } from './session.js';
 
@@ -265,4 +266,69 @@ export async function functionCatalog(
     volatile.add(name);
   }
   return { volatile: [...volatile].sort(), userDefined: [...userDefined].sort() };
+}
+
+/**
+ * What each view of the given schemas reads (column policies): the tables
+ * information_schema.VIEW_TABLE_USAGE lists (MySQL 8.0.13 and later; any
+ * column of each), or else the view's definition, which the caller
+ * searches for protected tables' names. A definition the account may not
+ * read (information_schema shows it empty without SHOW VIEW), or one that
+ * names a stored routine (which could read any table), is reported as
+ * unreadable: the view then counts as reading everything.
+ */
+export async function viewDependencies(
+  client: CatalogClient,
+  schemas: readonly string[] | undefined,
+  isConnectionError: (error: unknown) => boolean,
+): Promise<ViewDependency[]> {
+  if (schemas !== undefined && schemas.length === 0) return [];
+  const filter = (column: string) =>
+    schemas === undefined ? '' : ` AND ${column} IN (${schemas.map(() => '?').join(', ')})`;
+  const views = await client.rows(
+    `SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS
+      WHERE TABLE_SCHEMA NOT IN ${SYSTEM_SCHEMAS}${filter('TABLE_SCHEMA')}`,
+    schemas ?? [],
+  );
+  let usage: unknown[][] | undefined;
+  try {
+    usage = await client.rows(
+      `SELECT VIEW_SCHEMA, VIEW_NAME, TABLE_SCHEMA, TABLE_NAME FROM information_schema.VIEW_TABLE_USAGE
+        WHERE VIEW_SCHEMA NOT IN ${SYSTEM_SCHEMAS}${filter('VIEW_SCHEMA')}`,
+      schemas ?? [],
+    );
+  } catch (error) {
+    // MariaDB and MySQL before 8.0.13 have no such table: the definitions are searched instead.
+    if (isConnectionError(error)) throw error;
+  }
+  const routines = (
+    await client.rows(
+      `SELECT DISTINCT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA NOT IN ${SYSTEM_SCHEMAS}`,
+      [],
+    )
+  ).map(([name]) => (str(name) ?? '').toLowerCase());
+  const callsRoutine = (definition: string) => {
+    const words = new Set(definition.toLowerCase().split(/[^a-z0-9_$\u0080-\uffff]+/u));
+    return routines.some((name) => name !== '' && words.has(name));
+  };
+  const wanted = schemas === undefined ? undefined : new Set(schemas);
+  const out: ViewDependency[] = [];
+  for (const [schema, name, text] of views) {
+    const view = { schema: str(schema) ?? '', name: str(name) ?? '' };
+    if (wanted !== undefined && !wanted.has(view.schema)) continue;
+    const definition = emptyToNull(text);
+    if (definition === null || callsRoutine(definition)) {
+      out.push({ view, definition: null });
+      continue;
+    }
+    if (usage === undefined) {
+      out.push({ view, definition });
+      continue;
+    }
+    const reads = usage
+      .filter(([s, n]) => str(s) === view.schema && str(n) === view.name)
+      .map(([, , s, n]) => ({ schema: str(s) ?? '', name: str(n) ?? '', columns: null }));
+    out.push({ view, reads });
+  }
+  return out;
 }

@@ -23,6 +23,13 @@
  * limit is part of that set-up, never a session SET. Still one round trip
  * per read.
  *
+ * A call with a database identity (core's `DatabaseIdentity`: a role and
+ * the verified subject) takes the per-transaction set-up in either mode:
+ * the identity is set there, transaction-locally, in the same round trip
+ * as the read, the estimate or BEGIN (session.ts, `identitySettings`).
+ * Catalog queries (list_tables, describe_table) and the type-name look-up
+ * run as the source's own user.
+ *
  * Timeout and cancellation: the server's statement_timeout normally stops
  * a statement first (57014, the connection stays healthy and is reused).
  * When the kit stops a call (its deadline, the caller's abort), `cancel`
@@ -48,10 +55,10 @@ import {
   untilAborted,
   type WireFraming,
 } from '@sqlwarden/adapter-kit';
-import type { CostEstimate } from '@sqlwarden/core';
+import type { CostEstimate, DatabaseIdentity } from '@sqlwarden/core';
 import { clientOptions, type NormalizedConfig, type PgClient, type PgModule } from './config.js';
 import { BoundedRead } from './read.js';
-import { OwnStatements, sessionSetup, type TransactionSetup, transactionSetup } from './session.js';
+import { callSetup, OwnStatements, sessionSetup, type TransactionSetup } from './session.js';
 import { TypeNames, toWireValue } from './types.js';
 
 /** Every message type a PostgreSQL server sends (protocol 3.0, "Message Formats"). */
@@ -68,6 +75,8 @@ const PG_FRAMES: FrameProtocol = {
 
 export class PostgresDriver implements Driver<PgSession> {
   readonly framing: WireFraming = { protocol: PG_FRAMES };
+  /** Calls run under a database identity: its role and subject in their own transaction's set-up. */
+  readonly identities = true;
   readonly #config: NormalizedConfig;
   readonly #pg: PgModule;
   /** Type names of result columns, per source. */
@@ -160,11 +169,20 @@ export class PgSession implements DriverConnection {
     this.#transaction = transaction === undefined ? undefined : { ...transaction };
   }
 
-  /** The set-up of the next read or write; undefined when the session is trusted. */
-  #setup(kind: 'read' | 'write'): TransactionSetup | undefined {
+  /**
+   * The set-up of the next read or write: the transaction's own (pooling:
+   * transaction) and the call's identity; undefined on a trusted session
+   * without identity (nothing to send).
+   */
+  #setup(kind: 'read' | 'write', identity?: DatabaseIdentity): TransactionSetup | undefined {
     const t = this.#transaction;
-    if (t === undefined) return undefined;
-    return transactionSetup({ kind, timeLimitMs: t.timeLimitMs, defaultSchema: t.defaultSchema });
+    return callSetup({
+      kind,
+      ...(t !== undefined && {
+        transaction: { timeLimitMs: t.timeLimitMs, defaultSchema: t.defaultSchema },
+      }),
+      ...(identity !== undefined && { identity }),
+    });
   }
 
   async setTimeLimit(timeoutMs: number): Promise<void> {
@@ -185,7 +203,7 @@ export class PgSession implements DriverConnection {
       statement.sql,
       statement.values as Array<string | null>,
       context.budget,
-      this.#setup('read'),
+      this.#setup('read', context.identity),
     );
     context.gate(read);
     try {
@@ -215,10 +233,14 @@ export class PgSession implements DriverConnection {
    * of the extended protocol (the values bound, so the plan is the one these
    * values get): the top node's total cost and the rows it returns.
    */
-  async estimate(statement: BoundStatement): Promise<CostEstimate | undefined> {
-    const setup = this.#setup('read');
+  async estimate(
+    statement: BoundStatement,
+    identity?: DatabaseIdentity,
+  ): Promise<CostEstimate | undefined> {
+    const setup = this.#setup('read', identity);
     if (setup !== undefined) {
-      // The plan of the statement as the read will see it: same search_path, same limits.
+      // The plan of the statement as the read will see it: same search_path, same
+      // limits, same role (its grants and row-level security shape the plan).
       const explain = new OwnStatements([
         setup,
         {
@@ -238,13 +260,14 @@ export class PgSession implements DriverConnection {
     return planEstimate(result.rows[0]);
   }
 
-  async begin(): Promise<void> {
-    const setup = this.#setup('write');
+  async begin(identity?: DatabaseIdentity): Promise<void> {
+    const setup = this.#setup('write', identity);
     if (setup === undefined) {
       await this.client.query('BEGIN READ WRITE');
       return;
     }
-    // BEGIN and the set-up in one round trip; the set-up is local to this transaction.
+    // BEGIN and the set-up in one round trip; the set-up (identity included) is
+    // local to this transaction.
     const begin = new OwnStatements([{ text: 'BEGIN READ WRITE', values: [] }, setup]);
     void this.client.query(begin);
     try {

@@ -31,6 +31,7 @@ import {
   type WriteCommand,
 } from '@sqlwarden/adapter-kit';
 import { SqlwardenError } from '@sqlwarden/core';
+import { IdentityRefused, quoteIdent } from './session.js';
 import { postgresStatementText } from './statement-text.js';
 
 /**
@@ -184,6 +185,7 @@ function isConnectionError(error: unknown): boolean {
 
 /** A server's refusal of a statement (the kit has ruled out its own stops and lost connections). */
 function mapServerError(error: unknown, context: ErrorContext): SqlwardenError {
+  if (error instanceof IdentityRefused) return identityRefusal(error);
   const code = field(error, 'code');
   if (code === '57014') return queryTimeout(context.timeoutMs, error);
   if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) {
@@ -196,6 +198,24 @@ function mapServerError(error: unknown, context: ErrorContext): SqlwardenError {
   return (
     describeServerError(error, code, statement) ??
     statementFailure.bySqlState(error, code, `SQLSTATE ${code}`)
+  );
+}
+
+/**
+ * The role of the call's database identity could not be taken: nothing ran,
+ * and the call never falls back to the source's own user. The role's name
+ * is the operator's configuration, not a secret; naming it says what to fix.
+ */
+function identityRefusal(error: IdentityRefused): SqlwardenError {
+  const role = quoteIdent(error.role);
+  const what =
+    error.reason === 'no-such-role'
+      ? `the role ${role} does not exist on this database; an operator must create it (CREATE ROLE ${role} NOLOGIN) and grant it to the source's user (GRANT ${role} TO <source user>)`
+      : `the source's user is not a member of the role ${role}; an operator must grant it (GRANT ${role} TO <source user>)`;
+  return new SqlwardenError(
+    'FORBIDDEN',
+    `This call must run as its principal's database role (principals.<id>.database), and ${what}. Nothing ran.`,
+    { cause: error },
   );
 }
 

@@ -17,7 +17,13 @@ import {
 } from './config.js';
 import { type PgSession, PostgresDriver } from './driver.js';
 import { postgresErrors } from './errors.js';
-import { describeTable, functionCatalog, listTables, privilegeReport } from './introspect.js';
+import {
+  describeTable,
+  functionCatalog,
+  listTables,
+  privilegeReport,
+  viewDependencies,
+} from './introspect.js';
 
 export type { PgModule, PostgresAdapterConfig, PostgresConnectionOptions } from './config.js';
 
@@ -36,6 +42,7 @@ function postgresDialect(config: NormalizedConfig, module: PgModule): Dialect<Pg
       functionCatalog: (session) => functionCatalog(session.client),
       privilegeReport: (session, request) =>
         privilegeReport(session.client, config.source, request),
+      viewDependencies: (session, schemas) => viewDependencies(session.client, schemas),
     },
   };
 }

@@ -11,6 +11,7 @@ import type {
   TableDescription,
   TableKind,
   TableSummary,
+  ViewDependency,
 } from '@sqlwarden/core';
 import type { PgClient } from './config.js';
 
@@ -129,6 +130,120 @@ export async function describeTable(
     estimatedRows: raw.estimatedRows === null ? null : Number(raw.estimatedRows),
     primaryKey: primary?.columns ?? [],
   };
+}
+
+/**
+ * What each view and materialized view of the given schemas reads, from
+ * the dependencies of its rewrite rule (pg_depend): per relation, the
+ * columns it references. A reference to the whole relation (a whole-row
+ * value, `count(*)`) lists no column: then any column (null). A view that
+ * calls a function outside the system schemas (which could read any
+ * table) cannot be judged from its dependencies: its reads are not
+ * reported (`definition: null`), so it counts as reading everything.
+ */
+export async function viewDependencies(
+  client: PgClient,
+  schemas: readonly string[] | undefined,
+): Promise<ViewDependency[]> {
+  const result = await rows<{
+    view_schema: string;
+    view_name: string;
+    user_functions: boolean;
+    schema: string | null;
+    name: string | null;
+    columns: string[] | null;
+    whole: boolean | null;
+  }>(
+    client,
+    `SELECT vn.nspname AS view_schema, v.relname AS view_name,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_depend fd
+                      JOIN pg_catalog.pg_proc p ON p.oid = fd.refobjid
+                      JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+                     WHERE fd.classid = 'pg_catalog.pg_rewrite'::regclass AND fd.objid = r.oid
+                       AND fd.refclassid = 'pg_catalog.pg_proc'::regclass
+                       AND pn.nspname NOT IN ('pg_catalog', 'information_schema')) AS user_functions,
+            tn.nspname AS schema, t.relname AS name,
+            array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attname IS NOT NULL) AS columns,
+            bool_or(d.refobjsubid = 0) AS whole
+       FROM pg_catalog.pg_rewrite r
+       JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
+       JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace
+       LEFT JOIN pg_catalog.pg_depend d
+         ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+        AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> v.oid
+       LEFT JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+       LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+       LEFT JOIN pg_catalog.pg_attribute a
+         ON a.attrelid = t.oid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+      WHERE v.relkind IN ('v', 'm') AND ${SYSTEM_SCHEMAS.replaceAll('n.nspname', 'vn.nspname')}
+        AND ($1::text[] IS NULL OR vn.nspname = ANY($1::text[]))
+      GROUP BY r.oid, vn.nspname, v.relname, tn.nspname, t.relname`,
+    [schemas === undefined ? null : [...schemas]],
+  );
+  const views = new Map<
+    string,
+    {
+      view: { schema: string; name: string };
+      opaque: boolean;
+      reads: Array<{ schema: string; name: string; columns: string[] | null }>;
+    }
+  >();
+  for (const r of result) {
+    const key = JSON.stringify([r.view_schema, r.view_name]);
+    let entry = views.get(key);
+    if (entry === undefined) {
+      entry = { view: { schema: r.view_schema, name: r.view_name }, opaque: false, reads: [] };
+      views.set(key, entry);
+    }
+    if (r.user_functions) entry.opaque = true;
+    if (r.schema === null || r.name === null) continue;
+    entry.reads.push({
+      schema: r.schema,
+      name: r.name,
+      columns: r.whole === true ? null : (r.columns ?? []),
+    });
+  }
+  // Partitions and inheritance children hold rows of their parents: reading
+  // one directly reads the parent's columns, policies and all. Each is given
+  // as a relation that reads its parent whole, so a child of a protected
+  // table is refused as one object, as a view over it is.
+  const children = await rows<{
+    schema: string;
+    name: string;
+    parent_schema: string;
+    parent: string;
+  }>(
+    client,
+    `SELECT cn.nspname AS schema, c.relname AS name, pn.nspname AS parent_schema, p.relname AS parent
+       FROM pg_catalog.pg_inherits i
+       JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+       JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+       JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+      WHERE ($1::text[] IS NULL OR cn.nspname = ANY($1::text[]))`,
+    [schemas === undefined ? null : [...schemas]],
+  );
+  const inherited = new Map<
+    string,
+    ViewDependency & { reads: ViewDependency['reads'] & object[] }
+  >();
+  for (const child of children) {
+    const key = JSON.stringify([child.schema, child.name]);
+    let entry = inherited.get(key);
+    if (entry === undefined) {
+      entry = { view: { schema: child.schema, name: child.name }, reads: [] };
+      inherited.set(key, entry);
+    }
+    entry.reads.push({ schema: child.parent_schema, name: child.parent, columns: null });
+  }
+  return [
+    ...[...views.values()].map((entry) =>
+      entry.opaque
+        ? { view: entry.view, definition: null }
+        : { view: entry.view, reads: entry.reads },
+    ),
+    ...inherited.values(),
+  ];
 }
 
 /**

@@ -6,7 +6,11 @@
  * (session.ts, `transactionSetup`: behind a pooler in transaction mode),
  * the set-up's Parse, Bind and Execute go first in the same flush, before
  * the one Sync: same round trip, same implicit transaction, same server
- * connection. Why this is safe:
+ * connection. A read with a database identity (core's `DatabaseIdentity`)
+ * takes the same path whatever the pooling mode: the identity is part of
+ * the set-up (session.ts, `callSetup`), so it is one round trip too, and
+ * the read never runs without it (a refused set-up ends the batch). Why
+ * this is safe:
  *  - Parse takes exactly one statement: PostgreSQL refuses stacked
  *    statements in a prepared statement ("cannot insert multiple commands
  *    into a prepared statement"), whatever the guard missed. node-postgres
@@ -43,7 +47,7 @@ import {
   type RowBudget,
 } from '@sqlwarden/adapter-kit';
 import type { PgConnection, PgFieldDescription, PgSubmittable } from './config.js';
-import { sendStatement, type TransactionSetup } from './session.js';
+import { identityFailure, sendStatement, type TransactionSetup } from './session.js';
 import { SettlingSubmittable } from './settling.js';
 import { asText, type Parser, parserFor } from './types.js';
 
@@ -61,8 +65,10 @@ export class BoundedRead extends SettlingSubmittable implements PgSubmittable, F
   #described = false;
   /** Whether admit asked for the messages before an undescribed DataRow to be parsed ('sync'). */
   #caughtUp = false;
-  /** Runs first, in the same batch (session.ts); undefined on a trusted session. */
+  /** Runs first, in the same batch (session.ts); undefined on a trusted session without identity. */
   readonly #setup: TransactionSetup | undefined;
+  /** Whether the set-up's CommandComplete came (an error before it is the set-up's). */
+  #setupDone = false;
   /** Whether the frame gate stopped the connection under this read. */
   gateStopped = false;
 
@@ -96,6 +102,16 @@ export class BoundedRead extends SettlingSubmittable implements PgSubmittable, F
     } finally {
       connection.stream?.uncork?.();
     }
+  }
+
+  override handleCommandComplete(): void {
+    this.#setupDone = true;
+  }
+
+  override handleError(error: unknown): void {
+    // Before the set-up completed, the error is the set-up's: a refused identity
+    // says so. After, it is the read's own (a table the role may not read included).
+    super.handleError(this.#setupDone ? error : identityFailure(this.#setup, error));
   }
 
   handleRowDescription(message: { fields: PgFieldDescription[] }): void {

@@ -29,7 +29,13 @@
  * `SET search_path = theirs`, `SET statement_timeout = 0`,
  * `SET standard_conforming_strings = off`). docs/postgres.md, "Behind
  * PgBouncer".
+ *
+ * `identitySettings`: a call's database identity (core's
+ * `DatabaseIdentity`), in that same one statement of ours, for the same
+ * transaction only; on a trusted session too, where it is then the whole
+ * set-up (`callSetup`).
  */
+import type { DatabaseIdentity } from '@sqlwarden/core';
 import type { PgConnection, PgSubmittable } from './config.js';
 import { SettlingSubmittable } from './settling.js';
 
@@ -103,6 +109,8 @@ export function sessionSetup(options: {
  */
 export interface TransactionSetup extends OwnStatement {
   readonly values: readonly string[];
+  /** The call's database identity, when the set-up takes it (its failure then says so). */
+  readonly identity?: DatabaseIdentity;
 }
 
 /** A statement of ours with its values (as text), for OwnStatements. */
@@ -124,28 +132,96 @@ const LOCAL_SETTINGS = [
 const setupText = (settings: readonly string[]) =>
   `SELECT WHERE pg_catalog.concat(${settings.join(', ')}) IS NULL`;
 
-const READ_SETUP = setupText([
+const READ_SETTINGS = [
   "pg_catalog.set_config('transaction_read_only', 'on', true)",
   ...LOCAL_SETTINGS,
-]);
-const WRITE_SETUP = setupText([
+];
+const WRITE_SETTINGS = [
   ...LOCAL_SETTINGS,
   "pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true)",
-]);
+];
+const READ_SETUP = setupText(READ_SETTINGS);
+const WRITE_SETUP = setupText(WRITE_SETTINGS);
 
 export function transactionSetup(options: {
   /** A read (read-only) or a write (after BEGIN READ WRITE). */
   readonly kind: 'read' | 'write';
   readonly timeLimitMs: number;
   readonly defaultSchema: string;
+  /** The call's database identity (`identitySettings`), set last in the same statement. */
+  readonly identity?: DatabaseIdentity;
 }): TransactionSetup {
   const timeout = Math.floor(options.timeLimitMs);
   if (!Number.isSafeInteger(timeout) || timeout <= 0)
     throw new RangeError('timeLimitMs must be a positive integer');
-  const values = [String(timeout), quoteIdent(options.defaultSchema)];
-  return options.kind === 'read'
-    ? { text: READ_SETUP, values }
-    : { text: WRITE_SETUP, values: [...values, String(timeout + 5000)] };
+  const base = [String(timeout), quoteIdent(options.defaultSchema)];
+  const values = options.kind === 'read' ? base : [...base, String(timeout + 5000)];
+  const text = options.kind === 'read' ? READ_SETUP : WRITE_SETUP;
+  if (options.identity === undefined) return { text, values };
+  const settings = options.kind === 'read' ? READ_SETTINGS : WRITE_SETTINGS;
+  const identity = identitySettings(options.identity, values.length + 1);
+  return {
+    text: setupText([...settings, ...identity.settings]),
+    values: [...values, ...identity.values],
+    identity: options.identity,
+  };
+}
+
+/**
+ * A call's database identity (core's `DatabaseIdentity`) as settings of its
+ * own transaction, for the set-up statement, numbered from `$first`:
+ *  - `sqlwarden.subject`: the verified subject, a bound value, so
+ *    row-level-security policies read it with
+ *    `current_setting('sqlwarden.subject', true)`;
+ *  - `role`: exactly `SET LOCAL ROLE "<role>"` (SET ROLE is this setting),
+ *    but with the name a bound value, never SQL text: no quoting to get
+ *    wrong, whatever the name holds. PostgreSQL checks on the spot that
+ *    the role exists and that the session's user may take it (22023,
+ *    42501: the batch stops, the statement never runs); from then on the
+ *    transaction's privileges and row-level security are the role's, even
+ *    when the source connects as a superuser (superusers bypass RLS, the
+ *    role does not).
+ * Both are transaction-local (is_local = true): they end with the
+ * transaction (the read's Sync, the write's COMMIT or ROLLBACK), so the
+ * pooled connection goes back as the source's own user with no subject.
+ * The agent cannot change either from SQL: the guard refuses SET, RESET,
+ * SET ROLE, SET SESSION AUTHORIZATION and set_config (docs/governance.md).
+ */
+export function identitySettings(
+  identity: DatabaseIdentity,
+  first: number,
+): { readonly settings: string[]; readonly values: string[] } {
+  if (typeof identity.subject !== 'string' || identity.subject === '')
+    throw new RangeError('a database identity needs a subject');
+  const settings = [`pg_catalog.set_config('sqlwarden.subject', $${first}, true)`];
+  const values = [identity.subject];
+  if (identity.role !== undefined) {
+    // "none" is not a role to PostgreSQL: SET ROLE none goes back to the session's user.
+    if (identity.role === '' || identity.role.toLowerCase() === 'none')
+      throw new RangeError(`"${identity.role}" cannot be a database role of a call`);
+    settings.push(`pg_catalog.set_config('role', $${first + 1}, true)`);
+    values.push(identity.role);
+  }
+  return { settings, values };
+}
+
+/**
+ * The set-up of one read or write: the transaction's own (`pooling:
+ * transaction`, `transaction` given) with the identity in it, the identity
+ * alone on a trusted session, or undefined when there is nothing to set
+ * (a trusted session, no identity: no statement, no round trip).
+ */
+export function callSetup(options: {
+  readonly kind: 'read' | 'write';
+  readonly transaction?: { readonly timeLimitMs: number; readonly defaultSchema: string };
+  readonly identity?: DatabaseIdentity;
+}): TransactionSetup | undefined {
+  const { kind, transaction, identity } = options;
+  if (transaction !== undefined)
+    return transactionSetup({ kind, ...transaction, ...(identity !== undefined && { identity }) });
+  if (identity === undefined) return undefined;
+  const settings = identitySettings(identity, 1);
+  return { text: setupText(settings.settings), values: settings.values, identity };
 }
 
 /**
@@ -168,6 +244,8 @@ export function sendStatement(connection: PgConnection, statement: OwnStatement)
 export class OwnStatements extends SettlingSubmittable implements PgSubmittable {
   readonly rows: Array<Array<string | null>> = [];
   readonly #statements: readonly OwnStatement[];
+  /** CommandCompletes so far: the statement an error answers is the next one. */
+  #completed = 0;
 
   constructor(statements: readonly OwnStatement[]) {
     super();
@@ -186,9 +264,51 @@ export class OwnStatements extends SettlingSubmittable implements PgSubmittable 
 
   handleRowDescription(): void {}
 
+  override handleCommandComplete(): void {
+    this.#completed += 1;
+  }
+
+  override handleError(error: unknown): void {
+    const failed = this.#statements[this.#completed] as TransactionSetup | undefined;
+    super.handleError(identityFailure(failed, error));
+  }
+
   handleDataRow(message: { fields: Array<string | null> }): void {
     this.rows.push(message.fields);
   }
 
   handlePortalSuspended(): void {}
+}
+
+/**
+ * The server refused a call's database identity in the set-up, before the
+ * statement ran: the role does not exist (22023) or the source's user may
+ * not take it (42501). errors.ts words it (FORBIDDEN, with what to do); the
+ * server's error stays the cause, for the operator log.
+ */
+export class IdentityRefused extends Error {
+  readonly role: string;
+  readonly reason: 'no-such-role' | 'not-a-member';
+
+  constructor(role: string, reason: IdentityRefused['reason'], cause: unknown) {
+    super("the database refused the call's identity", { cause });
+    this.name = 'IdentityRefused';
+    this.role = role;
+    this.reason = reason;
+  }
+}
+
+/**
+ * `error` as the failure of `setup`, the statement it answered: an
+ * IdentityRefused when it is the set-up of an identity with a role and the
+ * server refused the role; otherwise `error` itself (a stop, a lost
+ * connection, anything else keeps its own meaning).
+ */
+export function identityFailure(setup: TransactionSetup | undefined, error: unknown): unknown {
+  const role = setup?.identity?.role;
+  if (role === undefined || typeof error !== 'object' || error === null) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === '42501') return new IdentityRefused(role, 'not-a-member', error);
+  if (code === '22023') return new IdentityRefused(role, 'no-such-role', error);
+  return error;
 }

@@ -99,6 +99,31 @@ export interface ReadRequest {
    * read (it never runs unchecked).
    */
   readonly costCeiling?: CostCeiling;
+  /** Who the call runs as on the database; absent: the source's own connection user. */
+  readonly identity?: DatabaseIdentity;
+}
+
+/**
+ * Who one call runs as on the database (docs/governance.md, "Identity in
+ * the database"), resolved by the runtime from `principals.<id>.database`
+ * for the session's principal and the call's source, never from the call's
+ * input. An adapter that cannot apply it refuses the call: it never runs
+ * under the source's own role instead.
+ *
+ * PostgreSQL applies it inside the call's own transaction, in the same
+ * round trip as the statement: `role` as `SET LOCAL ROLE` (so row-level
+ * security and grants are the role's, even when the source connects as a
+ * superuser), `subject` as the transaction-local setting
+ * `sqlwarden.subject`, which policies read with
+ * `current_setting('sqlwarden.subject', true)`. Both end with the
+ * transaction. (MySQL/MariaDB identities are users with pools of their
+ * own: the runtime picks the adapter, and no identity is passed.)
+ */
+export interface DatabaseIdentity {
+  /** The database role of the call (PostgreSQL: the source's user must be a member of it). */
+  readonly role?: string;
+  /** The verified subject: the session's principal id. */
+  readonly subject: string;
 }
 
 /** A read's result, with the estimate the cost gate made (for the audit; not shown to the agent). */
@@ -114,6 +139,8 @@ export interface WriteRequest {
   readonly signal: AbortSignal;
   /** Run, count, roll back. */
   readonly dryRun: boolean;
+  /** Who the call runs as on the database (`DatabaseIdentity`); absent: the source's own connection user. */
+  readonly identity?: DatabaseIdentity;
 }
 
 export interface WriteResult {
@@ -198,6 +225,36 @@ export interface DatabaseAdapter {
   functionCatalog?(): Promise<FunctionCatalog>;
   /** Optional: the least-privilege report at start-up. */
   privilegeReport?(request: PrivilegeReportRequest): Promise<PrivilegeReport>;
+  /**
+   * Optional: what the views of these schemas read, for column policies
+   * (a view over a protected column is refused as a whole unless the
+   * catalog shows it reads none). Without it, every view is opaque to a
+   * principal with column rules on the source.
+   */
+  viewDependencies?(request: {
+    readonly schemas?: readonly string[];
+    readonly signal: AbortSignal;
+  }): Promise<ViewDependency[]>;
+}
+
+/**
+ * What one view (or materialized view) reads, as its database's catalog
+ * tells it; on PostgreSQL also each partition and inheritance child, which
+ * reads its parent whole (its rows are the parent's).
+ */
+export interface ViewDependency {
+  readonly view: TableRef;
+  /**
+   * The relations it reads, each with the columns it references when the
+   * catalog tracks them (PostgreSQL's pg_depend), or null: any column.
+   * Absent when the catalog does not list them (then `definition`).
+   */
+  readonly reads?: ReadonlyArray<TableRef & { readonly columns: readonly string[] | null }>;
+  /**
+   * The view's definition text, where the catalog keeps no list of what it
+   * reads (MariaDB); null when it cannot be read (the view is then opaque).
+   */
+  readonly definition?: string | null;
 }
 
 /**

@@ -4,7 +4,7 @@ import { type BoundaryDeps, executeToolBoundary } from './boundary.js';
 import { SqlwardenError } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { AuditEvent, QuotaDecision } from './ports.js';
-import { type AnyTool, createToolRegistry, defineTool } from './tool.js';
+import { type AnyTool, type ConfirmationAnswer, createToolRegistry, defineTool } from './tool.js';
 
 // Unit tests of the pipeline with minimal in-test ports. The cross-package
 // suite in tests/security runs the same questions against the real
@@ -183,6 +183,27 @@ describe('executeToolBoundary', () => {
       stage: 'authorization',
     });
     expect(h.calls.acquire).toBe(0);
+  });
+
+  it('records the column policies a requirement reports, with the call', async () => {
+    const columnPolicies = [{ table: 'hr.people', column: 'email', action: 'mask' as const }];
+    const h = harness({
+      tools: [
+        echoTool({
+          requires: () => ({
+            ok: true,
+            capabilities: [],
+            prepared: 'p',
+            facts: { fp: 'abcdefabcdef', columnPolicies },
+          }),
+        }),
+      ],
+    });
+    await h.call('echo', { text: 'x' });
+    expect(h.audit[0]).toMatchObject({ decision: 'allow', columnPolicies });
+    const none = harness();
+    await none.call('echo', { text: 'x' });
+    expect(none.audit[0]).not.toHaveProperty('columnPolicies');
   });
 
   it('returns quota denials with retryAfterMs', async () => {
@@ -387,5 +408,83 @@ describe('the boundary observer', () => {
     );
     expect(result).toEqual({ content: [{ type: 'text', text: 'hi:prep' }] });
     expect(h.audit).toEqual([expect.objectContaining({ decision: 'allow' })]);
+  });
+});
+
+describe('confirmations of writes (the handler context confirm)', () => {
+  const request = {
+    source: 'db',
+    statement: 'DELETE FROM t WHERE id = $1',
+    params: [1],
+    fp: 'abcdefabcdef',
+    operation: 'DELETE',
+    tables: ['public.t'],
+    dryRun: async () => 1,
+  } as const;
+  const confirmingTool = (written: string[]) =>
+    echoTool({
+      kind: 'write',
+      handler: async (_input, ctx) => {
+        const grant = await ctx.confirm(request);
+        if (grant.status === 'accepted') written.push(`at most ${grant.rows}`);
+        return { text: grant.status, rows: grant.rows, committed: grant.status === 'accepted' };
+      },
+    });
+  const run = (answer: ConfirmationAnswer | undefined, written: string[]) => {
+    const h = harness({ tools: [confirmingTool(written)] });
+    const confirmation =
+      answer === undefined ? undefined : { confirm: async () => answer as ConfirmationAnswer };
+    return executeToolBoundary(
+      {
+        requestId: 'r1',
+        context,
+        tool: 'echo',
+        input: { text: 'x' },
+        ...(confirmation !== undefined && { confirmation }),
+      },
+      h.deps,
+    ).then((result) => ({ result, audit: h.audit }));
+  };
+  const codeOf = (result: { structuredContent?: unknown }) =>
+    (result.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
+
+  it('refuses with CONFIRMATION_REQUIRED when the request brings no way to ask (fail closed)', async () => {
+    const written: string[] = [];
+    const { result, audit } = await run(undefined, written);
+    expect(codeOf(result)).toBe('CONFIRMATION_REQUIRED');
+    expect(written).toEqual([]);
+    expect(audit).toEqual([expect.objectContaining({ decision: 'deny', confirmation: 'refused' })]);
+  });
+
+  it.each([
+    [{ status: 'declined' }, 'CONFIRMATION_DECLINED', 'declined'],
+    [{ status: 'unavailable', message: 'no way' }, 'CONFIRMATION_REQUIRED', 'refused'],
+    [{ status: 'invalid', message: 'changed' }, 'INVALID_INPUT', 'invalid'],
+  ] as const)(
+    'turns %o into %s, audited as %s, and the handler writes nothing',
+    async (answer, code, outcome) => {
+      const written: string[] = [];
+      const { result, audit } = await run(answer, written);
+      expect(codeOf(result)).toBe(code);
+      expect(written).toEqual([]);
+      expect(audit).toEqual([expect.objectContaining({ code, confirmation: outcome })]);
+    },
+  );
+
+  it('hands an accepted confirmation with its rows to the handler, audited as accepted', async () => {
+    const written: string[] = [];
+    const { result, audit } = await run({ status: 'accepted', rows: 3 }, written);
+    expect(result.isError).toBeUndefined();
+    expect(written).toEqual(['at most 3']);
+    expect(audit).toEqual([
+      expect.objectContaining({ decision: 'allow', committed: true, confirmation: 'accepted' }),
+    ]);
+  });
+
+  it('records a pending confirmation as requested', async () => {
+    const { audit } = await run({ status: 'pending', rows: 2 }, []);
+    expect(audit).toEqual([
+      expect.objectContaining({ decision: 'allow', rows: 2, confirmation: 'requested' }),
+    ]);
   });
 });

@@ -3,12 +3,24 @@ import type { CostEstimate } from './adapter.js';
 import { ALLOW, allowWith, type Decision, type Denial, deny, type Outcome } from './decision.js';
 import { boundMessage, type ErrorPayload, normalizeError, SqlwardenError } from './errors.js';
 import { type ExecutionLimits, resolveLimits } from './limits.js';
-import type { AuditEvent, AuditSink, Authorizer, QuotaGate, QuotaLease, Stage } from './ports.js';
+import type {
+  AuditEvent,
+  AuditSink,
+  Authorizer,
+  ConfirmationOutcome,
+  QuotaGate,
+  QuotaLease,
+  Stage,
+} from './ports.js';
 import { errorResult, successResult, type ToolCallResult } from './result.js';
 import { type SessionContext, validateSessionContext } from './session.js';
 import {
   type AnyTool,
   type AuditFacts,
+  type ConfirmationAnswer,
+  type ConfirmationGrant,
+  type ConfirmationPort,
+  type ConfirmationRequest,
   type ToolOutcome,
   type ToolRegistry,
   toolCapability,
@@ -55,6 +67,12 @@ export interface BoundaryRequest {
   readonly signal?: AbortSignal;
   /** Watches this call through the stages (telemetry); set by the runtime, never by a client. */
   readonly observer?: BoundaryObserver;
+  /**
+   * How a human is asked to confirm a write on this request's protocol era
+   * (the runtime's, per request). Without one, a write that needs a
+   * confirmation is refused (CONFIRMATION_REQUIRED): fail closed.
+   */
+  readonly confirmation?: ConfirmationPort;
 }
 
 /**
@@ -108,6 +126,8 @@ interface CallTrace {
   outcome?: ToolOutcome;
   /** The cost gate's estimate, from the outcome or from a refusal. */
   estimate?: CostEstimate;
+  /** What became of a write's confirmation, when the handler asked for one. */
+  confirmation?: ConfirmationOutcome;
 }
 
 class InternalFailure extends Error {
@@ -191,7 +211,14 @@ async function runStages(
       tool.value,
       input.value,
       authorized.value,
-      { session: session.value, request, limits },
+      {
+        session: session.value,
+        request,
+        limits,
+        onConfirmation: (confirmation) => {
+          trace.confirmation = confirmation;
+        },
+      },
       deps,
     );
     trace.estimate = outcome.ok ? outcome.value.estimate : outcome.estimate;
@@ -335,6 +362,8 @@ async function releaseQuota(lease: QuotaLease, deps: BoundaryDeps, requestId: st
 interface ExecutionScope {
   readonly session: SessionContext;
   readonly request: BoundaryRequest;
+  /** Told what became of a confirmation the handler asked for (for the audit record). */
+  readonly onConfirmation?: (outcome: ConfirmationOutcome) => void;
   readonly limits: ExecutionLimits;
 }
 
@@ -348,6 +377,53 @@ function grantChecker(
       return (await authorizer.authorize({ session, tool, required: [capability] })).ok;
     } catch {
       return false;
+    }
+  };
+}
+
+const NO_WAY_TO_CONFIRM =
+  'This write needs a human to confirm it, and this call came without a way to ask one; nothing was written.';
+
+/**
+ * A handler's `confirm`: asks the request's confirmation port (none: there
+ * is no way to ask, so the write is refused), records what became of it
+ * for the audit, and turns every answer that must not lead to a write into
+ * an error with its code. So a handler can only go on with an accepted
+ * confirmation (write, under the rows the human was shown) or a pending
+ * one (return without writing).
+ */
+function confirmer(
+  port: ConfirmationPort | undefined,
+  record: ((outcome: ConfirmationOutcome) => void) | undefined,
+): (request: ConfirmationRequest) => Promise<ConfirmationGrant> {
+  return async (request) => {
+    const answer: ConfirmationAnswer =
+      port === undefined
+        ? { status: 'unavailable', message: NO_WAY_TO_CONFIRM }
+        : await port.confirm(request);
+    switch (answer.status) {
+      case 'accepted':
+        record?.('accepted');
+        return answer;
+      case 'pending':
+        record?.('requested');
+        return answer;
+      case 'declined':
+        record?.('declined');
+        throw new SqlwardenError(
+          'CONFIRMATION_DECLINED',
+          'The person asked to confirm this write did not accept it; nothing was written.',
+        );
+      case 'unavailable':
+        record?.('refused');
+        throw new SqlwardenError('CONFIRMATION_REQUIRED', answer.message);
+      case 'invalid':
+        record?.('invalid');
+        throw new SqlwardenError('INVALID_INPUT', answer.message);
+      default: {
+        const never: never = answer;
+        throw new TypeError(`Unknown confirmation answer ${JSON.stringify(never)}`);
+      }
     }
   };
 }
@@ -395,6 +471,7 @@ export async function executeHandler(
       limits,
       prepared,
       isGranted: grantChecker(deps.authorizer, scope.session, tool.name),
+      confirm: confirmer(request.confirmation, scope.onConfirmation),
     }))().then(
     (outcome) => checkOutcome(tool, outcome, deps, request.requestId),
     (error: unknown): HandlerOutcome => {
@@ -505,6 +582,9 @@ export function buildAuditEvent(
     ...(outcome?.truncated !== undefined && { truncated: outcome.truncated }),
     ...(outcome?.committed !== undefined && { committed: outcome.committed }),
     ...(trace.missing !== undefined && { missing: trace.missing }),
+    ...(trace.confirmation !== undefined && { confirmation: trace.confirmation }),
+    ...(facts?.columnPolicies !== undefined &&
+      facts.columnPolicies.length > 0 && { columnPolicies: facts.columnPolicies }),
     ...(trace.estimate?.cost != null && { estimatedCost: trace.estimate.cost }),
     ...(trace.estimate !== undefined && { estimatedRows: trace.estimate.rows }),
     durationMs: Math.round(durationMs * 1000) / 1000,

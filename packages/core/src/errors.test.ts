@@ -19,6 +19,8 @@ describe('the error code table', () => {
       INVALID_INPUT: false,
       READ_ONLY: false,
       WRITES_DISABLED: false,
+      CONFIRMATION_REQUIRED: false,
+      CONFIRMATION_DECLINED: false,
       FORBIDDEN: false,
       RATE_LIMITED: true,
       CONCURRENCY_LIMITED: true,

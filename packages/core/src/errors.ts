@@ -36,6 +36,21 @@ export const ERROR_CODES = {
     retryable: false,
     meaning: 'Writes are switched off for this deployment; an operator must enable them.',
   },
+  /**
+   * A write that needs a human's confirmation (sources.<id>.confirmWrites,
+   * a declared tool's `confirm`), from a client that cannot ask one: it was
+   * not run.
+   */
+  CONFIRMATION_REQUIRED: {
+    retryable: false,
+    meaning:
+      'This write needs a human to confirm it, and this client cannot ask; use a client on MCP 2026-07-28 that answers input requests.',
+  },
+  /** The human asked to confirm a write declined it (or did not accept it): it was not run. */
+  CONFIRMATION_DECLINED: {
+    retryable: false,
+    meaning: 'The person asked to confirm this write did not accept it; it was not run.',
+  },
   /** The principal lacks a capability the call needs (default deny). */
   FORBIDDEN: {
     retryable: false,

@@ -6,6 +6,7 @@ import * as api from './index.js';
 it('exports exactly the pinned public API', () => {
   expect(Object.keys(api).sort()).toEqual([
     'CATALOG_TABLE_PATTERN_PROBLEM',
+    'CONFIRMATION_OUTCOMES',
     'ConfigError',
     'DEFAULT_LIMITS',
     'ERROR_CODES',

@@ -8,6 +8,7 @@ export type {
   CostCeiling,
   CostEstimate,
   DatabaseAdapter,
+  DatabaseIdentity,
   ForeignKeyInfo,
   FunctionCatalog,
   HealthStatus,
@@ -23,6 +24,7 @@ export type {
   TableRef,
   TableSummary,
   TlsOptions,
+  ViewDependency,
   WriteRequest,
   WriteResult,
 } from './adapter.js';
@@ -50,13 +52,14 @@ export type {
   AuthorizationDecision,
   AuthorizationRequest,
   Authorizer,
+  ConfirmationOutcome,
   QuotaDecision,
   QuotaGate,
   QuotaLease,
   QuotaRequest,
   Stage,
 } from './ports.js';
-export { STAGES } from './ports.js';
+export { CONFIRMATION_OUTCOMES, STAGES } from './ports.js';
 export type { ReadResult, ToolCallResult, TruncationReason } from './result.js';
 export {
   ErrorEnvelopeSchema,
@@ -77,7 +80,12 @@ export {
 } from './table-pattern.js';
 export type {
   AnyTool,
+  AppliedColumnPolicy,
   AuditFacts,
+  ConfirmationAnswer,
+  ConfirmationGrant,
+  ConfirmationPort,
+  ConfirmationRequest,
   Requirement,
   RequirementContext,
   ToolAnnotations,
@@ -86,6 +94,7 @@ export type {
   ToolKind,
   ToolOutcome,
   ToolRegistry,
+  WriteOperation,
 } from './tool.js';
 export {
   annotationsFor,

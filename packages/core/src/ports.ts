@@ -1,6 +1,6 @@
 import type { ErrorCode } from './errors.js';
 import type { SessionContext, Transport } from './session.js';
-import type { ToolKind } from './tool.js';
+import type { AppliedColumnPolicy, ToolKind } from './tool.js';
 
 /**
  * The ports the boundary calls. `@sqlwarden/security` implements them; core
@@ -73,6 +73,21 @@ export const STAGES = [
 export type Stage = (typeof STAGES)[number];
 
 /**
+ * What became of a write's confirmation, for the audit record: requested
+ * (the dry run ran, the human is asked), accepted, declined (or cancelled),
+ * refused (the client cannot ask: CONFIRMATION_REQUIRED), invalid (a
+ * confirmation that was changed, expired, used or for another call).
+ */
+export const CONFIRMATION_OUTCOMES = [
+  'requested',
+  'accepted',
+  'declined',
+  'refused',
+  'invalid',
+] as const;
+export type ConfirmationOutcome = (typeof CONFIRMATION_OUTCOMES)[number];
+
+/**
  * One audit record per call, allowed or denied. Every field has a closed
  * shape: there is no free-text field, so SQL text, parameter values and
  * credentials have no place to go. Sinks must still drop anything else a
@@ -98,6 +113,10 @@ export interface AuditEvent {
   readonly committed?: boolean;
   /** The capability the authorizer found missing. */
   readonly missing?: string;
+  /** Writes a human confirms: what became of the confirmation (docs/governance.md). */
+  readonly confirmation?: ConfirmationOutcome;
+  /** The column policies that applied (table, column, action: never a value). */
+  readonly columnPolicies?: readonly AppliedColumnPolicy[];
   /** Reads under the cost gate: the planner's estimate (also on a COST_LIMIT_EXCEEDED refusal). */
   readonly estimatedCost?: number;
   readonly estimatedRows?: number;

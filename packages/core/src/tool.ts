@@ -53,6 +53,15 @@ export interface AuditFacts {
   readonly fp?: string;
   /** The source the call addressed. */
   readonly source?: string;
+  /** The column policies that shaped the call (never a value). */
+  readonly columnPolicies?: readonly AppliedColumnPolicy[];
+}
+
+/** A column policy that applied to a call: `schema.table` (`catalog.schema.table`), the column, the action. */
+export interface AppliedColumnPolicy {
+  readonly table: string;
+  readonly column: string;
+  readonly action: 'deny' | 'mask';
 }
 
 /** What the authorization stage asks the tool before a call runs. */
@@ -90,6 +99,65 @@ export interface ToolHandlerContext<TPrepared = undefined> {
    * the principal may read). Any failure answers false.
    */
   isGranted(capability: string): Promise<boolean>;
+  /**
+   * Asks a human to confirm a write (sources.<id>.confirmWrites, a declared
+   * tool's `confirm`; docs/governance.md). Answers `accepted` with the rows
+   * the human was shown (run the write with that many as its ceiling), or
+   * `pending` (the dry run ran, the human is being asked: return without
+   * writing; the client calls again with the answer). Throws a
+   * `SqlwardenError` when the write must not run: CONFIRMATION_DECLINED,
+   * CONFIRMATION_REQUIRED (the client cannot ask), INVALID_INPUT (a
+   * confirmation that was changed, has expired or is for another call).
+   */
+  confirm(request: ConfirmationRequest): Promise<ConfirmationGrant>;
+}
+
+/** The statement kinds a confirmation names. */
+export type WriteOperation = 'INSERT' | 'UPDATE' | 'DELETE';
+
+/**
+ * A write a human is asked to confirm. The statement text and values are
+ * bound into the confirmation (as a keyed hash) and shown to the human;
+ * they are never logged or audited.
+ */
+export interface ConfirmationRequest {
+  readonly source: string;
+  /** The exact statement text the call sent (or the declared tool's). */
+  readonly statement: string;
+  readonly params: readonly unknown[];
+  /** The statement's fingerprint (12 hex), for the audit record. */
+  readonly fp: string;
+  readonly operation: WriteOperation;
+  /** The tables it writes: `schema.table` (`catalog.schema.table`). */
+  readonly tables: readonly string[];
+  /**
+   * Runs the write as a dry run (rolled back) under the call's limits and
+   * answers the rows it changed. Called only when the human is to be asked
+   * now, never when the call carries the human's answer.
+   */
+  dryRun(): Promise<number>;
+}
+
+/** What a handler may go on with after `confirm`. */
+export type ConfirmationGrant =
+  | { readonly status: 'accepted'; readonly rows: number }
+  | { readonly status: 'pending'; readonly rows: number };
+
+/**
+ * What the runtime answers the boundary for one confirmation (per protocol
+ * era: an input request on MCP 2026-07-28, elicitation over stdio on
+ * 2025-11-25, or unavailable). The boundary records it in the audit and
+ * turns the refusals into codes.
+ */
+export type ConfirmationAnswer =
+  | ConfirmationGrant
+  | { readonly status: 'declined' }
+  | { readonly status: 'unavailable'; readonly message: string }
+  | { readonly status: 'invalid'; readonly message: string };
+
+/** Asks for (or reads) the human's confirmation of one call's write: the runtime's, per request. */
+export interface ConfirmationPort {
+  confirm(request: ConfirmationRequest): Promise<ConfirmationAnswer>;
 }
 
 /** What a handler returns on success. */

@@ -8,6 +8,7 @@ import {
   eventually,
   postgresTestUrl,
   type TestSchema,
+  unframed,
 } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConfig, loadConfig } from './config/load.js';
@@ -142,7 +143,10 @@ describe('the MCP server', () => {
       rowCount: 2,
       truncated: false,
     });
-    expect(result.content).toEqual([{ type: 'text', text: '2 rows\nid\ttotal\n1\t2.50\n2\t5.00' }]);
+    expect(result.content).toEqual([{ type: 'text', text: expect.any(String) }]);
+    expect(unframed((result.content as { text: string }[])[0]?.text ?? '')).toBe(
+      '2 rows\nid\ttotal\n1\t2.50\n2\t5.00',
+    );
     await client.close();
   });
 

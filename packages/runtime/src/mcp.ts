@@ -20,6 +20,11 @@
 import { randomUUID } from 'node:crypto';
 import {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
+  type ClientCapabilities,
+  type ElicitRequestFormParams,
+  type ElicitResult,
+  inputRequired,
   PROTOCOL_VERSION_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
@@ -30,14 +35,17 @@ import {
   type AnyTool,
   annotationsFor,
   type BoundaryRequest,
+  type ConfirmationPort,
   checkReadOnlyGate,
   ErrorEnvelopeSchema,
   executeToolBoundary,
   type SessionContext,
+  type ToolCallResult,
   toolCapability,
 } from '@sqlwarden/core';
 import { z } from 'zod';
 import manifest from '../package.json' with { type: 'json' };
+import { CONFIRM_INPUT, type ConfirmationChannel, confirmationPort } from './confirm.js';
 import { listResources, listResourceTemplates, readParams, readResource } from './resources.js';
 import type { Runtime } from './runtime.js';
 
@@ -168,6 +176,49 @@ export interface McpServerOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The first protocol revision whose results can ask the client for input (input_required). */
+const INPUT_REQUESTS_SINCE = '2026-07-28';
+
+/** Whether declared elicitation capabilities include form mode (an empty object means form). */
+function asksForms(elicitation: ClientCapabilities['elicitation']): boolean {
+  if (elicitation === undefined || elicitation === null) return false;
+  const modes = elicitation as { form?: unknown; url?: unknown };
+  return modes.form !== undefined || modes.url === undefined;
+}
+
+/**
+ * How this request's client can put a question to its user: on 2026-07-28
+ * an input request, if the request's capabilities declare elicitation; on
+ * 2025-11-25 elicitation/create, only on a connection (stdio) whose client
+ * declared it at initialize. Stateless HTTP on 2025-11-25 cannot send the
+ * client anything.
+ */
+function confirmationChannel(
+  server: Server,
+  handshake: boolean,
+  ctx: { readonly mcpReq: { readonly envelope?: unknown } },
+  protocolVersion: string | undefined,
+): ConfirmationChannel {
+  const none = (why: string): ConfirmationChannel => ({
+    kind: 'none',
+    message: `This write needs a person to confirm it, and ${why}; nothing was written. Use a client that can ask its user: MCP 2026-07-28 with the elicitation capability (or elicitation over stdio on 2025-11-25).`,
+  });
+  if (protocolVersion !== undefined && protocolVersion >= INPUT_REQUESTS_SINCE) {
+    const declared = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[
+      CLIENT_CAPABILITIES_META_KEY
+    ] as ClientCapabilities | undefined;
+    return asksForms(declared?.elicitation)
+      ? { kind: 'input-request' }
+      : none('this client did not declare the elicitation capability (form)');
+  }
+  if (!handshake) {
+    return none('on MCP 2025-11-25 over HTTP the server cannot send the client a question');
+  }
+  return asksForms(server.getClientCapabilities()?.elicitation)
+    ? { kind: 'elicitation' }
+    : none('this client did not declare the elicitation capability at initialize');
+}
+
 /**
  * Requests before the handshake are refused (MCP 2025-11-25: the client
  * sends initialize first; until the server has answered it, only pings).
@@ -237,19 +288,25 @@ export function createMcpServer(
     }
     assertInitialized(server, handshake);
     const params = callParams(request.params);
-    const call: BoundaryRequest = {
-      requestId: randomUUID(),
-      context: session,
-      tool: params.name,
-      input: params.arguments ?? {},
-      signal: signalOf(ctx.mcpReq.signal),
-    };
-    // Telemetry off: one check, nothing read or allocated for it (docs/observability.md).
-    const telemetry = runtime.telemetry;
-    const result =
-      telemetry === undefined
-        ? await executeToolBoundary(call, runtime.deps)
-        : await telemetry.toolCall(
+    const protocolVersion =
+      stringOf(
+        (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_META_KEY],
+      ) ?? server.getNegotiatedProtocolVersion();
+    const signal = signalOf(ctx.mcpReq.signal);
+    const runCall = (confirmation: ConfirmationPort | undefined): Promise<ToolCallResult> => {
+      const call: BoundaryRequest = {
+        requestId: randomUUID(),
+        context: session,
+        tool: params.name,
+        input: params.arguments ?? {},
+        signal,
+        ...(confirmation !== undefined && { confirmation }),
+      };
+      // Telemetry off: one check, nothing read or allocated for it (docs/observability.md).
+      const telemetry = runtime.telemetry;
+      return telemetry === undefined
+        ? executeToolBoundary(call, runtime.deps)
+        : telemetry.toolCall(
             {
               tool: runtime.registry.get(params.name) === undefined ? undefined : params.name,
               session,
@@ -257,15 +314,70 @@ export function createMcpServer(
               id: ctx.mcpReq.id,
               meta: ctx.mcpReq._meta ?? (params._meta as Record<string, unknown> | undefined),
               headers: ctx.http?.req?.headers,
-              protocolVersion:
-                stringOf(
-                  (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[
-                    PROTOCOL_VERSION_META_KEY
-                  ],
-                ) ?? server.getNegotiatedProtocolVersion(),
+              protocolVersion,
             },
             (observer) => executeToolBoundary({ ...call, observer }, runtime.deps),
           );
+    };
+    // Writes a person confirms (confirm.ts, docs/governance.md): the call
+    // ends once the dry run ran and the question is ready, holding nothing;
+    // the answer comes with a call of its own, which runs the boundary anew.
+    const codec = runtime.confirmations;
+    const channel = confirmationChannel(server, handshake, ctx, protocolVersion);
+    const echoed: unknown = ctx.mcpReq.requestState();
+    const port =
+      codec === undefined
+        ? undefined
+        : confirmationPort(codec, {
+            channel,
+            principalId: session.principalId,
+            tool: params.name,
+            ...(typeof echoed === 'string' && { state: echoed }),
+            ...(ctx.mcpReq.inputResponses !== undefined && {
+              responses: ctx.mcpReq.inputResponses,
+            }),
+          });
+    let result = await runCall(port);
+    const pending = result.isError ? undefined : port?.pending();
+    if (codec !== undefined && pending !== undefined) {
+      if (channel.kind === 'input-request') {
+        // MCP 2026-07-28: the client asks its user and calls again with the
+        // answer and this state (the SDK client does it on its own).
+        return inputRequired({
+          inputRequests: {
+            [CONFIRM_INPUT]: inputRequired.elicit({
+              message: pending.message,
+              requestedSchema:
+                pending.requestedSchema as ElicitRequestFormParams['requestedSchema'],
+            }),
+          },
+          requestState: pending.state,
+        }) as unknown as CallToolResult;
+      }
+      // MCP 2025-11-25 on a connection whose client declared elicitation:
+      // asked here with elicitation/create (the boundary's call has ended,
+      // so nothing is held while the person thinks), then the call runs
+      // again with the answer. A failed or timed-out question is a cancel.
+      const answer = await server
+        .elicitInput(
+          {
+            mode: 'form',
+            message: pending.message,
+            requestedSchema: pending.requestedSchema as ElicitRequestFormParams['requestedSchema'],
+          },
+          { timeout: codec.ttlMs, signal },
+        )
+        .catch((): ElicitResult => ({ action: 'cancel' }));
+      result = await runCall(
+        confirmationPort(codec, {
+          channel,
+          principalId: session.principalId,
+          tool: params.name,
+          state: pending.state,
+          responses: { [CONFIRM_INPUT]: answer },
+        }),
+      );
+    }
     const error = result.isError
       ? (result.structuredContent as { error?: { code?: string } }).error
       : undefined;

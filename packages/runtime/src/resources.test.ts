@@ -6,8 +6,10 @@ import {
   Capture,
   createTestSchema,
   eventually,
+  findFrame,
   postgresTestUrl,
   type TestSchema,
+  unframed,
 } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertConfig, loadConfig } from './config/load.js';
@@ -139,11 +141,14 @@ describe('resources', () => {
       `schema://main/${schema.name}.orders`,
       'entities://all',
     ]);
+    // Framed (the default): the table's comment, the database's words, is
+    // not in the listing, only in the resource (framed there).
     expect(resources.find((r) => r.uri.endsWith('.orders'))).toMatchObject({
       name: `main/${schema.name}.orders`,
-      description: 'One row per order',
-      mimeType: 'application/json',
+      description: `The table ${schema.name}.orders of source main: columns, keys and indexes (as describe_table gives them).`,
+      mimeType: 'text/plain',
     });
+    expect(resources.find((r) => r.uri === 'entities://all')?.mimeType).toBe('application/json');
     // The listing went through the boundary: one list_tables call, audited.
     expect(audit.lines().at(-1)).toMatchObject({
       tool: 'list_tables',
@@ -173,13 +178,15 @@ describe('resources', () => {
     await bob.close();
   });
 
-  it('reads a table as describe_table gives it, as JSON, and audits the read', async () => {
+  it('reads a table as describe_table gives it, as JSON framed as data, and audits the read', async () => {
     const client = await connect(runtime, 'alice');
     const uri = `schema://main/${schema.name}.CUSTOMERS_VSAM`;
     const { contents } = await client.readResource({ uri });
     expect(contents).toHaveLength(1);
-    expect(contents[0]).toMatchObject({ uri, mimeType: 'application/json' });
-    const body = JSON.parse((contents[0] as { text: string }).text);
+    expect(contents[0]).toMatchObject({ uri, mimeType: 'text/plain' });
+    const text = (contents[0] as { text: string }).text;
+    expect(findFrame(text)).toMatchObject({ before: '', after: '' });
+    const body = JSON.parse(unframed(text));
     expect(body).toMatchObject({
       source: 'main',
       schema: schema.name,
@@ -200,7 +207,7 @@ describe('resources', () => {
   it('reads the list of a source', async () => {
     const client = await connect(runtime, 'bob');
     const { contents } = await client.readResource({ uri: 'schema://main' });
-    const body = JSON.parse((contents[0] as { text: string }).text);
+    const body = JSON.parse(unframed((contents[0] as { text: string }).text));
     expect(body).toMatchObject({ source: 'main', truncated: false });
     expect(body.tables.map((t: { name: string }) => t.name)).toEqual(['orders']);
     await client.close();
@@ -366,6 +373,32 @@ describe('resources', () => {
       code: 'RATE_LIMITED',
     });
     await client.close();
+  });
+});
+
+describe('untrusted data off', () => {
+  it('serves the schema resources as plain JSON, with table comments in the listing', async () => {
+    const off = await createRuntime({
+      config: assertConfig(await configOf({ governance: { untrustedData: 'off' } })),
+      auditDestination: new Capture(),
+      logger: createLogger({ destination: new Capture() }),
+    });
+    try {
+      const client = await connect(off, 'bob');
+      const { resources } = await client.listResources();
+      expect(resources.find((r) => r.uri.endsWith('.orders'))).toMatchObject({
+        description: 'One row per order',
+        mimeType: 'application/json',
+      });
+      const { contents } = await client.readResource({ uri: 'schema://main' });
+      expect(contents[0]).toMatchObject({ mimeType: 'application/json' });
+      const text = (contents[0] as { text: string }).text;
+      expect(findFrame(text)).toBeUndefined();
+      expect(JSON.parse(text).tables[0]).toMatchObject({ comment: 'One row per order' });
+      await client.close();
+    } finally {
+      await off.close();
+    }
   });
 });
 

@@ -15,6 +15,13 @@
  * Names are percent-encoded, dots included, so the one literal dot of a
  * table URI separates schema and table whatever the names hold.
  *
+ * The schema resources hold the database's words (names, comments,
+ * defaults): with governance.untrustedData framed (the default) their JSON
+ * is framed as data between a per-response random boundary, as the tools'
+ * text is (@sqlwarden/tools frameUntrusted), and their MIME type is then
+ * text/plain, since framed JSON is no longer JSON. entities://all holds the
+ * operator's own words from the configuration: plain JSON always.
+ *
  * Errors (MCP 2026-07-28, which SDK v2 applies to every era): a URI that is
  * unknown, malformed, names a table that does not exist or one the principal
  * may not read is the same -32602 "Resource not found", so the answer never tells whether a refused
@@ -30,7 +37,7 @@ import {
   type ResourceTemplateType as ResourceTemplate,
 } from '@modelcontextprotocol/server';
 import { executeToolBoundary, type SessionContext, toolCapability } from '@sqlwarden/core';
-import { BUILT_IN_TOOLS } from '@sqlwarden/tools';
+import { BUILT_IN_TOOLS, frameUntrusted } from '@sqlwarden/tools';
 import { z } from 'zod';
 import type { Runtime } from './runtime.js';
 
@@ -61,11 +68,18 @@ export const RESOURCE_NOT_FOUND = -32602;
 export const RESOURCE_REFUSED = -32010;
 
 const MIME = 'application/json';
+/** A schema resource whose JSON is framed as data. */
+const FRAMED_MIME = 'text/plain';
 const ENTITIES_URI = 'entities://all';
 
 /** A name as one URI component: percent-encoded, the dot too. */
 function component(name: string): string {
   return encodeURIComponent(name).replace(/\./g, '%2E');
+}
+
+/** The MIME type of the schema resources (schema://...): JSON, or text when framed. */
+function schemaMime(runtime: Runtime): string {
+  return runtime.config.untrustedData === 'off' ? MIME : FRAMED_MIME;
 }
 
 function decoded(text: string): string | undefined {
@@ -186,8 +200,14 @@ export async function readResource(
   if (!outcome.ok) {
     throw refusal(outcome.structuredContent.error as ErrorFields | undefined, uri);
   }
+  const json = JSON.stringify(outcome.structuredContent);
+  // Entities are the operator's words (the configuration), not the database's.
+  if (call.tool === BUILT_IN_TOOLS.describeEntities) {
+    return { contents: [{ uri, mimeType: MIME, text: json }] };
+  }
+  const mode = runtime.config.untrustedData;
   return {
-    contents: [{ uri, mimeType: MIME, text: JSON.stringify(outcome.structuredContent) }],
+    contents: [{ uri, mimeType: schemaMime(runtime), text: frameUntrusted(json, mode) }],
   };
 }
 
@@ -258,17 +278,20 @@ export async function listResources(
         name: source.id,
         title: `Tables of source ${source.id}`,
         description: `The tables of source ${source.id} you may read (as list_tables gives them).`,
-        mimeType: MIME,
+        mimeType: schemaMime(runtime),
       });
       for (const table of outcome.structuredContent.tables as TableEntry[]) {
         resources.push({
           uri: tableUri(source.id, table.schema, table.name),
           name: `${source.id}/${table.schema}.${table.name}`,
           title: `${table.schema}.${table.name}`,
+          // A table's comment is the database's words: in a listing it could
+          // not be framed without a frame per table, so, framed, it is only
+          // in the resource itself (framed there).
           description:
-            table.comment ??
+            (runtime.config.untrustedData === 'off' ? table.comment : null) ??
             `The ${table.kind.replace('_', ' ')} ${table.schema}.${table.name} of source ${source.id}: columns, keys and indexes (as describe_table gives them).`,
-          mimeType: MIME,
+          mimeType: schemaMime(runtime),
         });
       }
     }
@@ -298,7 +321,7 @@ export async function listResourceTemplates(
       name: 'tables',
       title: 'Tables of a source',
       description: 'The tables of a source you may read (as list_tables gives them).',
-      mimeType: MIME,
+      mimeType: schemaMime(runtime),
     });
   }
   if (await mayCall(runtime, session, BUILT_IN_TOOLS.describeTable)) {
@@ -308,7 +331,7 @@ export async function listResourceTemplates(
       title: 'A table',
       description:
         'One table you may read: columns, primary key, foreign keys and indexes (as describe_table gives them). Names are percent-encoded, dots included.',
-      mimeType: MIME,
+      mimeType: schemaMime(runtime),
     });
   }
   return templates;

@@ -8,6 +8,9 @@
  * A source whose database is down at start-up does not stop the server:
  * its catalog is retried in the background, and its reads are refused
  * (DB_UNAVAILABLE) until the catalog is known, never checked without it.
+ * Column policies (governance.columns) are checked against each catalog
+ * read at start-up: one naming a table or column that does not exist
+ * stops start-up (column-policies.ts).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -40,6 +43,7 @@ import {
 } from '@sqlwarden/sql-guard';
 import {
   BUILT_IN_TOOLS,
+  type ColumnGovernance,
   connxTools,
   createReadTools,
   createSourceDirectory,
@@ -53,9 +57,17 @@ import {
 } from '@sqlwarden/tools';
 import type { Logger } from 'pino';
 import type { ToolCallTelemetry } from './call-telemetry.js';
+import {
+  assertColumnPolicies,
+  columnGovernanceOf,
+  columnPolicyProblems,
+  maskerOf,
+} from './column-policies.js';
 import { MIN_STRONG_PASSWORD_LENGTH } from './config/checks.js';
 import type { NormalizedConfig, NormalizedSource } from './config/load.js';
 import { isLoopbackHost } from './config/url.js';
+import { type ConfirmationCodec, confirmationCodecOf } from './confirm.js';
+import { databaseIdentities } from './identities.js';
 import { createQuotas } from './quotas.js';
 import { startTelemetry, type TelemetryEnvironment } from './telemetry.js';
 
@@ -79,6 +91,8 @@ export interface RuntimeOptions {
   readonly catalogRetryMs?: number;
   /** Where the OTEL_* variables are read (default `process.env`, as every OpenTelemetry SDK reads them). */
   readonly env?: TelemetryEnvironment;
+  /** Confirmed writes: how long a person has to answer (default five minutes), the clock (tests). */
+  readonly confirmations?: { readonly ttlMs?: number; readonly now?: () => number };
 }
 
 export interface Runtime {
@@ -90,6 +104,11 @@ export interface Runtime {
   readonly sources: readonly SourceBinding[];
   /** Tool calls' spans and metrics, when telemetry is on (docs/observability.md); undefined when off. */
   readonly telemetry?: ToolCallTelemetry;
+  /**
+   * Signs and checks the confirmations of writes a human confirms
+   * (confirm.ts). Absent: such writes are refused (CONFIRMATION_REQUIRED).
+   */
+  readonly confirmations?: ConfirmationCodec;
   /**
    * A fresh session context for a principal on a transport; `grants` adds
    * what a verified credential carries (roles from its scopes, its expiry).
@@ -155,6 +174,8 @@ class Source {
   state: GuardState = { ready: false };
   #retry: NodeJS.Timeout | undefined;
   readonly binding: SourceBinding;
+  /** The principals' database identities on this source (identities.ts); undefined: none. */
+  databaseAccess: SourceBinding['databaseAccess'];
 
   constructor(
     readonly config: NormalizedSource,
@@ -162,6 +183,9 @@ class Source {
     readonly logger: Logger,
     principals: NormalizedConfig['principals'],
     qualifiedNamesOnly: boolean,
+    untrustedData: NormalizedConfig['untrustedData'],
+    /** The column policies naming this source (column-policies.ts), if any. */
+    readonly columnPolicies?: ColumnGovernance,
   ) {
     const id = config.id;
     this.binding = {
@@ -185,6 +209,13 @@ class Source {
           ? principals[principalId]?.costGate[id]
           : undefined) ?? config.costGate,
       functionPolicy: this.staticFunctionPolicy(),
+      // A human confirms every write on this source (docs/governance.md).
+      ...(config.confirmWrites && { confirmWrites: true }),
+      // How the tools give this source's text to a model (governance.untrustedData).
+      untrustedData,
+      ...(columnPolicies !== undefined && { columnPolicies }),
+      // Who each principal is to this database (identities.ts), set after construction.
+      databaseAccess: (principalId) => this.databaseAccess?.(principalId),
       guard: () => this.state,
     };
   }
@@ -251,6 +282,13 @@ class Source {
         clearInterval(this.#retry);
         this.#retry = undefined;
         this.logger.info({ source: this.config.id }, 'function catalog loaded; reads are served');
+        // Too late to refuse start-up: a policy that does not hold is logged, and its calls refused.
+        const problems = await columnPolicyProblems(
+          this.config.id,
+          this.columnPolicies,
+          this.logger,
+        );
+        for (const problem of problems) this.logger.error({ source: this.config.id }, problem);
       }
     }, intervalMs);
     this.#retry.unref();
@@ -273,16 +311,24 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
   });
 
+  const masker = maskerOf(config, logger);
+  const identities = databaseIdentities(config, logger);
   const sources = config.sources.map((s) => {
     const plugged = adapterSource(s, config);
-    return new Source(
+    const adapter = s.adapter.create(plugged, { logger });
+    const source = new Source(
       s,
-      s.adapter.create(plugged, { logger }),
+      adapter,
       logger,
       config.principals,
       s.adapter.qualifiedNamesOnly?.(plugged) === true,
+      config.untrustedData,
+      columnGovernanceOf(s, adapter, config, masker, logger),
     );
+    source.databaseAccess = identities.accessOf(s, plugged, adapter);
+    return source;
   });
+  const policyProblems: string[] = [];
   await Promise.all(
     sources.map(async (source) => {
       const loaded = await source.load(catalogTimeoutMs);
@@ -291,8 +337,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         return;
       }
       await reportPrivileges(source, logger, catalogTimeoutMs);
+      policyProblems.push(
+        ...(await columnPolicyProblems(source.config.id, source.columnPolicies, logger)),
+      );
     }),
   );
+  if (policyProblems.length > 0) {
+    await Promise.allSettled([...sources.map((s) => s.adapter.close()), identities.close()]);
+    assertColumnPolicies(policyProblems);
+  }
 
   warnAboutPlainText(config, logger);
   warnAboutWeakPasswords(config, logger);
@@ -302,6 +355,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   );
   const registry = createToolRegistry(toolsOf(config, directory));
   warnAboutWrites(config, logger);
+  const confirmations = confirmationCodecOf(config.confirmKey, options.confirmations);
+  tellAboutConfirmations(config, logger);
   const audit = createAuditSink({
     destination: options.auditDestination ?? config.audit.destination,
     tools: registry.list().map((tool) => tool.name),
@@ -327,6 +382,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     audit,
     sources: sources.map((s) => s.binding),
     ...(telemetry !== undefined && { telemetry: telemetry.calls }),
+    confirmations,
     session(transport, principalId, grants) {
       const principal = config.principals[principalId];
       if (principal === undefined) throw new Error(`Unknown principal ${principalId}`);
@@ -345,7 +401,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     close() {
       closing ??= (async () => {
         for (const source of sources) source.stop();
-        await Promise.allSettled([...sources.map((s) => s.adapter.close()), quotas.close()]);
+        await Promise.allSettled([
+          ...sources.map((s) => s.adapter.close()),
+          // The principals' own pools (MySQL identities).
+          identities.close(),
+          quotas.close(),
+        ]);
         await audit.flush();
         // The last calls' spans and metrics, sent within a bounded time.
         await telemetry?.shutdown();
@@ -372,7 +433,7 @@ function toolsOf(config: NormalizedConfig, directory: SourceDirectory): AnyTool[
   if (connx) tools.push(...connxTools(directory, { writes }));
   // Without entities the tool could only ever answer nothing: not registered,
   // so a model is not offered it (docs/resources.md).
-  if (config.entities.length > 0) tools.push(describeEntitiesTool(config.entities));
+  if (config.entities.length > 0) tools.push(describeEntitiesTool(config.entities, directory));
   if (writes && !connx) tools.push(executeWriteTool(directory));
   const problems: string[] = [];
   for (const spec of config.tools) {
@@ -449,6 +510,23 @@ function warnAboutWrites(config: NormalizedConfig, logger: Logger) {
       'writes are enabled on these sources, for principals with write: grants',
     );
   }
+}
+
+/**
+ * Writes a human confirms, said once at start-up with where their key comes
+ * from: a random key of this process only serves clients that come back to
+ * this process (stdio, one HTTP process), not replicas behind one address.
+ */
+function tellAboutConfirmations(config: NormalizedConfig, logger: Logger) {
+  const sources = config.sources.filter((s) => s.confirmWrites).map((s) => s.id);
+  const tools = config.tools.filter((t) => t.confirm === true).map((t) => t.name);
+  if (sources.length === 0 && tools.length === 0) return;
+  logger.info(
+    { sources, tools, sharedKey: config.confirmKey !== undefined },
+    config.confirmKey !== undefined
+      ? 'writes on these sources and tools need a person to confirm them; confirmations are signed with SQLWARDEN_CONFIRM_KEY'
+      : 'writes on these sources and tools need a person to confirm them; confirmations are signed with a key of this process: set SQLWARDEN_CONFIRM_KEY when several replicas serve one address',
+  );
 }
 
 async function reportPrivileges(source: Source, logger: Logger, timeoutMs: number) {

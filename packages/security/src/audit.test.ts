@@ -53,6 +53,28 @@ describe('sanitizeAuditEvent', () => {
     expect(JSON.stringify(safe)).not.toMatch(/SELECT|OR 1=1/);
   });
 
+  it('keeps the column policies of a call and drops anything else riding in them', () => {
+    const applied = [
+      { table: 'hr.people', column: 'email', action: 'mask' },
+      { table: 'hr.people', column: 'ssn', action: 'deny' },
+    ];
+    const safe = sanitizeAuditEvent({
+      ...event,
+      columnPolicies: [
+        ...applied,
+        { table: 'hr.people', column: 'x', action: 'allow' },
+        { table: 'hr.people', column: 'a\nb', action: 'mask' },
+        { ...applied[0], value: '123-45-6789' },
+        '123-45-6789',
+      ],
+    });
+    expect(safe.columnPolicies).toEqual([...applied, applied[0]]);
+    expect(JSON.stringify(safe)).not.toContain('6789');
+    expect(sanitizeAuditEvent({ ...event, columnPolicies: 'ssn' })).not.toHaveProperty(
+      'columnPolicies',
+    );
+  });
+
   it('drops a tool name the registry does not hold, when it knows the registry', () => {
     const tools = new Set(['query_read']);
     expect(sanitizeAuditEvent({ ...event, tool: 'select' }, { tools })).not.toHaveProperty('tool');
@@ -92,6 +114,33 @@ describe('auditMessage', () => {
     });
     expect(auditMessage(denied)).toBe(
       'Denied FORBIDDEN tool=query_read fp=3a1c9f82a2d1 stage=authorization',
+    );
+  });
+
+  it('says what became of a write confirmation, and drops anything else in its place', () => {
+    const write = { ...event, tool: 'execute_write', rows: 3 };
+    const requested = sanitizeAuditEvent({ ...write, committed: false, confirmation: 'requested' });
+    expect(requested.confirmation).toBe('requested');
+    expect(auditMessage(requested)).toBe(
+      'Write awaiting confirmation, dry run rolled back fp=3a1c9f82a2d1 rows=3',
+    );
+    const accepted = sanitizeAuditEvent({ ...write, committed: true, confirmation: 'accepted' });
+    expect(auditMessage(accepted)).toBe(
+      'Write committed fp=3a1c9f82a2d1 rows=3 confirmation=accepted',
+    );
+    const declined = sanitizeAuditEvent({
+      ...write,
+      rows: undefined,
+      decision: 'deny',
+      code: 'CONFIRMATION_DECLINED',
+      stage: 'execute',
+      confirmation: 'declined',
+    });
+    expect(auditMessage(declined)).toBe(
+      'Denied CONFIRMATION_DECLINED tool=execute_write fp=3a1c9f82a2d1 confirmation=declined stage=execute',
+    );
+    expect(sanitizeAuditEvent({ ...write, confirmation: 'UPDATE x SET y = 1' })).not.toHaveProperty(
+      'confirmation',
     );
   });
 });

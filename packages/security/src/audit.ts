@@ -1,6 +1,7 @@
 import {
   type AuditEvent,
   type AuditSink,
+  CONFIRMATION_OUTCOMES,
   isErrorCode,
   isToolName,
   STAGES,
@@ -53,6 +54,28 @@ export interface SanitizeOptions {
 const isEstimate = (v: unknown): v is number =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
+// A column policy's names come from the configuration (governance.columns),
+// never from a call; still, each is held to a bounded printable shape.
+const POLICY_NAME = /^[^\p{Cc}]{1,300}$/u;
+const MAX_POLICIES = 100;
+
+/**
+ * The column policies of a call: at most 100 entries of `{ table, column,
+ * action }`; anything else (a value passed by mistake included) is dropped.
+ */
+function columnPolicies(value: unknown): Array<Record<string, string>> | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: Array<Record<string, string>> = [];
+  for (const entry of value.slice(0, MAX_POLICIES)) {
+    const { table, column, action } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof table !== 'string' || !POLICY_NAME.test(table)) continue;
+    if (typeof column !== 'string' || !POLICY_NAME.test(column)) continue;
+    if (action !== 'deny' && action !== 'mask') continue;
+    out.push({ table, column, action });
+  }
+  return out.length === 0 ? undefined : out;
+}
+
 /** Copies the audit fields of `raw`, each only if it has its expected shape. */
 export function sanitizeAuditEvent(raw: unknown, options: SanitizeOptions = {}): SafeAuditEvent {
   const source = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -83,6 +106,8 @@ export function sanitizeAuditEvent(raw: unknown, options: SanitizeOptions = {}):
     truncated: pick(get('truncated'), (v): v is boolean => typeof v === 'boolean'),
     committed: pick(get('committed'), (v): v is boolean => typeof v === 'boolean'),
     missing: pick(get('missing'), (v): v is string => typeof v === 'string' && CAPABILITY.test(v)),
+    confirmation: pick(get('confirmation'), isOneOf(CONFIRMATION_OUTCOMES)),
+    columnPolicies: columnPolicies(get('columnPolicies')),
     estimatedCost: pick(get('estimatedCost'), isEstimate),
     estimatedRows: pick(get('estimatedRows'), isEstimate),
     durationMs:
@@ -97,7 +122,9 @@ export function sanitizeAuditEvent(raw: unknown, options: SanitizeOptions = {}):
 /** The human-readable `msg` of an audit line, e.g. `Query OK fp=3a1c9f82a2d1 rows=42`. */
 export function auditMessage(event: SafeAuditEvent): string {
   const parts: string[] = [];
-  if (event.decision === 'allow') {
+  if (event.decision === 'allow' && event.confirmation === 'requested') {
+    parts.push('Write awaiting confirmation, dry run rolled back');
+  } else if (event.decision === 'allow') {
     parts.push(
       event.committed === undefined
         ? event.fp === undefined
@@ -115,6 +142,9 @@ export function auditMessage(event: SafeAuditEvent): string {
   }
   if (event.fp !== undefined) parts.push(`fp=${event.fp}`);
   if (event.rows !== undefined) parts.push(`rows=${event.rows}`);
+  if (event.confirmation !== undefined && event.confirmation !== 'requested') {
+    parts.push(`confirmation=${event.confirmation}`);
+  }
   if (event.decision !== 'allow') parts.push(`stage=${event.stage}`);
   return parts.join(' ');
 }

@@ -18,10 +18,26 @@ export {
   parseCapability,
   tableCapability,
 } from './capabilities.js';
+export type {
+  ColumnPolicy,
+  ColumnTreatment,
+  MaskKind,
+  PolicySubject,
+  TableColumnRules,
+} from './column-policies.js';
+export {
+  DEFAULT_PARTIAL_KEEP,
+  MASK_KINDS,
+  policyApplies,
+  resolveColumnRules,
+  strictestTreatment,
+} from './column-policies.js';
 export type { Environment, EnvironmentOptions } from './credentials.js';
 export { CredentialError, loadEnvironment } from './credentials.js';
 export type { LogDestination, LoggerFactoryOptions } from './logger.js';
 export { createLogger, REDACT_PATHS, serializeError } from './logger.js';
+export type { Masker, MaskSpec } from './masking.js';
+export { createMasker, MIN_MASK_KEY_LENGTH, REDACTED_VALUE } from './masking.js';
 export type { QuotaGateOptions, QuotaLimits, QuotaPolicy, RateLimit } from './quota.js';
 export { createQuotaGate } from './quota.js';
 export type { QuotaStore, SlotSpec, TakeTokensResult, TokenBucketSpec } from './quota-store.js';

@@ -133,3 +133,4 @@ export {
 } from './postgres-cluster.js';
 export { createThrowawayRedis, type ThrowawayRedis, untilListening } from './redis-server.js';
 export { createTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { type Frame, findFrame, unframed } from './untrusted.js';

@@ -13,9 +13,10 @@
 import { type AnyTool, defineTool, deny, ReadResultSchema } from '@sqlwarden/core';
 import { DEFAULT_MAX_LENGTH } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import { confirmedWrite, withCeiling } from './confirm.js';
 import { WriteOutputSchema } from './execute-write.js';
 import { resolveSource, type SourceDirectory } from './sources.js';
-import { authorizeStatement, runRead, runWrite, sourceLimits } from './statement.js';
+import { authorizeGoverned, runRead, runWrite, sourceLimits } from './statement.js';
 
 /** The reference server's tool names. */
 export const CONNX_TOOLS = {
@@ -38,15 +39,17 @@ function queryConnxTool(directory: SourceDirectory): AnyTool {
       query: Query.describe('One SELECT statement, without a semicolon.'),
     }),
     outputSchema: ReadResultSchema,
-    requires: (input) => {
+    requires: (input, context) => {
       const resolved = resolveSource(directory, undefined);
       if (!resolved.ok) return resolved;
-      return authorizeStatement(resolved.value, input.query, 0, 'read');
+      return authorizeGoverned(resolved.value, input.query, 0, 'read', context.session);
     },
     handler: (input, ctx) => {
-      const source = ctx.prepared;
+      const { source, columns } = ctx.prepared;
       return runRead(source, input.query, [], sourceLimits(ctx.limits, source), ctx.signal, {
+        principalId: ctx.session.principalId,
         ceiling: source.costCeiling?.(ctx.session.principalId),
+        columns,
       });
     },
   });
@@ -68,10 +71,16 @@ function updateConnxTool(directory: SourceDirectory): AnyTool {
       query: Query.describe('One INSERT, UPDATE or DELETE, without a semicolon.'),
     }),
     outputSchema: WriteOutputSchema,
-    requires: (input) => {
+    requires: async (input, context) => {
       const resolved = resolveSource(directory, undefined);
       if (!resolved.ok) return resolved;
-      const authorized = authorizeStatement(resolved.value, input.query, 0, 'write');
+      const authorized = await authorizeGoverned(
+        resolved.value,
+        input.query,
+        0,
+        'write',
+        context.session,
+      );
       if (!authorized.ok) return authorized;
       const kind = authorized.analysis.kind.toUpperCase();
       if (kind !== input.operation) {
@@ -85,15 +94,22 @@ function updateConnxTool(directory: SourceDirectory): AnyTool {
       }
       return authorized;
     },
-    handler: (input, ctx) =>
-      runWrite(
-        ctx.prepared,
-        input.query,
-        [],
-        sourceLimits(ctx.limits, ctx.prepared),
-        ctx.signal,
-        false,
-      ),
+    handler: (input, ctx) => {
+      const { source, columns } = ctx.prepared;
+      const write = { source, sql: input.query, params: [], dryRun: false };
+      return confirmedWrite(ctx, { ...write, confirm: source.confirmWrites === true }, (run) =>
+        runWrite(
+          source,
+          input.query,
+          [],
+          withCeiling(sourceLimits(ctx.limits, source), run.maxAffectedRows),
+          ctx.signal,
+          run.dryRun,
+          ctx.session.principalId,
+          columns,
+        ),
+      );
+    },
   });
 }
 

@@ -29,15 +29,10 @@ import {
   DEFAULT_MAX_LENGTH,
 } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import { confirmedWrite, withCeiling } from './confirm.js';
 import { WriteOutputSchema } from './execute-write.js';
 import type { SourceDirectory } from './sources.js';
-import {
-  authorizeStatement,
-  DryRunArgument,
-  runRead,
-  runWrite,
-  sourceLimits,
-} from './statement.js';
+import { authorizeGoverned, DryRunArgument, runRead, runWrite, sourceLimits } from './statement.js';
 
 export type DeclaredParameter =
   | {
@@ -76,6 +71,8 @@ export interface DeclaredToolSpec {
   readonly parameters: Readonly<Record<string, DeclaredParameter>>;
   /** Read tools: the cost gate of this tool's calls, instead of the source's and the principal's. */
   readonly costGate?: CostCeiling;
+  /** Write tools: a human confirms each call before it runs (confirm.ts). */
+  readonly confirm?: boolean;
 }
 
 export type DeclaredToolResult =
@@ -150,6 +147,11 @@ export function declareTool(
       `${at}.kind: source ${source.id} has no writable tables (sources.${source.id}.writable)`,
     );
   }
+  if (spec.kind === 'read' && spec.confirm === true) {
+    problems.push(
+      `${at}.confirm: only write tools are confirmed; remove it or make the tool a write`,
+    );
+  }
   // The statement as the source's guard will judge it on every call: the same
   // tables and the same function rules (the built-in deny list, the default
   // deny of functions not known to compute only on their arguments, the
@@ -188,8 +190,14 @@ export function declareTool(
     kind: spec.kind,
     inputSchema: z.strictObject(shape) as z.ZodType<Record<string, unknown>>,
     outputSchema: spec.kind === 'read' ? ReadResultSchema : WriteOutputSchema,
-    requires: () => {
-      const authorized = authorizeStatement(source, sql, order.length, spec.kind);
+    requires: async (_input, context) => {
+      const authorized = await authorizeGoverned(
+        source,
+        sql,
+        order.length,
+        spec.kind,
+        context.session,
+      );
       if (!authorized.ok) return authorized;
       return {
         ...authorized,
@@ -199,11 +207,34 @@ export function declareTool(
     },
     handler: (input, ctx) => {
       const limits = sourceLimits(ctx.limits, source);
+      const { columns } = ctx.prepared;
       return spec.kind === 'read'
         ? runRead(source, sql, values(input), limits, ctx.signal, {
+            principalId: ctx.session.principalId,
             ceiling: spec.costGate ?? source.costCeiling?.(ctx.session.principalId),
+            columns,
           })
-        : runWrite(source, sql, values(input), limits, ctx.signal, input[DRY_RUN] === true);
+        : confirmedWrite(
+            ctx,
+            {
+              source,
+              sql,
+              params: values(input),
+              dryRun: input[DRY_RUN] === true,
+              confirm: spec.confirm === true || source.confirmWrites === true,
+            },
+            (run) =>
+              runWrite(
+                source,
+                sql,
+                values(input),
+                withCeiling(limits, run.maxAffectedRows),
+                ctx.signal,
+                run.dryRun,
+                ctx.session.principalId,
+                columns,
+              ),
+          );
     },
   });
   return { ok: true, tool };

@@ -5,13 +5,16 @@
  * CUSTOMERS_VSAM. Only entities whose table the principal may read are
  * answered (read:<source>:<schema>.<table>, asked of the authorizer per
  * entity, default deny): the list never tells a principal about a table it
- * could not query, nor that one exists.
+ * could not query, nor that one exists. Under column policies, the note of
+ * a column denied to the principal is left out, and the note of a masked
+ * one says so (`(masked: partial)`).
  */
 
 import { type AnyTool, defineTool } from '@sqlwarden/core';
-import { tableCapability } from '@sqlwarden/security';
+import { type PolicySubject, tableCapability } from '@sqlwarden/security';
 import { z } from 'zod';
 import { BUILT_IN_TOOLS } from './names.js';
+import type { SourceDirectory } from './sources.js';
 
 /** One entity, as the runtime checked it at start-up. */
 export interface EntityDefinition {
@@ -55,6 +58,28 @@ function matches(entity: EntityDefinition, wanted: readonly string[]): boolean {
   return wanted.every((word) => text.includes(word));
 }
 
+/** The entity's column notes as this principal may see them (column policies). */
+function columnNotes(
+  entity: EntityDefinition,
+  directory: SourceDirectory | undefined,
+  subject: PolicySubject,
+): Record<string, string> {
+  const governance = directory?.get(entity.source)?.columnPolicies;
+  if (governance?.rulesFor(subject) === undefined) return { ...entity.columns };
+  const treat = governance.treatments(subject, {
+    ...(entity.catalog !== undefined && { catalog: entity.catalog }),
+    schema: entity.schema,
+    name: entity.table,
+  });
+  const notes: Record<string, string> = {};
+  for (const [column, note] of Object.entries(entity.columns)) {
+    const treatment = treat(column);
+    if (treatment?.action === 'deny') continue;
+    notes[column] = treatment?.action === 'mask' ? `${note} (masked: ${treatment.mask})` : note;
+  }
+  return notes;
+}
+
 function formatEntities(entities: readonly z.output<typeof EntitySchema>[]): string {
   if (entities.length === 0) return 'No entity you can read matches.';
   return entities
@@ -68,7 +93,11 @@ function formatEntities(entities: readonly z.output<typeof EntitySchema>[]): str
     .join('\n');
 }
 
-export function describeEntitiesTool(entities: readonly EntityDefinition[]): AnyTool {
+export function describeEntitiesTool(
+  entities: readonly EntityDefinition[],
+  /** The sources, for their column policies (without: every note is shown). */
+  directory?: SourceDirectory,
+): AnyTool {
   const all = Object.freeze([...entities]);
   return defineTool({
     name: BUILT_IN_TOOLS.describeEntities,
@@ -110,7 +139,7 @@ export function describeEntitiesTool(entities: readonly EntityDefinition[]): Any
             .join('.'),
           aliases: [...entity.aliases],
           description: entity.description,
-          columns: { ...entity.columns },
+          columns: columnNotes(entity, directory, ctx.session),
         });
       }
       return {

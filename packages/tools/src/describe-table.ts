@@ -3,13 +3,18 @@
  * key, foreign keys and indexes of one table the principal may read. The
  * capability is checked before the database is asked, so the answer never
  * tells an unauthorised principal whether the table exists. Foreign keys
- * pointing at tables the principal may not read are left out.
+ * pointing at tables the principal may not read are left out. Under column
+ * policies, a denied column is not listed, nor is any key, foreign key or
+ * index that names it; a masked column is listed as `text (masked: <how>)`
+ * (column-policies.ts); a view or partition that reads a protected column
+ * (one object to the principal) is not described at all (FORBIDDEN).
  */
 
 import { type AnyTool, defineTool, deny, SqlwardenError } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
 import { tableAllowed } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import { describeUnderPolicies } from './column-policies.js';
 import { formatTable } from './format.js';
 import { BUILT_IN_TOOLS } from './names.js';
 import {
@@ -169,6 +174,24 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
           'NOT_FOUND',
           'No table of that name among the tables this source serves; call list_tables.',
         );
+      // A view (or a partition) over a protected column is one object to this
+      // principal: its statements are refused, and its column names (ssn...)
+      // are not shown either.
+      const governed = await source.columnPolicies
+        ?.governedAsOneObject(ctx.session, table)
+        .catch(() => {
+          throw new SqlwardenError(
+            'DB_UNAVAILABLE',
+            `The column policies of source ${source.id} need its catalog, which could not be read; try again shortly.`,
+          );
+        });
+      if (governed !== undefined) {
+        const shown = `${table.catalog === undefined ? '' : `${table.catalog}.`}${table.schema}.${table.name}`;
+        throw new SqlwardenError(
+          'FORBIDDEN',
+          `${shown} is governed as one object for you: ${governed}. Describe and query the tables it reads instead.`,
+        );
+      }
       const foreignKeys = [];
       for (const fk of table.foreignKeys) {
         const target = fk.references;
@@ -187,9 +210,14 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
           foreignKeys.push(fk);
         }
       }
-      const visible = { ...table, foreignKeys };
+      // Column policies: denied columns (and keys naming them) gone, masked ones marked.
+      const visible = describeUnderPolicies(
+        { ...table, foreignKeys },
+        source.columnPolicies,
+        ctx.session,
+      );
       return {
-        text: formatTable(visible),
+        text: formatTable(visible, source.untrustedData),
         structuredContent: {
           source: source.id,
           ...(visible.catalog !== undefined && { catalog: visible.catalog }),

@@ -9,17 +9,19 @@
  * `write:<source>:<schema>.<table>` for what it writes and `read:...` for
  * what it reads (FORBIDDEN). The adapter runs it in a transaction of its own
  * with the affected-row ceiling (over it: rolled back,
- * WRITE_LIMIT_EXCEEDED); `dryRun` reports the count and rolls back.
+ * WRITE_LIMIT_EXCEEDED); `dryRun` reports the count and rolls back. On a
+ * source with confirmWrites, a human confirms the write first (confirm.ts).
  * Annotated destructive (kind write).
  */
 
 import { type AnyTool, defineTool } from '@sqlwarden/core';
 import { DEFAULT_MAX_LENGTH } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import { confirmedWrite, withCeiling } from './confirm.js';
 import { BUILT_IN_TOOLS } from './names.js';
 import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
 import {
-  authorizeStatement,
+  authorizeGoverned,
   DryRunArgument,
   ParamsArgument,
   runWrite,
@@ -52,19 +54,28 @@ export function executeWriteTool(directory: SourceDirectory): AnyTool {
       dryRun: DryRunArgument,
     }),
     outputSchema: WriteOutputSchema,
-    requires: (input) => {
+    requires: (input, context) => {
       const resolved = resolveSource(directory, input.source);
       if (!resolved.ok) return resolved;
-      return authorizeStatement(resolved.value, input.sql, input.params?.length ?? 0, 'write');
+      const given = input.params?.length ?? 0;
+      return authorizeGoverned(resolved.value, input.sql, given, 'write', context.session);
     },
-    handler: (input, ctx) =>
-      runWrite(
-        ctx.prepared,
-        input.sql,
-        input.params ?? [],
-        sourceLimits(ctx.limits, ctx.prepared),
-        ctx.signal,
-        input.dryRun ?? false,
-      ),
+    handler: (input, ctx) => {
+      const { source, columns } = ctx.prepared;
+      const params = input.params ?? [];
+      const write = { source, sql: input.sql, params, dryRun: input.dryRun ?? false };
+      return confirmedWrite(ctx, { ...write, confirm: source.confirmWrites === true }, (run) =>
+        runWrite(
+          source,
+          input.sql,
+          params,
+          withCeiling(sourceLimits(ctx.limits, source), run.maxAffectedRows),
+          ctx.signal,
+          run.dryRun,
+          ctx.session.principalId,
+          columns,
+        ),
+      );
+    },
   });
 }

@@ -3,8 +3,13 @@
  * line: far fewer bytes than JSON objects that repeat every column name on
  * every row. The exact values are in structuredContent; here tabs, line
  * breaks and backslashes in values are escaped so one row is one line.
+ *
+ * What came from the database (column names, values, table names,
+ * comments, defaults) is framed as data (untrusted.ts); sqlwarden's own
+ * words (counts, truncation notes) stay outside the frame.
  */
 import type { ReadResult, TableDescription, TableRef, TableSummary } from '@sqlwarden/core';
+import { frameUntrusted, type UntrustedDataMode } from './untrusted.js';
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
@@ -19,7 +24,7 @@ function cell(value: unknown): string {
   );
 }
 
-export function formatRows(result: ReadResult): string {
+export function formatRows(result: ReadResult, mode: UntrustedDataMode = 'framed'): string {
   const count = `${result.rowCount} ${result.rowCount === 1 ? 'row' : 'rows'}`;
   const note =
     result.truncatedReason === 'maxRows'
@@ -27,10 +32,15 @@ export function formatRows(result: ReadResult): string {
       : result.truncatedReason === 'maxBytes'
         ? ' (truncated at the size limit: select fewer or narrower columns)'
         : '';
-  const lines = [`${count}${note}`];
-  if (result.columns.length > 0) lines.push(result.columns.map((c) => cell(c.name)).join('\t'));
-  for (const row of result.rows) lines.push(row.map(cell).join('\t'));
-  return lines.join('\n');
+  const data: string[] = [];
+  if (result.columns.length > 0) data.push(result.columns.map((c) => cell(c.name)).join('\t'));
+  for (const row of result.rows) data.push(row.map(cell).join('\t'));
+  return withData(`${count}${note}`, data, mode);
+}
+
+/** Our own first line, then the database's lines, framed (nothing after the line when there are none). */
+function withData(head: string, data: readonly string[], mode: UntrustedDataMode): string {
+  return data.length === 0 ? head : `${head}\n${frameUntrusted(data.join('\n'), mode)}`;
 }
 
 /** `schema.name`, or `catalog.schema.name` for a table reported with its catalog. */
@@ -38,19 +48,25 @@ function qualified(table: TableRef): string {
   return `${table.catalog === undefined ? '' : `${table.catalog}.`}${table.schema}.${table.name}`;
 }
 
-export function formatTables(source: string, tables: readonly TableSummary[]): string {
+export function formatTables(
+  source: string,
+  tables: readonly TableSummary[],
+  mode: UntrustedDataMode = 'framed',
+): string {
   if (tables.length === 0) return `No tables you can read in source ${source}.`;
-  const lines = [
-    `${tables.length} ${tables.length === 1 ? 'table' : 'tables'} in source ${source}:`,
-  ];
-  for (const t of tables) {
+  const lines = tables.map((t) => {
     const size = t.estimatedRows === null ? '' : `, ~${t.estimatedRows} rows`;
-    lines.push(`${qualified(t)} (${t.kind}${size})${t.comment ? ` ${cell(t.comment)}` : ''}`);
-  }
-  return lines.join('\n');
+    return `${qualified(t)} (${t.kind}${size})${t.comment ? ` ${cell(t.comment)}` : ''}`;
+  });
+  return withData(
+    `${tables.length} ${tables.length === 1 ? 'table' : 'tables'} in source ${source}:`,
+    lines,
+    mode,
+  );
 }
 
-export function formatTable(table: TableDescription): string {
+/** One table, all of it the database's words (names, types, defaults, comments): framed whole. */
+export function formatTable(table: TableDescription, mode: UntrustedDataMode = 'framed'): string {
   const size = table.estimatedRows === null ? '' : `, ~${table.estimatedRows} rows`;
   const lines = [
     `${qualified(table)} (${table.kind}${size})${table.comment ? ` ${cell(table.comment)}` : ''}`,
@@ -78,5 +94,5 @@ export function formatTable(table: TableDescription): string {
       `index ${index.name}${index.primary ? ' primary' : index.unique ? ' unique' : ''}: (${index.columns.join(', ')})`,
     );
   }
-  return lines.join('\n');
+  return frameUntrusted(lines.join('\n'), mode);
 }

@@ -13,10 +13,12 @@ it('exports exactly the pinned public API', () => {
     'READ_TOOL_NAMES',
     'WriteOutputSchema',
     'connxTools',
+    'createColumnGovernance',
     'createReadTools',
     'createSourceDirectory',
     'declareTool',
     'describeEntitiesTool',
     'executeWriteTool',
+    'frameUntrusted',
   ]);
 });

@@ -7,6 +7,13 @@ import { listTablesTool } from './list-tables.js';
 import { queryReadTool } from './query-read.js';
 import type { SourceDirectory } from './sources.js';
 
+export type {
+  ColumnGovernance,
+  ColumnGovernanceOptions,
+  ColumnPlan,
+  PlannedOutput,
+} from './column-policies.js';
+export { createColumnGovernance } from './column-policies.js';
 export { CONNX_TOOLS, connxTools } from './connx.js';
 export type { DeclaredParameter, DeclaredToolResult, DeclaredToolSpec } from './declared.js';
 export { declareTool } from './declared.js';
@@ -16,8 +23,10 @@ export { DescribeTableOutputSchema } from './describe-table.js';
 export { executeWriteTool, WriteOutputSchema } from './execute-write.js';
 export { ListTablesOutputSchema } from './list-tables.js';
 export { BUILT_IN_TOOL_NAMES, BUILT_IN_TOOLS, READ_TOOL_NAMES } from './names.js';
-export type { GuardState, SourceBinding, SourceDirectory } from './sources.js';
+export type { DatabaseAccess, GuardState, SourceBinding, SourceDirectory } from './sources.js';
 export { createSourceDirectory } from './sources.js';
+export type { UntrustedDataMode } from './untrusted.js';
+export { frameUntrusted } from './untrusted.js';
 
 /** The reference read tools: list_tables, describe_table, query_read. */
 export function createReadTools(directory: SourceDirectory): AnyTool[] {

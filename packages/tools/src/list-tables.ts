@@ -89,7 +89,7 @@ export function listTablesTool(directory: SourceDirectory): AnyTool {
       const truncated = visible.length > tables.length;
       return {
         text:
-          formatTables(source.id, tables) +
+          formatTables(source.id, tables, source.untrustedData) +
           (truncated ? `\n(${visible.length - tables.length} more not shown: pass "schema")` : ''),
         structuredContent: { source: source.id, tables, truncated },
         rows: tables.length,

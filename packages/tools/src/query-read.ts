@@ -14,7 +14,7 @@ import { DEFAULT_MAX_LENGTH } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { BUILT_IN_TOOLS } from './names.js';
 import { resolveSource, type SourceDirectory, SourceId } from './sources.js';
-import { authorizeStatement, ParamsArgument, runRead, sourceLimits } from './statement.js';
+import { authorizeGoverned, ParamsArgument, runRead, sourceLimits } from './statement.js';
 
 export function queryReadTool(directory: SourceDirectory): AnyTool {
   return defineTool({
@@ -42,20 +42,23 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
         .describe('Return at most this many rows (the server caps it too).'),
     }),
     outputSchema: ReadResultSchema,
-    requires: (input) => {
+    requires: (input, context) => {
       const resolved = resolveSource(directory, input.source);
       if (!resolved.ok) return resolved;
-      return authorizeStatement(resolved.value, input.sql, input.params?.length ?? 0, 'read');
+      const given = input.params?.length ?? 0;
+      return authorizeGoverned(resolved.value, input.sql, given, 'read', context.session);
     },
     handler: (input, ctx) => {
-      const source = ctx.prepared;
+      const { source, columns } = ctx.prepared;
       const limits = sourceLimits(
         ctx.limits,
         source,
         input.maxRows === undefined ? undefined : { maxRows: input.maxRows },
       );
       return runRead(source, input.sql, input.params ?? [], limits, ctx.signal, {
+        principalId: ctx.session.principalId,
         ceiling: source.costCeiling?.(ctx.session.principalId),
+        columns,
       });
     },
   });

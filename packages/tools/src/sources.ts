@@ -4,10 +4,18 @@
  * patterns), its limits, and its SQL guard once the source's function
  * policy is known.
  */
-import type { CostCeiling, DatabaseAdapter, Denial, ExecutionLimits } from '@sqlwarden/core';
+import type {
+  CostCeiling,
+  DatabaseAdapter,
+  DatabaseIdentity,
+  Denial,
+  ExecutionLimits,
+} from '@sqlwarden/core';
 import { deny, parseTablePattern } from '@sqlwarden/core';
 import type { Dialect, FunctionPolicy, Guard } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import type { ColumnGovernance } from './column-policies.js';
+import type { UntrustedDataMode } from './untrusted.js';
 
 export type GuardState =
   | { readonly ready: true; readonly guard: Guard }
@@ -40,6 +48,11 @@ export interface SourceBinding {
   /** Limits of this source; they can only lower the server's. */
   readonly limits?: Partial<ExecutionLimits>;
   /**
+   * Every write on this source needs a human to confirm it
+   * (sources.<id>.confirmWrites; confirm.ts, docs/governance.md).
+   */
+  readonly confirmWrites?: boolean;
+  /**
    * The cost gate of a principal's reads of this source (the principal's
    * own ceiling, or the source's), or undefined when none applies.
    */
@@ -55,12 +68,43 @@ export interface SourceBinding {
    */
   readonly functionPolicy?: FunctionPolicy;
   /**
+   * Who a principal is to this source's database (principals.<id>.database,
+   * docs/governance.md): the adapter its statements go through (MySQL and
+   * MariaDB: a pool of the principal's own, as its own user) and the
+   * identity each call carries (PostgreSQL: its role and the subject).
+   * Absent, or undefined for a principal: `adapter`, no identity. Catalog
+   * tools (list_tables, describe_table) use `adapter`: the source's own user.
+   */
+  readonly databaseAccess?: (principalId: string) => DatabaseAccess | undefined;
+  /**
+   * How text from this source's database reaches a model: framed as data
+   * between a per-response random boundary (absent: framed), or off
+   * (governance.untrustedData; untrusted.ts).
+   */
+  readonly untrustedData?: UntrustedDataMode;
+  /**
+   * The column policies naming this source (governance.columns;
+   * column-policies.ts), absent when none does.
+   */
+  readonly columnPolicies?: ColumnGovernance;
+  /**
    * The source's SQL guard (its dialect, default schema, tables and
    * function policy, with a verdict cache). Not ready while the source's
    * catalog is still unknown (the database was down at start-up): reads are
    * then refused rather than checked without the policy.
    */
   guard(): GuardState;
+}
+
+/** What a principal's statements on a source run through, and as whom (`SourceBinding.databaseAccess`). */
+export interface DatabaseAccess {
+  readonly adapter: DatabaseAdapter;
+  readonly identity?: DatabaseIdentity;
+}
+
+/** The adapter and identity of a principal's statements on a source (the source's own when none is configured). */
+export function accessOf(source: SourceBinding, principalId: string): DatabaseAccess {
+  return source.databaseAccess?.(principalId) ?? { adapter: source.adapter };
 }
 
 export interface SourceDirectory {

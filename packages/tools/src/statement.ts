@@ -13,10 +13,21 @@
  * whose name cannot be granted refuses.
  *
  * Execution (`runRead`, `runWrite`, called from a handler): the adapter
- * runs it with the limits of the call, lowered by the source's. The adapter
+ * runs it with the limits of the call, lowered by the source's, as the
+ * session's principal is to the database (`accessOf`: its own pool on MySQL,
+ * its role and subject on PostgreSQL; the source's user when none). The adapter
  * gets the statement without its one trailing `;` (and any comment after
  * it), cut from this call's own text by the guard's scanner
  * (`statementText`), never taken from a cached verdict.
+ *
+ * Column policies (`authorizeGoverned`, column-policies.ts): when the
+ * session's principal has column rules on the source, the guard's column
+ * analysis plans the statement in authorization (which policies apply;
+ * for a read, which output columns are masked). Its refusal is given at
+ * execution, before the adapter is asked anything, so the grants are
+ * checked first (a principal without the table grant gets FORBIDDEN and
+ * learns nothing about the table's policies). A read's result is checked
+ * against the plan and masked in place before anything is formatted.
  */
 import {
   type AuditFacts,
@@ -26,14 +37,17 @@ import {
   type ExecutionLimits,
   type ReadResult,
   resolveLimits,
+  type SessionContext,
+  SqlwardenError,
   type ToolOutcome,
   type WriteResult,
 } from '@sqlwarden/core';
 import { tableCapability } from '@sqlwarden/security';
 import { type CheckedAnalysis, fingerprint, statementText } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
+import { applyColumnPlan, type ColumnPlan } from './column-policies.js';
 import { formatRows } from './format.js';
-import type { SourceBinding } from './sources.js';
+import { accessOf, type SourceBinding } from './sources.js';
 
 export type StatementMode = 'read' | 'write';
 
@@ -117,6 +131,50 @@ export function authorizeStatement(
   return { ok: true, capabilities, prepared: source, facts, analysis };
 }
 
+/** An authorized statement as a handler gets it: its source, and its column plan if any. */
+export interface PreparedStatement {
+  readonly source: SourceBinding;
+  readonly columns?: ColumnPlan;
+}
+
+export type GovernedStatement =
+  | (Omit<AuthorizedStatement, 'prepared'> & { readonly prepared: PreparedStatement })
+  | (Denial & { readonly facts: AuditFacts });
+
+/**
+ * `authorizeStatement`, then the column policies of the session's principal
+ * on the source (none: no plan). The policies that applied go to the audit
+ * record; a refusal waits in the plan for the handler (see above).
+ */
+export async function authorizeGoverned(
+  source: SourceBinding,
+  sql: string,
+  given: number,
+  mode: StatementMode,
+  session: SessionContext,
+): Promise<GovernedStatement> {
+  const authorized = authorizeStatement(source, sql, given, mode);
+  if (!authorized.ok) return authorized;
+  const plan = await source.columnPolicies?.plan({
+    sql,
+    analysis: authorized.analysis,
+    mode,
+    subject: session,
+  });
+  if (plan === undefined) return { ...authorized, prepared: { source } };
+  return {
+    ...authorized,
+    prepared: { source, columns: plan },
+    facts: { ...authorized.facts, columnPolicies: plan.applied },
+  };
+}
+
+/** A column policy's refusal, given now that the grants have passed. */
+function refuseByPlan(plan: ColumnPlan | undefined): void {
+  if (plan?.refusal !== undefined)
+    throw new SqlwardenError(plan.refusal.code, plan.refusal.message);
+}
+
 /** The call's limits (the server's, lowered by the tool's), lowered again by the source's. */
 export function sourceLimits(
   limits: ExecutionLimits,
@@ -132,18 +190,34 @@ export async function runRead(
   params: readonly unknown[],
   limits: ExecutionLimits,
   signal: AbortSignal,
-  cost: { readonly ceiling?: CostCeiling | undefined } = {},
+  options: {
+    /** The session's principal: whose database identity the read runs under (`accessOf`). */
+    readonly principalId: string;
+    readonly ceiling?: CostCeiling | undefined;
+    /** The statement's column plan (`authorizeGoverned`), when policies apply. */
+    readonly columns?: ColumnPlan | undefined;
+  },
 ): Promise<ToolOutcome & { readonly structuredContent: ReadResult }> {
-  const { estimate, ...result } = await source.adapter.read({
+  refuseByPlan(options.columns);
+  const { adapter, identity } = accessOf(source, options.principalId);
+  const { estimate, ...result } = await adapter.read({
     sql: statementText(sql, { dialect: source.dialect }),
     params,
     limits: { maxRows: limits.maxRows, maxBytes: limits.maxBytes, timeoutMs: limits.timeoutMs },
     signal,
-    ...(cost.ceiling !== undefined && { costCeiling: cost.ceiling }),
+    ...(options.ceiling !== undefined && { costCeiling: options.ceiling }),
+    ...(identity !== undefined && { identity }),
   });
+  const outputs = options.columns?.outputs;
+  if (outputs !== undefined) {
+    const masker = source.columnPolicies?.masker;
+    // A plan that masks on a source without a masker cannot happen; if it did, nothing passes.
+    if (masker === undefined) throw new Error('a column plan masks on a source without a masker');
+    applyColumnPlan(result, outputs, masker, source.dialect);
+  }
   // The estimate is for the audit record; the agent gets the result only.
   return {
-    text: formatRows(result),
+    text: formatRows(result, source.untrustedData),
     structuredContent: result,
     rows: result.rowCount,
     truncated: result.truncated,
@@ -158,14 +232,21 @@ export async function runWrite(
   limits: ExecutionLimits,
   signal: AbortSignal,
   dryRun: boolean,
+  /** The session's principal: whose database identity the write runs under (`accessOf`). */
+  principalId: string,
+  /** The statement's column plan (`authorizeGoverned`), when policies apply. */
+  columns?: ColumnPlan,
 ): Promise<ToolOutcome & { readonly structuredContent: WriteResult & { dryRun: boolean } }> {
-  const result = await source.adapter.write({
+  refuseByPlan(columns);
+  const { adapter, identity } = accessOf(source, principalId);
+  const result = await adapter.write({
     sql: statementText(sql, { dialect: source.dialect }),
     params,
     maxAffectedRows: limits.maxAffectedRows,
     timeoutMs: limits.timeoutMs,
     signal,
     dryRun,
+    ...(identity !== undefined && { identity }),
   });
   const rows = `${result.affectedRows} ${result.affectedRows === 1 ? 'row' : 'rows'}`;
   return {

@@ -14,7 +14,7 @@ import {
   type FunctionPolicy,
   loadSqlGuard,
 } from '@sqlwarden/sql-guard';
-import { Capture, postgresTestUrl } from '@sqlwarden/testing';
+import { Capture, postgresTestUrl, unframed } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadTools } from './index.js';
@@ -203,12 +203,12 @@ describe('query_read', () => {
       rowCount: 1,
       truncated: false,
     });
-    expect(result.content[0]?.text).toBe('1 row\nid\tname\n2\tGrace');
+    expect(unframed(result.content[0]?.text ?? '')).toBe('1 row\nid\tname\n2\tGrace');
   });
 
   it('escapes tabs and line breaks in the text a model reads', async () => {
     const result = await call('query_read', { sql: 'SELECT note FROM orders WHERE id = 1' });
-    expect(result.content[0]?.text).toBe('1 row\nnote\ntab\\there\\nnewline');
+    expect(unframed(result.content[0]?.text ?? '')).toBe('1 row\nnote\ntab\\there\\nnewline');
   });
 
   it('caps rows by the server limit and by maxRows, and says the result is truncated', async () => {

@@ -15,7 +15,13 @@ import {
   tablePatternMatches,
   tablePatternsOverlap,
 } from '@sqlwarden/core';
-import { type Environment, parseCapability, Secret } from '@sqlwarden/security';
+import {
+  type ColumnPolicy,
+  type Environment,
+  MIN_MASK_KEY_LENGTH,
+  parseCapability,
+  Secret,
+} from '@sqlwarden/security';
 import { allowEntryProblem } from '@sqlwarden/sql-guard';
 import { BUILT_IN_TOOL_NAMES, CONNX_TOOLS } from '@sqlwarden/tools';
 import { type AdapterCatalog, type AdapterLoadFailure, isLoadFailure } from '../adapters.js';
@@ -709,4 +715,129 @@ function checkHttpReferences(
 function isLoopbackUrl(url: string): boolean {
   const host = new URL(url).hostname;
   return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}
+
+/** governance, checked: the column policies as the runtime applies them, the mask key a Secret. */
+export interface CheckedGovernance {
+  readonly columnPolicies: readonly ColumnPolicy[];
+  readonly maskKey?: Secret;
+}
+
+/**
+ * governance.columns and governance.maskKey: each policy names a defined
+ * source and one table it serves (no wildcard: a policy protects named
+ * columns of a named table), `mask` and `keep` only where they mean
+ * something (`mask` with action mask, `keep` with mask partial), roles and
+ * principals that are defined; the mask key only from one whole ${VAR}, and
+ * long enough to be a key. Whether the table and its columns exist is the
+ * catalog's to say, at start-up (runtime.ts).
+ */
+export function checkGovernance(
+  config: ParsedConfig,
+  fromEnv: ReadonlySet<string>,
+  broken: ReadonlySet<string>,
+  problems: string[],
+): CheckedGovernance {
+  const columnPolicies: ColumnPolicy[] = [];
+  const roles = config.roles ?? {};
+  (config.governance?.columns ?? []).forEach((policy, i) => {
+    const at = `governance.columns[${i}]`;
+    let ok = true;
+    const fail = (problem: string) => {
+      problems.push(problem);
+      ok = false;
+    };
+    const source = config.sources[policy.source];
+    if (source === undefined) {
+      if (!broken.has(`sources.${policy.source}`))
+        problems.push(`${at}.source: ${policy.source} is not defined under sources`);
+      return;
+    }
+    const catalogs = sourceNamesCatalogs(source);
+    const table = parseTablePattern(policy.table, CATALOGS);
+    if (table === undefined || table.table === '*') {
+      fail(
+        `${at}.table: ${policy.table} must name one table, ${catalogs ? 'catalog.schema.table' : 'schema.table'} (no wildcard: a policy protects the columns of one table)`,
+      );
+    } else if (catalogs && table.catalog === undefined) {
+      fail(
+        `${at}.table: source ${policy.source} names tables catalog.schema.table; write catalog.${policy.table}`,
+      );
+    } else if (
+      !source.tables.some((text) => {
+        const pattern = parseTablePattern(text, CATALOGS);
+        return (
+          pattern !== undefined &&
+          tablePatternMatches(pattern, table.schema, table.table, table.catalog)
+        );
+      })
+    ) {
+      fail(
+        `${at}.table: source ${policy.source} does not serve ${policy.table} (its tables: ${source.tables.join(', ')}); a policy on a table nobody can read protects nothing`,
+      );
+    }
+    if (policy.action === 'deny' && policy.mask !== undefined) {
+      fail(`${at}.mask: only a policy with action: mask masks; a denied column is never shown`);
+    }
+    if (policy.action === 'deny' && policy.keep !== undefined) {
+      fail(`${at}.keep: only a partial mask keeps characters; a denied column is never shown`);
+    } else if (policy.keep !== undefined && policy.mask !== 'partial') {
+      fail(`${at}.keep: only mask: partial keeps characters; remove keep or set mask: partial`);
+    }
+    const role = (key: string, name: string) => {
+      if (!defined(roles, 'roles', name, broken))
+        fail(`${key}: role ${name} is not defined under roles`);
+    };
+    const principal = (key: string, id: string) => {
+      if (!defined(config.principals, 'principals', id, broken))
+        fail(`${key}: ${id} is not defined under principals`);
+    };
+    for (const [j, name] of (policy.roles ?? []).entries()) role(`${at}.roles[${j}]`, name);
+    for (const [j, id] of (policy.principals ?? []).entries())
+      principal(`${at}.principals[${j}]`, id);
+    for (const [j, name] of (policy.except?.roles ?? []).entries())
+      role(`${at}.except.roles[${j}]`, name);
+    for (const [j, id] of (policy.except?.principals ?? []).entries())
+      principal(`${at}.except.principals[${j}]`, id);
+    if (!ok || table === undefined) return;
+    columnPolicies.push({
+      source: policy.source,
+      table: {
+        ...(table.catalog !== undefined && { catalog: table.catalog }),
+        schema: table.schema,
+        name: table.table,
+      },
+      columns: [...policy.columns],
+      action: policy.action,
+      ...(policy.mask !== undefined && { mask: policy.mask }),
+      ...(policy.keep !== undefined && { keep: policy.keep }),
+      ...(policy.roles !== undefined && { roles: [...policy.roles] }),
+      ...(policy.principals !== undefined && { principals: [...policy.principals] }),
+      ...(policy.except !== undefined && {
+        except: {
+          ...(policy.except.roles !== undefined && { roles: [...policy.except.roles] }),
+          ...(policy.except.principals !== undefined && {
+            principals: [...policy.except.principals],
+          }),
+        },
+      }),
+    });
+  });
+  const key = config.governance?.maskKey;
+  if (key === undefined) return { columnPolicies };
+  const at = 'governance.maskKey';
+  if (!fromEnv.has(at)) {
+    problems.push(
+      `${at}: write it as one whole \${VARIABLE} and set the variable (at least ${MIN_MASK_KEY_LENGTH} random characters); keys never go in the file`,
+    );
+    return { columnPolicies };
+  }
+  if (key.length < MIN_MASK_KEY_LENGTH) {
+    // The length only, never the value.
+    problems.push(
+      `${at}: the key has ${key.length} characters; use at least ${MIN_MASK_KEY_LENGTH} random ones (e.g. openssl rand -hex 32)`,
+    );
+    return { columnPolicies };
+  }
+  return { columnPolicies, maskKey: new Secret(at, key) };
 }

@@ -301,6 +301,25 @@ describe('writes and declared tools in the configuration', () => {
     expect((await configOf(MINIMAL)).sources[0]?.writable).toEqual([]);
   });
 
+  it('reads confirmWrites and SQLWARDEN_CONFIRM_KEY (a secret, at least 32 characters)', async () => {
+    const confirmed = WRITABLE.replace('writable:', 'confirmWrites: true\n    writable:');
+    expect((await configOf(confirmed)).sources[0]?.confirmWrites).toBe(true);
+    expect((await configOf(WRITABLE)).sources[0]?.confirmWrites).toBe(false);
+    expect((await configOf(WRITABLE)).confirmKey).toBeUndefined();
+    const key = 'k'.repeat(32);
+    const config = await configOf(WRITABLE, { SQLWARDEN_CONFIRM_KEY: key });
+    expect(config.confirmKey?.reveal()).toBe(key);
+    expect(JSON.stringify(config)).not.toContain(key);
+    expect(
+      await problemsOf(WRITABLE, {
+        DATABASE_URL: 'postgres://app@db/shop',
+        SQLWARDEN_CONFIRM_KEY: 'short',
+      }),
+    ).toEqual([
+      'SQLWARDEN_CONFIRM_KEY: must be at least 32 characters (a random string, the same on every replica)',
+    ]);
+  });
+
   it('refuses writable tables the source does not serve', async () => {
     expect(
       await problemsOf(

@@ -17,11 +17,12 @@ import {
   type SqlDialect,
   type TablePattern,
 } from '@sqlwarden/core';
-import type { Environment, QuotaPolicy } from '@sqlwarden/security';
+import type { ColumnPolicy, Environment, QuotaPolicy, Secret } from '@sqlwarden/security';
 import type { EntityDefinition } from '@sqlwarden/tools';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type AdapterLoadFailure, adapterCatalog, type ImportPackage } from '../adapters.js';
+import { checkConfirmKey } from '../confirm.js';
 import {
   checkTelemetryConfig,
   type NormalizedTelemetry,
@@ -32,6 +33,7 @@ import {
   type CheckedSource,
   checkCostGates,
   checkEntities,
+  checkGovernance,
   checkLimits,
   checkQuotaStore,
   checkReferences,
@@ -41,6 +43,11 @@ import {
   type SourceConnection,
   serverLimits,
 } from './checks.js';
+import {
+  checkDatabaseIdentities,
+  type NormalizedDatabaseIdentity,
+  normalizeDatabaseIdentities,
+} from './identity.js';
 import { type Interpolated, interpolate, keyOf } from './interpolate.js';
 import {
   ConfigSchema,
@@ -79,6 +86,8 @@ export interface NormalizedSource {
   readonly allowFunctions: readonly string[];
   /** The cost gate of the source's reads, unless a principal's or a tool's replaces it. */
   readonly costGate?: CostCeiling;
+  /** Every write on this source needs a human to confirm it (docs/governance.md). */
+  readonly confirmWrites: boolean;
 }
 
 export interface NormalizedPrincipal {
@@ -88,6 +97,8 @@ export interface NormalizedPrincipal {
   readonly readOnly: boolean;
   /** Per source id: the cost gate of this principal's reads, instead of the source's. */
   readonly costGate: Readonly<Record<string, CostCeiling>>;
+  /** Per source id: who this principal is to its database (identity.ts); empty: the source's own user. */
+  readonly database: Readonly<Record<string, NormalizedDatabaseIdentity>>;
 }
 
 export interface NormalizedConfig {
@@ -114,6 +125,17 @@ export interface NormalizedConfig {
   readonly entities: readonly EntityDefinition[];
   /** SQLWARDEN_ALLOW_WRITES=true in the environment. */
   readonly writesEnabled: boolean;
+  /**
+   * SQLWARDEN_CONFIRM_KEY: the key confirmations of writes are signed with,
+   * shared by replicas; absent, a random key of the process (confirm.ts).
+   */
+  readonly confirmKey?: Secret;
+  /** governance.columns: the column policies, checked (their tables served, their keys sound); absent: none. */
+  readonly columnPolicies?: readonly ColumnPolicy[];
+  /** governance.maskKey: the key of hash masks; absent, a random key of the process. */
+  readonly maskKey?: Secret;
+  /** governance.untrustedData: text from the databases framed as data (default), or off. */
+  readonly untrustedData: 'framed' | 'off';
   readonly audit: { readonly destination: 'stderr' | { readonly file: string } };
   readonly logging: { readonly level: string };
   /** The telemetry key (its headers' values as Secrets); the OTEL_* variables are read at start (telemetry.ts). */
@@ -150,6 +172,7 @@ function normalize(
       capabilities: p.capabilities ?? [],
       readOnly: p.readOnly ?? false,
       costGate: { ...p.costGate },
+      database: normalizeDatabaseIdentities(id, p.database),
     };
   }
   const ids = Object.keys(config.principals);
@@ -182,6 +205,7 @@ function normalize(
         pool: { ...s.pool },
         allowFunctions: s.functions?.allow ?? [],
         ...(s.costGate !== undefined && { costGate: s.costGate }),
+        confirmWrites: s.confirmWrites ?? false,
       };
     }),
     roles: config.roles ?? {},
@@ -210,6 +234,7 @@ function normalize(
       };
     }),
     writesEnabled,
+    untrustedData: config.governance?.untrustedData ?? 'framed',
     audit: { destination: config.audit?.destination ?? 'stderr' },
     logging: { level: config.logging?.level ?? 'info' },
     ...(config.telemetry !== undefined && { telemetry: normalizeTelemetry(config.telemetry) }),
@@ -351,12 +376,23 @@ function validateInterpolated(
   checkReferences(config, broken, problems);
   checkCostGates(config, checked, broken, problems);
   checkEntities(config, broken, problems);
+  checkDatabaseIdentities(config, fromEnv, broken, problems);
   checkLimits(config, serverLimits(config), problems);
   checkTelemetryConfig(config, fromEnv, problems);
   const quotaStore = checkQuotaStore(config, fromEnv, problems);
   const writesEnabled = checkWritesSwitch(env, problems);
+  const confirmKey = checkConfirmKey(env, problems);
+  const governance = checkGovernance(config, fromEnv, broken, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: normalize(config, checked, writesEnabled, quotaStore) };
+  const normalized = {
+    ...normalize(config, checked, writesEnabled, quotaStore),
+    columnPolicies: governance.columnPolicies,
+    ...(governance.maskKey !== undefined && { maskKey: governance.maskKey }),
+  };
+  return {
+    ok: true,
+    config: confirmKey === undefined ? normalized : { ...normalized, confirmKey },
+  };
 }
 
 /** Parses YAML text and validates it. */

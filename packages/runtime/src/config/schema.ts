@@ -203,6 +203,12 @@ const SourceSchema = z.strictObject({
     'Limits of this source; they can only lower the server limits.',
   ),
   costGate: CostGateSchema.optional(),
+  confirmWrites: z
+    .boolean()
+    .optional()
+    .describe(
+      'Every write on this source needs a human to confirm it (MCP 2026-07-28 input requests): the server shows the table, the operation and the rows a dry run would change, and runs the write only on an explicit accept. Clients that cannot ask are refused with CONFIRMATION_REQUIRED (docs/governance.md).',
+    ),
   pool: z
     .strictObject({
       max: int(1, 100).optional(),
@@ -318,6 +324,12 @@ const DeclaredToolSchema = z.strictObject({
   costGate: CostGateSchema.optional().describe(
     "Read tools: the cost gate of this tool's calls, instead of the source's and the principal's.",
   ),
+  confirm: z
+    .boolean()
+    .optional()
+    .describe(
+      "Write tools: a human confirms each call before it runs (as the source's confirmWrites; docs/governance.md).",
+    ),
 });
 
 // One served table, never a wildcard: an entity names exactly one table.
@@ -521,6 +533,87 @@ const TelemetrySchema = z
     'OpenTelemetry traces and metrics over OTLP/HTTP (docs/observability.md). Without this key, the OTEL_EXPORTER_OTLP_* variables switch it on.',
   );
 
+const DatabaseIdentitySchema = z.strictObject({
+  role: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a role name: letters, digits, _ and $')
+    .optional()
+    .describe(
+      'PostgreSQL: the role each call of this principal runs as (SET LOCAL ROLE, inside its own transaction). The source user must be a member of it.',
+    ),
+  user: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('MySQL/MariaDB: the database user of this principal (its own pool).'),
+  password: z
+    .string()
+    .optional()
+    .describe("MySQL/MariaDB: that user's password, only as one whole ${VAR}."),
+});
+
+const MaskSchema = z
+  .enum(['null', 'hash', 'partial', 'redact'])
+  .describe(
+    'null: the value becomes null; hash: a keyed hash (HMAC-SHA-256 under governance.maskKey, stable within a deployment, so equal values still match); partial: only the last characters (keep, default 4); redact: a fixed marker.',
+  );
+
+const ColumnPolicySchema = z
+  .strictObject({
+    source: id.describe('The source of the table.'),
+    table: z
+      .string()
+      .min(1)
+      .describe('schema.table (catalog.schema.table on ODBC sources that name catalogs).'),
+    columns: z.array(z.string().min(1).max(128)).min(1).describe('The columns this policy covers.'),
+    action: z
+      .enum(['deny', 'mask'])
+      .describe(
+        'deny: the columns may not be referenced anywhere in a statement (select list, WHERE, JOIN, ORDER BY, GROUP BY, functions, subqueries, *); mask: only as a plain output column, masked in the result.',
+      ),
+    mask: MaskSchema.optional().describe('How a masked value is shown (default redact).'),
+    keep: int(1, 64).optional().describe('partial: how many trailing characters stay (default 4).'),
+    roles: z
+      .array(z.string())
+      .optional()
+      .describe('The roles the policy applies to. Without roles and principals: everyone.'),
+    principals: z.array(id).optional().describe('The principals the policy applies to.'),
+    except: z
+      .strictObject({
+        roles: z.array(z.string()).optional(),
+        principals: z.array(id).optional(),
+      })
+      .optional()
+      .describe('Roles and principals the policy never applies to.'),
+  })
+  .describe('A column policy (docs/governance.md).');
+
+const GovernanceSchema = z
+  .strictObject({
+    columns: z
+      .array(ColumnPolicySchema)
+      .optional()
+      .describe(
+        'Column policies: deny or mask columns per principal or role. Where several apply to one column, the strictest wins (deny, then null, redact, hash, partial).',
+      ),
+    maskKey: z
+      .string()
+      .optional()
+      .describe(
+        'The key of hash masks, only as one whole ${VAR} (at least 32 characters). Without it, a random key per process: hashes then match only within one run.',
+      ),
+    untrustedData: z
+      .enum(['framed', 'off'])
+      .optional()
+      .describe(
+        'framed (default): text a model reads that comes from the database (rows, schema text, comments, entity descriptions) is framed as data between a per-response random boundary; off: unframed.',
+      ),
+  })
+  .describe(
+    'Data governance: column policies, masking, results framed as data (docs/governance.md).',
+  );
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -555,8 +648,15 @@ export const ConfigSchema = z
           .describe(
             "Per source id: the cost gate of this principal's reads of that source, instead of the source's.",
           ),
+        database: z
+          .record(id, DatabaseIdentitySchema)
+          .optional()
+          .describe(
+            "Per source id: who this principal is to the database (docs/governance.md). PostgreSQL: role (each call runs under SET LOCAL ROLE, with the subject in the transaction-local setting sqlwarden.subject for row-level security). MySQL/MariaDB: user and password, a pool of the principal's own.",
+          ),
       }),
     ),
+    governance: GovernanceSchema.optional(),
     transports: z
       .strictObject({
         stdio: z
@@ -612,3 +712,6 @@ export type SourceConfig = z.output<typeof SourceSchema>;
 export type DeclaredToolConfig = z.output<typeof DeclaredToolSchema>;
 export type EntityConfig = z.output<typeof EntitySchema>;
 export type TelemetryConfig = z.output<typeof TelemetrySchema>;
+export type GovernanceConfig = z.output<typeof GovernanceSchema>;
+export type ColumnPolicyConfig = z.output<typeof ColumnPolicySchema>;
+export type DatabaseIdentityConfig = z.output<typeof DatabaseIdentitySchema>;

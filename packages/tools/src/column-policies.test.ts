@@ -19,6 +19,10 @@ import { Capture, postgresTestUrl } from '@sqlwarden/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  POSTGRES_COLUMN_ALLOWED,
+  POSTGRES_COLUMN_ATTACKS,
+} from '../../sql-guard/src/columns-attacks.js';
+import {
   applyColumnPlan,
   type ColumnGovernance,
   createColumnGovernance,
@@ -464,4 +468,68 @@ describe('describeUnderPolicies', () => {
     expect(describeUnderPolicies(table, governance, dpo)).toBe(table);
     expect(describeUnderPolicies(table, undefined, analyst)).toBe(table);
   });
+});
+
+describe('the caches of the governance (column lists, views, rules per principal)', () => {
+  it('plan exactly as an uncached governance, over the attack and allowed corpora in random orders', async () => {
+    // The corpora name hr.people (id, name, dept, ssn, salary) and its
+    // neighbours; here they run against this test's schema, whatever
+    // exists of them (a missing table or column is a verdict too).
+    const statements = [...POSTGRES_COLUMN_ATTACKS, ...POSTGRES_COLUMN_ALLOWED].map((a) => ({
+      sql: a.sql.replaceAll('hr.', `${SCHEMA}.`),
+      mode: a.mode ?? ('read' as const),
+    }));
+    const guard = createGuard({
+      dialect: 'postgres',
+      defaultSchema: SCHEMA,
+      allowedTables: [`${SCHEMA}.*`],
+      writableTables: [`${SCHEMA}.people`],
+      allowReturning: false,
+    });
+    const adapter = createPostgresAdapter({
+      source: 'main',
+      connection: { connectionString: postgresTestUrl() },
+      defaultSchema: SCHEMA,
+      statementTimeoutMs: 5000,
+    });
+    const uncached = () =>
+      createColumnGovernance({
+        source: 'main',
+        dialect: 'postgres',
+        adapter,
+        policies,
+        masker: createMasker(KEY),
+        defaultSchema: SCHEMA,
+        schemas: [SCHEMA],
+        timeoutMs: 5000,
+        ttlMs: 0,
+      });
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let compared = 0;
+    let refused = 0;
+    for (let round = 0; round < 3; round += 1) {
+      const order = [...statements].sort(() => random() - 0.5);
+      for (const { sql, mode } of order) {
+        const checked = mode === 'write' ? guard.checkWrite(sql) : guard.checkRead(sql);
+        if (!checked.ok) continue;
+        for (const subject of [analyst, dpo, outsider]) {
+          const request = { sql, analysis: checked.analysis, mode, subject };
+          const fast = await governance.plan(request);
+          const slow = await uncached().plan(request);
+          expect(fast, `${subject.principalId}: ${sql}`).toEqual(slow);
+          compared += 1;
+          if (fast?.refusal !== undefined) refused += 1;
+        }
+      }
+    }
+    await adapter.close();
+    // The comparison covered both outcomes, many times.
+    expect(compared).toBeGreaterThan(300);
+    expect(refused).toBeGreaterThan(100);
+    expect(compared - refused).toBeGreaterThan(50);
+  }, 120_000);
 });

@@ -131,6 +131,7 @@ const PINS: Record<string, string[]> = {
     'v TRANSPORTS',
     'v TRUNCATION_REASONS',
     't TruncationReason',
+    'v unreadableViews',
     't ViewDependency',
     't WriteOperation',
     't WriteRequest',

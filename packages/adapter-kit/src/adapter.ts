@@ -48,7 +48,7 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@sqlwarden/core';
-import { SqlwardenError } from '@sqlwarden/core';
+import { SqlwardenError, unreadableViews } from '@sqlwarden/core';
 import { RowBudget } from './budget.js';
 import type { NormalizedSource } from './config.js';
 import { costRefusal, noEstimate } from './cost.js';
@@ -529,17 +529,7 @@ export class DialectAdapter<C extends DriverConnection = DriverConnection>
       if (introspector.viewDependencies !== undefined) {
         return introspector.viewDependencies(connection, request.schemas);
       }
-      const tables = await introspector.listTables(connection, request.schemas);
-      return tables
-        .filter((t) => t.kind === 'view' || t.kind === 'materialized_view')
-        .map((t) => ({
-          view: {
-            ...(t.catalog !== undefined && { catalog: t.catalog }),
-            schema: t.schema,
-            name: t.name,
-          },
-          definition: null,
-        }));
+      return unreadableViews(await introspector.listTables(connection, request.schemas));
     });
   }
 

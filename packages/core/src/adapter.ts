@@ -258,6 +258,24 @@ export interface ViewDependency {
 }
 
 /**
+ * The views and materialized views among `tables`, each as reading
+ * everything (`definition: null`): what a catalog that cannot tell what a
+ * view reads gives, so each counts as opaque under column policies.
+ */
+export function unreadableViews(tables: readonly TableSummary[]): ViewDependency[] {
+  return tables
+    .filter((t) => t.kind === 'view' || t.kind === 'materialized_view')
+    .map((t) => ({
+      view: {
+        ...(t.catalog !== undefined && { catalog: t.catalog }),
+        schema: t.schema,
+        name: t.name,
+      },
+      definition: null,
+    }));
+}
+
+/**
  * TLS to a database, as every adapter takes it (libpq's sslmode, in parts):
  * `true` for the defaults, or these. Each adapter maps them to its driver.
  */

@@ -39,6 +39,7 @@ it('exports exactly the pinned public API', () => {
     'tablePatternMatches',
     'tablePatternsOverlap',
     'toolCapability',
+    'unreadableViews',
   ]);
 });
 

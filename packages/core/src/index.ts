@@ -28,7 +28,7 @@ export type {
   WriteRequest,
   WriteResult,
 } from './adapter.js';
-export { TABLE_KINDS } from './adapter.js';
+export { TABLE_KINDS, unreadableViews } from './adapter.js';
 export type { BoundaryDeps, BoundaryObserver, BoundaryRequest } from './boundary.js';
 export { checkReadOnlyGate, executeToolBoundary } from './boundary.js';
 export type { Allow, Decision, Denial, Outcome } from './decision.js';

@@ -119,3 +119,41 @@ export type FactsOutcome =
        */
       readonly tables?: readonly TableName[];
     };
+
+/** One step of a walk: a statement to read, or an expression in a block. */
+type WalkTask =
+  | { readonly kind: 'expr'; readonly node: unknown; readonly block: Block | null }
+  | { readonly kind: 'stmt'; readonly node: unknown; readonly outermost: boolean };
+
+/**
+ * What the dialects' walkers (columns-postgres.ts, columns-mysql.ts) share:
+ * an explicit stack of statements and expressions still to read, so a
+ * deeply nested statement cannot exhaust the call stack, and the facts
+ * they fill. Each walker reads its own parser's tree.
+ */
+export abstract class FactWalker {
+  readonly facts: ColumnFacts = emptyFacts();
+  readonly #tasks: WalkTask[] = [];
+
+  run(root: unknown, outermost: boolean): void {
+    this.#tasks.push({ kind: 'stmt', node: root, outermost });
+    while (this.#tasks.length > 0) {
+      const task = this.#tasks.pop() as WalkTask;
+      if (task.kind === 'stmt') this.statement(task.node, task.outermost);
+      else this.expr(task.node, task.block);
+    }
+  }
+
+  protected pushExpr(node: unknown, block: Block | null): void {
+    if (node !== undefined && node !== null) this.#tasks.push({ kind: 'expr', node, block });
+  }
+
+  /** Anything but null: a statement a walker cannot read is marked unresolved by it (fail closed). */
+  protected pushStmt(node: unknown): void {
+    if (node !== undefined && node !== null)
+      this.#tasks.push({ kind: 'stmt', node, outermost: false });
+  }
+
+  protected abstract statement(node: unknown, outermost: boolean): void;
+  protected abstract expr(root: unknown, block: Block | null): void;
+}

@@ -14,9 +14,8 @@
 import nodeSqlParser from 'node-sql-parser/build/mysql.js';
 import {
   type Block,
-  type ColumnFacts,
-  emptyFacts,
   type FactsOutcome,
+  FactWalker,
   type OutputTarget,
   type Relation,
   type TableName,
@@ -60,32 +59,12 @@ function refParts(ref: Node): string[] | null {
   return parts;
 }
 
-type Task =
-  | { readonly kind: 'expr'; readonly node: unknown; readonly block: Block | null }
-  | { readonly kind: 'stmt'; readonly node: Node; readonly outermost: boolean };
-
-class Walker {
-  readonly facts: ColumnFacts = emptyFacts();
-  private readonly tasks: Task[] = [];
-
-  run(root: Node): void {
-    this.tasks.push({ kind: 'stmt', node: root, outermost: true });
-    while (this.tasks.length > 0) {
-      const task = this.tasks.pop() as Task;
-      if (task.kind === 'stmt') this.statement(task.node, task.outermost);
-      else this.expr(task.node, task.block);
+class Walker extends FactWalker {
+  protected statement(node: unknown, outermost: boolean): void {
+    if (!isObject(node)) {
+      this.facts.unresolved ??= 'a statement the column check does not read';
+      return;
     }
-  }
-
-  private pushExpr(node: unknown, block: Block | null) {
-    if (node !== undefined && node !== null) this.tasks.push({ kind: 'expr', node, block });
-  }
-
-  private pushStmt(node: unknown) {
-    if (isObject(node)) this.tasks.push({ kind: 'stmt', node, outermost: false });
-  }
-
-  private statement(node: Node, outermost: boolean): void {
     if (isObject(node.ast) && node.type === undefined) {
       this.statement(node.ast, outermost);
       return;
@@ -282,7 +261,7 @@ class Walker {
     };
   }
 
-  private expr(root: unknown, block: Block | null) {
+  protected expr(root: unknown, block: Block | null) {
     const stack: unknown[] = [root];
     while (stack.length > 0) {
       const node = stack.pop();
@@ -357,7 +336,7 @@ export function mysqlFacts(sql: string): FactsOutcome {
   const root = Array.isArray(ast) ? (ast.length === 1 ? ast[0] : undefined) : ast;
   if (!isObject(root)) return { ok: false, detail: 'not exactly one statement' };
   const walker = new Walker();
-  walker.run(root);
+  walker.run(root, true);
   if (walker.facts.unresolved !== null) {
     // What this walker cannot place may still touch no protected table: ask the
     // other parser which tables the statement names (never this walk's partial list).

@@ -13,9 +13,8 @@
 import { parseSync } from 'libpg-query';
 import {
   type Block,
-  type ColumnFacts,
-  emptyFacts,
   type FactsOutcome,
+  FactWalker,
   type OutputTarget,
   type Relation,
   type TableName,
@@ -23,7 +22,7 @@ import {
 import { skippedSchemas } from './guard.js';
 import { lex } from './lexer.js';
 import { neutralize } from './mysql.js';
-import { isPostgresParserReady } from './postgres.js';
+import { isPostgresParserReady, SQL_VALUE_FUNCTIONS } from './postgres.js';
 import { SKIPPED_SCHEMA } from './tables.js';
 
 type Node = Record<string, unknown>;
@@ -45,33 +44,9 @@ function unwrap(node: unknown): [string, Node] | null {
   return isObject(value) ? [key, value] : null;
 }
 
-type Task =
-  | { readonly kind: 'expr'; readonly node: unknown; readonly block: Block | null }
-  | { readonly kind: 'stmt'; readonly node: unknown; readonly outermost: boolean };
-
-class Walker {
-  readonly facts: ColumnFacts = emptyFacts();
-  private readonly tasks: Task[] = [];
+class Walker extends FactWalker {
   /** RangeVars already recorded as relations of a block (the expression walk skips them). */
   private readonly recorded = new WeakSet<Node>();
-
-  run(root: Node, outermost: boolean): void {
-    this.tasks.push({ kind: 'stmt', node: root, outermost });
-    while (this.tasks.length > 0) {
-      const task = this.tasks.pop() as Task;
-      if (task.kind === 'stmt') this.statement(task.node, task.outermost);
-      else this.expr(task.node, task.block);
-    }
-  }
-
-  private pushExpr(node: unknown, block: Block | null) {
-    if (node !== undefined && node !== null) this.tasks.push({ kind: 'expr', node, block });
-  }
-
-  private pushStmt(node: unknown) {
-    if (node !== undefined && node !== null)
-      this.tasks.push({ kind: 'stmt', node, outermost: false });
-  }
 
   private tableName(rv: Node): TableName {
     const name = String(rv.relname);
@@ -102,7 +77,7 @@ class Walker {
   }
 
   /** A statement node `{ SelectStmt: ... }` (or a bare SelectStmt payload from larg/rarg). */
-  private statement(node: unknown, outermost: boolean) {
+  protected statement(node: unknown, outermost: boolean) {
     const unwrapped = unwrap(node);
     if (unwrapped === null) {
       this.facts.unresolved ??= 'a statement the column check does not read';
@@ -383,7 +358,7 @@ class Walker {
   }
 
   /** Any expression subtree: every ColumnRef is a use, every statement is walked as one. */
-  private expr(root: unknown, block: Block | null) {
+  protected expr(root: unknown, block: Block | null) {
     const stack: unknown[] = [root];
     while (stack.length > 0) {
       const node = stack.pop();
@@ -486,12 +461,8 @@ const SQL_VALUE_NAMES: Record<string, string> = {
   SVFOP_LOCALTIME_N: 'localtime',
   SVFOP_LOCALTIMESTAMP: 'localtimestamp',
   SVFOP_LOCALTIMESTAMP_N: 'localtimestamp',
-  SVFOP_CURRENT_ROLE: 'current_role',
-  SVFOP_CURRENT_USER: 'current_user',
-  SVFOP_USER: 'user',
-  SVFOP_SESSION_USER: 'session_user',
-  SVFOP_CURRENT_CATALOG: 'current_catalog',
-  SVFOP_CURRENT_SCHEMA: 'current_schema',
+  // The ones that read the session: the guard's own table (postgres.ts).
+  ...SQL_VALUE_FUNCTIONS,
 };
 
 /**

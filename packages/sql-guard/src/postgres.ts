@@ -105,7 +105,7 @@ interface WalkState {
  * and they are not rows of pg_proc, so a catalog's `known` list does not
  * have them.
  */
-const SQL_VALUE_FUNCTIONS: Record<string, string> = {
+export const SQL_VALUE_FUNCTIONS: Readonly<Record<string, string>> = {
   SVFOP_CURRENT_ROLE: 'current_role',
   SVFOP_CURRENT_USER: 'current_user',
   SVFOP_USER: 'user',

@@ -36,6 +36,7 @@ import {
   SqlwardenError,
   type TableDescription,
   type TableRef,
+  unreadableViews,
   type ViewDependency,
 } from '@sqlwarden/core';
 import {
@@ -260,16 +261,7 @@ class SourceColumnGovernance implements ColumnGovernance {
       ...(catalogs !== undefined && catalogs.length > 0 && { catalogs }),
       signal: this.#signal(),
     });
-    return tables
-      .filter((t) => t.kind === 'view' || t.kind === 'materialized_view')
-      .map((t) => ({
-        view: {
-          ...(t.catalog !== undefined && { catalog: t.catalog }),
-          schema: t.schema,
-          name: t.name,
-        },
-        definition: null,
-      }));
+    return unreadableViews(tables);
   }
 
   #report(problem: string) {

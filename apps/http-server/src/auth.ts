@@ -61,6 +61,8 @@ export interface OAuthSettings {
 
 export interface Caller {
   readonly principal: string;
+  /** OAuth: the verified principalClaim value (`sub`): the person, where many may share a principal. */
+  readonly subject?: string;
   readonly via: 'token' | 'oauth';
   /** The scopes the credential carried. */
   readonly scopes: readonly string[];
@@ -741,6 +743,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         `the token has no "${settings.principalClaim}" claim naming the caller: get a token for a user or client`,
       );
     }
+    // It travels on as the session's subject (sqlwarden.subject in the database).
+    if (claim.length > 512 || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(claim)) {
+      return invalidToken(
+        `the token's "${settings.principalClaim}" claim is not a usable identifier (at most 512 printable characters): get a token whose claim names the caller plainly`,
+      );
+    }
     const principal = settings.principals.get(claim) ?? settings.defaultPrincipal;
     if (principal === undefined) {
       return invalidToken(
@@ -764,6 +772,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       ok: true,
       caller: {
         principal,
+        subject: claim,
         via: 'oauth',
         scopes,
         roles: rolesOf(scopes),

@@ -355,6 +355,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     runtime.session('http', caller.principal, {
       roles: caller.roles,
       ...(caller.expiresAt !== undefined && { expiresAt: caller.expiresAt }),
+      ...(caller.subject !== undefined && { subject: caller.subject }),
     });
 
   /** Scopes that would let this caller call `tool`, when its own do not: the step-up answer. */

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { mysqlTestUrl, postgresTestUrl, urlWithDatabase } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callTool, onTestPostgres, type RunningHttp, startHttp, tempDir } from './harness.js';
+import { type Issuer, startIssuer } from './issuer.js';
 
 // The principal's identity down to the database, end to end: the built
 // sqlwarden-http, a static token per principal, the real PostgreSQL and
@@ -328,5 +329,87 @@ describe("MariaDB: a user and a pool of each principal's own", () => {
     const everything = [...answers, server.stderr()].join('\n');
     expect(answers.length).toBeGreaterThan(5);
     for (const password of Object.values(PASSWORDS)) expect(everything).not.toContain(password);
+  });
+});
+
+describe('PostgreSQL over OAuth: the person behind a shared principal, as sqlwarden.subject', () => {
+  // Two people whose tokens map to one principal (defaultPrincipal): the
+  // principal names the role, the verified sub names the person, and
+  // row-level security tells them apart.
+  const ANN = `ann.${tag}@example.org`;
+  const BEN = `ben.${tag}@example.org`;
+  let issuer: Issuer;
+  let oauth: RunningHttp;
+
+  beforeAll(async () => {
+    await onTestPostgres(
+      `INSERT INTO ${S}.docs VALUES (11, '${ANN}', 'ann'), (12, '${ANN}', 'ann2'), (13, '${BEN}', 'ben')`,
+    );
+    issuer = await startIssuer();
+    const config = dir.write(
+      'oauth.yaml',
+      `sources:
+  main:
+    kind: postgres
+    url: \${E2E_DATABASE_URL}
+    defaultSchema: ${S}
+    tables: ["${S}.*"]
+    functions: { allow: [current_setting] }
+roles:
+  agent: [tool:query_read, "read:main:${S}.*"]
+principals:
+  staff:
+    roles: [agent]
+    database:
+      main: { role: ${ROLE_ALICE} }
+transports:
+  http:
+    port: 0
+    auth:
+      oauth:
+        issuer: \${E2E_ISSUER}
+        defaultPrincipal: staff
+`,
+    );
+    oauth = await startHttp(['--config', config], {
+      env: { E2E_DATABASE_URL: postgresTestUrl(), E2E_ISSUER: issuer.url },
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await oauth?.stop();
+    await issuer?.stop();
+  });
+
+  const asPerson = async (sub: string, sql: string) =>
+    callTool(oauth.url, await issuer.token({ sub, aud: oauth.url }), 'query_read', { sql });
+
+  it('shows each person only their rows, though both are the principal staff with one role', async () => {
+    const ids = 'SELECT id FROM docs ORDER BY id';
+    expect(rowsOf(await asPerson(ANN, ids))).toEqual([[11], [12]]);
+    expect(rowsOf(await asPerson(BEN, ids))).toEqual([[13]]);
+    expect(
+      rowsOf(await asPerson(BEN, "SELECT current_setting('sqlwarden.subject', true) AS s")),
+    ).toEqual([[BEN]]);
+    // A person with no rows sees none, not the principal's nor anyone's.
+    expect(rowsOf(await asPerson(`nobody.${tag}@example.org`, ids))).toEqual([]);
+    // The audit line names the principal (the person is in the database's setting).
+    expect(oauth.auditLines().at(-1)).toMatchObject({ principalId: 'staff' });
+  });
+
+  it('refuses a token whose claim is not a plain identifier, before anything runs', async () => {
+    const token = await issuer.token({ sub: `ann\u0000${tag}`, aud: oauth.url });
+    const response = await fetch(oauth.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('not a usable identifier');
   });
 });

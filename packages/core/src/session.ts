@@ -42,6 +42,19 @@ export const SessionContextSchema = z.strictObject({
   readOnly: z.boolean(),
   /** Epoch milliseconds after which the session is invalid. */
   expiresAt: z.number().int().positive().optional(),
+  /**
+   * The verified person or client behind the principal, when the transport
+   * knows one apart from it: over HTTP with OAuth, the token's
+   * principalClaim (`sub`) value, which many people mapped to one principal
+   * each keep. What a database identity's `sqlwarden.subject` carries;
+   * absent, the principal id. Printable, without controls.
+   */
+  subject: z
+    .string()
+    .min(1)
+    .max(512)
+    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must be printable text without control characters')
+    .optional(),
 });
 
 export type SessionContext = Readonly<

@@ -77,6 +77,8 @@ export interface SessionGrants {
   readonly roles?: readonly string[];
   /** Epoch ms after which the session is refused (the token's expiry). */
   readonly expiresAt?: number;
+  /** The verified person behind the principal (OAuth: the principalClaim's value), for `sqlwarden.subject`. */
+  readonly subject?: string;
 }
 
 export interface RuntimeOptions {
@@ -396,6 +398,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         transport,
         readOnly: config.server.readOnly || principal.readOnly,
         ...(grants?.expiresAt !== undefined && { expiresAt: grants.expiresAt }),
+        ...(grants?.subject !== undefined && { subject: grants.subject }),
       });
     },
     close() {

@@ -47,7 +47,7 @@ function queryConnxTool(directory: SourceDirectory): AnyTool {
     handler: (input, ctx) => {
       const { source, columns } = ctx.prepared;
       return runRead(source, input.query, [], sourceLimits(ctx.limits, source), ctx.signal, {
-        principalId: ctx.session.principalId,
+        session: ctx.session,
         ceiling: source.costCeiling?.(ctx.session.principalId),
         columns,
       });
@@ -105,7 +105,7 @@ function updateConnxTool(directory: SourceDirectory): AnyTool {
           withCeiling(sourceLimits(ctx.limits, source), run.maxAffectedRows),
           ctx.signal,
           run.dryRun,
-          ctx.session.principalId,
+          ctx.session,
           columns,
         ),
       );

@@ -210,7 +210,7 @@ export function declareTool(
       const { columns } = ctx.prepared;
       return spec.kind === 'read'
         ? runRead(source, sql, values(input), limits, ctx.signal, {
-            principalId: ctx.session.principalId,
+            session: ctx.session,
             ceiling: spec.costGate ?? source.costCeiling?.(ctx.session.principalId),
             columns,
           })
@@ -231,7 +231,7 @@ export function declareTool(
                 withCeiling(limits, run.maxAffectedRows),
                 ctx.signal,
                 run.dryRun,
-                ctx.session.principalId,
+                ctx.session,
                 columns,
               ),
           );

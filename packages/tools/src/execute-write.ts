@@ -72,7 +72,7 @@ export function executeWriteTool(directory: SourceDirectory): AnyTool {
           withCeiling(sourceLimits(ctx.limits, source), run.maxAffectedRows),
           ctx.signal,
           run.dryRun,
-          ctx.session.principalId,
+          ctx.session,
           columns,
         ),
       );

@@ -56,7 +56,7 @@ export function queryReadTool(directory: SourceDirectory): AnyTool {
         input.maxRows === undefined ? undefined : { maxRows: input.maxRows },
       );
       return runRead(source, input.sql, input.params ?? [], limits, ctx.signal, {
-        principalId: ctx.session.principalId,
+        session: ctx.session,
         ceiling: source.costCeiling?.(ctx.session.principalId),
         columns,
       });

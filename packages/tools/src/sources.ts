@@ -102,9 +102,20 @@ export interface DatabaseAccess {
   readonly identity?: DatabaseIdentity;
 }
 
-/** The adapter and identity of a principal's statements on a source (the source's own when none is configured). */
-export function accessOf(source: SourceBinding, principalId: string): DatabaseAccess {
-  return source.databaseAccess?.(principalId) ?? { adapter: source.adapter };
+/**
+ * The adapter and identity of a principal's statements on a source (the
+ * source's own when none is configured). `subject`: the verified person
+ * behind the principal when the session knows one (OAuth's claim), which
+ * the identity then carries instead of the principal id.
+ */
+export function accessOf(
+  source: SourceBinding,
+  principalId: string,
+  subject?: string,
+): DatabaseAccess {
+  const access = source.databaseAccess?.(principalId) ?? { adapter: source.adapter };
+  if (subject === undefined || access.identity === undefined) return access;
+  return { ...access, identity: { ...access.identity, subject } };
 }
 
 export interface SourceDirectory {

@@ -191,15 +191,19 @@ export async function runRead(
   limits: ExecutionLimits,
   signal: AbortSignal,
   options: {
-    /** The session's principal: whose database identity the read runs under (`accessOf`). */
-    readonly principalId: string;
+    /** The session: whose database identity the read runs under, and its verified subject (`accessOf`). */
+    readonly session: Pick<SessionContext, 'principalId' | 'subject'>;
     readonly ceiling?: CostCeiling | undefined;
     /** The statement's column plan (`authorizeGoverned`), when policies apply. */
     readonly columns?: ColumnPlan | undefined;
   },
 ): Promise<ToolOutcome & { readonly structuredContent: ReadResult }> {
   refuseByPlan(options.columns);
-  const { adapter, identity } = accessOf(source, options.principalId);
+  const { adapter, identity } = accessOf(
+    source,
+    options.session.principalId,
+    options.session.subject,
+  );
   const { estimate, ...result } = await adapter.read({
     sql: statementText(sql, { dialect: source.dialect }),
     params,
@@ -232,13 +236,13 @@ export async function runWrite(
   limits: ExecutionLimits,
   signal: AbortSignal,
   dryRun: boolean,
-  /** The session's principal: whose database identity the write runs under (`accessOf`). */
-  principalId: string,
+  /** The session: whose database identity the write runs under, and its verified subject (`accessOf`). */
+  session: Pick<SessionContext, 'principalId' | 'subject'>,
   /** The statement's column plan (`authorizeGoverned`), when policies apply. */
   columns?: ColumnPlan,
 ): Promise<ToolOutcome & { readonly structuredContent: WriteResult & { dryRun: boolean } }> {
   refuseByPlan(columns);
-  const { adapter, identity } = accessOf(source, principalId);
+  const { adapter, identity } = accessOf(source, session.principalId, session.subject);
   const result = await adapter.write({
     sql: statementText(sql, { dialect: source.dialect }),
     params,

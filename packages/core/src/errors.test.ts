@@ -103,4 +103,13 @@ describe('boundMessage', () => {
     expect(long.length).toBeLessThanOrEqual(500);
     expect(long.endsWith('…')).toBe(true);
   });
+
+  it('cuts a long refusal before its rule tag, which survives', () => {
+    const long = boundMessage(`${'name '.repeat(200)}[rule COLUMN_MASKED]`);
+    expect(long.length).toBeLessThanOrEqual(500);
+    expect(long.endsWith('… [rule COLUMN_MASKED]')).toBe(true);
+    // A short one is left alone; a tag that is not at the end is text like any other.
+    expect(boundMessage('short [rule X]')).toBe('short [rule X]');
+    expect(boundMessage(`[rule X] ${'y'.repeat(600)}`).endsWith('y…')).toBe(true);
+  });
 });

@@ -215,10 +215,16 @@ const MAX_MESSAGE_LENGTH = 500;
 export function boundMessage(message: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point.
   const oneLine = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return oneLine.length > MAX_MESSAGE_LENGTH
-    ? `${oneLine.slice(0, MAX_MESSAGE_LENGTH - 1)}…`
-    : oneLine;
+  if (oneLine.length <= MAX_MESSAGE_LENGTH) return oneLine;
+  // The guard's rule tag ends its refusals, and is what an agent acts on: a
+  // long message is cut before it, never through it.
+  const tag = RULE_TAG.exec(oneLine)?.[1];
+  if (tag === undefined) return `${oneLine.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
+  return `${oneLine.slice(0, MAX_MESSAGE_LENGTH - tag.length - 2)}… ${tag}`;
 }
+
+/** `[rule NAME]` at the end of a message (the SQL guard's refusals). */
+const RULE_TAG = /\s(\[rule [A-Z_]{1,40}\])$/;
 
 /**
  * Turns anything thrown into a payload that is safe for a client.

@@ -139,6 +139,20 @@ describe('column verdicts', () => {
     const verdict = checkColumns('SELECT id FROM hr.staff_directory', optionsFor('postgres'));
     expect(verdict).toMatchObject({ ok: false, reason: 'RELATION_GOVERNED' });
     if (!verdict.ok) expect(verdict.message).toContain('it reads hr.people');
+    // The server's sentence arrives whole: its punctuation, past 64 characters.
+    const reason =
+      'the catalog cannot show which columns it reads, and this source has column policies';
+    const options = optionsFor('postgres');
+    const long = checkColumns('SELECT id FROM hr.staff_directory', {
+      ...options,
+      rules: {
+        ...options.rules,
+        opaque: [{ schema: 'hr', name: 'staff_directory', reason: `${reason}\u0000` }],
+      },
+    });
+    if (long.ok) throw new Error('expected a refusal');
+    expect(long.message).toContain(reason);
+    expect(long.message).not.toContain('\u0000');
   });
 
   it('accepts any statement that touches no protected relation, even one it cannot analyse', () => {

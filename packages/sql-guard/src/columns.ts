@@ -49,6 +49,7 @@ import type {
   ProtectedTable,
   RelationName,
 } from './columns-types.js';
+import { shown } from './guard.js';
 import { REJECTION_REASONS, type RejectionReason } from './reasons.js';
 import { resolveOdbcTable, resolveSchema } from './tables.js';
 import type { GuardRejection } from './types.js';
@@ -63,10 +64,6 @@ function reject(reason: RejectionReason, detail: string): GuardRejection {
 }
 
 /** An identifier safe to put in a message: bounded and printable. */
-function shown(name: string): string {
-  const clean = name.replace(/[^\p{L}\p{N}_$.@-]/gu, '?');
-  return clean.length > 64 ? `${clean.slice(0, 63)}…` : clean;
-}
 
 const lower = (name: string) => name.toLowerCase();
 const same = (a: string, b: string) => lower(a) === lower(b);
@@ -241,12 +238,22 @@ function factsOf(sql: string, options: ColumnCheckOptions): FactsOutcome {
   }
 }
 
+/**
+ * An opaque relation's reason as a message shows it: the server's own
+ * sentence (names from the configuration and the catalog), printable,
+ * bounded; never the statement's text.
+ */
+function reasonText(reason: string): string {
+  const clean = reason.replace(/[^\p{L}\p{N}\p{P}\p{Zs}]/gu, ' ').trim();
+  return clean.length > 240 ? `${clean.slice(0, 239)}…` : clean;
+}
+
 function opaqueRefusal(tables: readonly TableName[], options: ColumnCheckOptions) {
   for (const opaque of options.rules.opaque ?? []) {
     if (tables.some((t) => mayBe(opaque, t, options))) {
       return reject(
         'RELATION_GOVERNED',
-        `${label(opaque)} may not be queried: ${shown(opaque.reason).replaceAll('?', ' ')}`,
+        `${label(opaque)} may not be queried: ${reasonText(opaque.reason)}`,
       );
     }
   }

@@ -80,7 +80,7 @@ function reject(reason: RejectionReason, detail?: string, fingerprint?: string):
 }
 
 /** A name safe to put in a message: an identifier the agent wrote, bounded and printable. */
-function shown(name: string): string {
+export function shown(name: string): string {
   const clean = name.replace(/[^\p{L}\p{N}_$.@-]/gu, '?');
   return clean.length > 64 ? `${clean.slice(0, 63)}…` : clean;
 }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createMasker, REDACTED_VALUE } from './masking.js';
 
@@ -42,6 +43,13 @@ describe('createMasker', () => {
     expect(createMasker(KEY).mask('123-45-6789', hash)).toBe(a);
     expect(masker.mask('123-45-6780', hash)).not.toBe(a);
     expect(masker.mask(null, hash)).toBeNull();
+  });
+
+  it('hashes as HMAC-SHA-256 under the key, its first 16 hex characters (as documented)', () => {
+    const expected = createHmac('sha256', Buffer.from(KEY, 'utf8'))
+      .update('123-45-6789')
+      .digest('hex');
+    expect(masker.mask('123-45-6789', hash)).toBe(`h:${expected.slice(0, 16)}`);
   });
 
   it('hashes a number and the text of its digits alike', () => {

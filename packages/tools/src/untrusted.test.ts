@@ -55,6 +55,13 @@ describe('frameUntrusted', () => {
     expect(parse(text).boundary).toBe('cccccccccc');
   });
 
+  it('draws again when a large text (past the lower-cased copy) holds the boundary, in any case', () => {
+    const draws = ['aaaaaaaaaa', 'bbbbbbbbbb'];
+    const large = `${'x'.repeat(70 * 1024)} AaAaAaAaAa`;
+    const text = frameUntrusted(large, 'framed', () => draws.shift() as string);
+    expect(parse(text).boundary).toBe('bbbbbbbbbb');
+  });
+
   it('refuses to frame when no boundary absent from the data can be drawn', () => {
     expect(() => frameUntrusted('zzzzzzzzzz', 'framed', () => 'zzzzzzzzzz')).toThrow(
       /no frame boundary/,

@@ -72,6 +72,8 @@ describe('OAuth access tokens (JWT) from a real issuer', () => {
       ok: true,
       caller: {
         principal: 'analyst',
+        // The person: the verified claim, kept next to the principal it maps to.
+        subject: 'alice',
         via: 'oauth',
         scopes: ['sql:read', 'sql:write', 'unknown'],
         roles: ['reader', 'writer'],
@@ -81,6 +83,14 @@ describe('OAuth access tokens (JWT) from a real issuer', () => {
     });
     const expiresAt = result.ok ? (result.caller.expiresAt ?? 0) : 0;
     expect(Math.abs(expiresAt - (Date.now() + 600_000))).toBeLessThan(5_000);
+  });
+
+  it('refuses a principal claim that is not a plain identifier: it would reach the database as the subject', async () => {
+    for (const sub of ['ali\u0000ce', 'ali\nce', 'x'.repeat(513)]) {
+      const result = await authenticator().authenticate(`Bearer ${await tokenFor({ sub })}`);
+      expect(result).toMatchObject({ ok: false, status: 401, error: 'invalid_token' });
+      if (!result.ok) expect(result.description).toContain('not a usable identifier');
+    }
   });
 
   it('reads scopes from an scp array too', async () => {

@@ -1,13 +1,18 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2Transport,
 } from '@modelcontextprotocol/client';
 import { mysqlTestUrl, postgresTestUrl, urlWithDatabase } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callTool, onTestPostgres, type RunningHttp, startHttp, tempDir } from './harness.js';
+import {
+  callTool,
+  onMysql,
+  onTestPostgres,
+  type RunningHttp,
+  startHttp,
+  tempDir,
+} from './harness.js';
 
 // Writes a person confirms over Streamable HTTP, end to end: the built
 // sqlwarden-http on the real PostgreSQL and MariaDB. An SDK v2 client on
@@ -21,25 +26,6 @@ const DB = `sqlwarden_confirm_http_${tag}`;
 const dir = tempDir();
 
 type Answer = { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, boolean> };
-
-/**
- * Runs SQL on the test MariaDB with its command-line client (this app's
- * tests have no MySQL driver; CI installs mariadb-client): the rows, tab-separated.
- */
-async function onMysql(sql: string): Promise<string> {
-  const url = new URL(mysqlTestUrl());
-  const { stdout } = await promisify(execFile)('mariadb', [
-    `--host=${url.hostname}`,
-    `--port=${url.port || '3306'}`,
-    `--user=${decodeURIComponent(url.username) || 'root'}`,
-    ...(url.password === '' ? [] : [`--password=${decodeURIComponent(url.password)}`]),
-    '--batch',
-    '--skip-column-names',
-    '-e',
-    sql,
-  ]);
-  return stdout;
-}
 
 const engines = [
   {

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   Client as V2Client,
   StreamableHTTPClientTransport as V2Transport,
@@ -11,12 +12,33 @@ import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextproto
 import {
   callToolOverHttp,
   e2eEnv,
+  mysqlTestUrl,
   type RunExit,
   type RunOptions,
   runToEnd,
 } from '@sqlwarden/testing';
 
 export { onTestPostgres, tempDir } from '@sqlwarden/testing';
+
+/**
+ * Runs SQL on the test MariaDB with its command-line client (this app's
+ * tests have no MySQL driver; CI installs mariadb-client): the rows,
+ * tab-separated.
+ */
+export async function onMysql(sql: string): Promise<string> {
+  const url = new URL(mysqlTestUrl());
+  const { stdout } = await promisify(execFile)('mariadb', [
+    `--host=${url.hostname}`,
+    `--port=${url.port || '3306'}`,
+    `--user=${decodeURIComponent(url.username) || 'root'}`,
+    ...(url.password === '' ? [] : [`--password=${decodeURIComponent(url.password)}`]),
+    '--batch',
+    '--skip-column-names',
+    '-e',
+    sql,
+  ]);
+  return stdout;
+}
 
 // The end-to-end tests start the built sqlwarden-http (bin, as an operator
 // would) and talk to it over real HTTP with the SDK's v1 client (MCP

@@ -1,9 +1,14 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { mysqlTestUrl, postgresTestUrl, urlWithDatabase } from '@sqlwarden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callTool, onTestPostgres, type RunningHttp, startHttp, tempDir } from './harness.js';
+import {
+  callTool,
+  onMysql,
+  onTestPostgres,
+  type RunningHttp,
+  startHttp,
+  tempDir,
+} from './harness.js';
 import { type Issuer, startIssuer } from './issuer.js';
 
 // The principal's identity down to the database, end to end: the built
@@ -40,22 +45,6 @@ const dir = tempDir();
 let server: RunningHttp;
 /** Every tool result the test received, to search for the passwords. */
 const answers: string[] = [];
-
-/** Runs SQL on the test MariaDB with its command-line client: the rows, tab-separated. */
-async function onMysql(sql: string): Promise<string> {
-  const url = new URL(mysqlTestUrl());
-  const { stdout } = await promisify(execFile)('mariadb', [
-    `--host=${url.hostname}`,
-    `--port=${url.port || '3306'}`,
-    `--user=${decodeURIComponent(url.username) || 'root'}`,
-    ...(url.password === '' ? [] : [`--password=${decodeURIComponent(url.password)}`]),
-    '--batch',
-    '--skip-column-names',
-    '-e',
-    sql,
-  ]);
-  return stdout;
-}
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

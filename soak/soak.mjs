@@ -37,6 +37,17 @@ export const LIMITS = {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs at least this long check that the server's RSS is flat after the warm-up. */
+const FLATNESS_MIN_SECONDS = 120;
+/**
+ * What a shorter run's RSS must stay under: a quarter above the plateau the
+ * 300 s runs hold (their peaks 245 to 253 MiB: docs/deployment.md), which
+ * a replica that does not leak never passes. A leak of ~20 KiB a call
+ * passes it within the 60 s run (one that grew to 725 MiB in 300 s was at
+ * 371 after 60); a slower one is the longer runs' to find.
+ */
+const SHORT_RUN_RSS_MIB = 320;
+
 /** Options: seconds (≤ 600), maxCalls (a bound on calls sent), log (progress lines). */
 export async function runSoak(options = {}) {
   const seconds = Math.min(600, Math.max(20, options.seconds ?? 60));
@@ -160,6 +171,7 @@ export async function runSoak(options = {}) {
       LIMITS.listTables.burst * (1 + redisRestarts) + LIMITS.listTables.perSecond * windowS + 1;
     const report = load.report({
       windowS,
+      seconds,
       rss,
       rssSeries,
       baseline,
@@ -423,7 +435,7 @@ class Load {
       .reduce((sum, [, v]) => sum + v, 0);
     const cancelled = this.outcomes.get('CANCELLED_BY_CLIENT') ?? 0;
     const killedInFlight = this.outcomes.get('REPLICA_KILLED') ?? 0;
-    const { rss, rssSeries, baseline, after, auditLines, limits, windowS, events } = extra;
+    const { rss, rssSeries, baseline, after, auditLines, limits, windowS, events, seconds } = extra;
     // Every 5% of the run from 5%: the readings of a share of it.
     const window = (series, from, to) =>
       series.filter((_, i) => (i + 1) / 20 >= from && (i + 1) / 20 < to);
@@ -433,11 +445,22 @@ class Load {
       'every answered call audited, no audit line without a call':
         auditLines >= toolAnswers &&
         auditLines <= toolAnswers + cancelled + killedInFlight + this.clientKills,
-      // After the warm-up (the first 30%: the heap and the parser's memory
-      // grow to a plateau), peaks, not readings: a reading lands anywhere
-      // on the garbage collector's sawtooth, a leak raises every later peak.
-      'server RSS flat within 15% after the warm-up (peak of 60-90% against 30-60%)':
-        peak(window(rssSeries, 0.6, 1)) <= 1.15 * peak(window(rssSeries, 0.3, 0.6)),
+      // After the warm-up (the heap and the parser's memory grow to a
+      // plateau of ~250 MiB at this load, which takes 60 to 90 s), peaks,
+      // not readings: a reading lands anywhere on the garbage collector's
+      // sawtooth, a leak raises every later peak. A shorter run (the 60 s
+      // one in pnpm test) ends inside the warm-up, where RSS still climbs
+      // (182 -> 231 MiB over its last 25 s in one run): it can only bound
+      // the RSS; flatness is the longer runs' check (pnpm soak, 300 s).
+      ...(seconds >= FLATNESS_MIN_SECONDS
+        ? {
+            'server RSS flat within 15% after the warm-up (peak of 60-90% against 30-60%)':
+              peak(window(rssSeries, 0.6, 1)) <= 1.15 * peak(window(rssSeries, 0.3, 0.6)),
+          }
+        : {
+            [`server RSS under ${SHORT_RUN_RSS_MIB} MiB (a run under ${FLATNESS_MIN_SECONDS} s ends in the warm-up)`]:
+              peak(rssSeries) <= SHORT_RUN_RSS_MIB * 1024 * 1024,
+          }),
       'connections to PgBouncer back to the baseline':
         after.bouncerClients === baseline.bouncerClients,
       'Redis connections back to the baseline': after.redisClients === baseline.redisClients,

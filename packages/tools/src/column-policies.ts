@@ -59,6 +59,7 @@ import {
   type ProtectedTable,
   type RelationName,
 } from '@sqlwarden/sql-guard';
+import { qualified } from './format.js';
 
 /** How long a table's column list and a source's view dependencies are kept (ms). */
 export const COLUMN_CATALOG_TTL_MS = 10_000;
@@ -145,14 +146,6 @@ function relationKey(r: {
   readonly name: string;
 }) {
   return JSON.stringify([r.catalog ?? null, r.schema, r.name]);
-}
-
-function qualified(r: {
-  readonly catalog?: string;
-  readonly schema: string;
-  readonly name: string;
-}) {
-  return `${r.catalog === undefined ? '' : `${r.catalog}.`}${r.schema}.${r.name}`;
 }
 
 export function createColumnGovernance(options: ColumnGovernanceOptions): ColumnGovernance {

@@ -15,7 +15,7 @@ import { tableCapability } from '@sqlwarden/security';
 import { tableAllowed } from '@sqlwarden/sql-guard';
 import { z } from 'zod';
 import { describeUnderPolicies } from './column-policies.js';
-import { formatTable } from './format.js';
+import { formatTable, qualified } from './format.js';
 import { BUILT_IN_TOOLS } from './names.js';
 import {
   namesCatalogs,
@@ -186,10 +186,9 @@ export function describeTableTool(directory: SourceDirectory): AnyTool {
           );
         });
       if (governed !== undefined) {
-        const shown = `${table.catalog === undefined ? '' : `${table.catalog}.`}${table.schema}.${table.name}`;
         throw new SqlwardenError(
           'FORBIDDEN',
-          `${shown} is governed as one object for you: ${governed}. Describe and query the tables it reads instead.`,
+          `${qualified(table)} is governed as one object for you: ${governed}. Describe and query the tables it reads instead.`,
         );
       }
       const foreignKeys = [];

@@ -44,7 +44,7 @@ function withData(head: string, data: readonly string[], mode: UntrustedDataMode
 }
 
 /** `schema.name`, or `catalog.schema.name` for a table reported with its catalog. */
-function qualified(table: TableRef): string {
+export function qualified(table: TableRef): string {
   return `${table.catalog === undefined ? '' : `${table.catalog}.`}${table.schema}.${table.name}`;
 }
 
